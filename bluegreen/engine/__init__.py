@@ -1,0 +1,1 @@
+"""The cutover as a plain Python library: no pulumi imports allowed here."""

@@ -1,0 +1,48 @@
+"""Rollout settings: every knob of a cutover, each with what it does.
+
+The Pulumi program builds this from the stack's ``rollout`` config, the sandbox
+from a scenario's ``rollout`` overrides; the engine only reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Literal
+
+EmptyDirPolicy = Literal["evict", "block"]
+UnmanagedPodPolicy = Literal["block", "evict"]
+PdbTimeoutPolicy = Literal["stop", "force"]
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    # How long the new group may take until every instance is a Ready node.
+    node_ready_timeout_s: float = 900.0
+    # How long the new instances may take to be healthy behind every load balancer.
+    lb_healthy_timeout_s: float = 600.0
+    # How long one pod's eviction may be refused (429) before the drain stops.
+    eviction_timeout_s: float = 300.0
+    # How long one node may take to drain, evictions and health gate included.
+    node_drain_timeout_s: float = 1800.0
+    # How long the moved workloads may take to be fully available again after a node.
+    workload_healthy_timeout_s: float = 600.0
+    # How many old nodes are drained at once.
+    max_parallel_nodes: int = 1
+    # Pause after the first drained node, to watch the canary before going on.
+    canary_pause_s: float = 0.0
+    # Pods with emptyDir volumes: "evict" (their scratch data is lost) or "block".
+    empty_dir: EmptyDirPolicy = "evict"
+    # Pods without a controller: "block" (preflight stops) or "evict" (the pod is gone for good).
+    unmanaged_pods: UnmanagedPodPolicy = "block"
+    # When a PodDisruptionBudget blocks past eviction_timeout_s: "stop" and explain, or "force" (delete).
+    on_pdb_timeout: PdbTimeoutPolicy = "stop"
+    # How often waits look again.
+    poll_interval_s: float = 5.0
+
+    def with_overrides(self, **overrides: object) -> RolloutSettings:
+        """A copy with ``overrides`` applied; unknown names raise ValueError."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown rollout setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return replace(self, **overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""A local stand-in for AWS (moto) and an EKS data plane (a fake Kubernetes API)."""
