@@ -1,0 +1,164 @@
+"""The Kubernetes calls a cutover makes, over the official client's ApiClient, as plain JSON dicts.
+
+One place retries: 429/5xx/connection failures are repeated with backoff
+(except an eviction's 429, which is a disruption budget's answer and is
+returned to the drain, which has its own, longer, policy).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from bluegreen.engine.errors import KubernetesApiError
+from bluegreen.engine.retries import backoff_delay, is_retryable
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+
+    @property
+    def message(self) -> str:
+        return str(self.body.get("message") or self.body.get("reason") or "")
+
+
+@dataclass(frozen=True)
+class EvictionAnswer:
+    """Outcome of one eviction request: accepted, refused by a budget (429), gone (404), or another failure."""
+
+    outcome: str  # "evicted" | "refused" | "gone" | "failed"
+    status: int
+    message: str
+    pdb: str | None = None
+
+
+class KubeApi:
+    def __init__(self, api_client, *, max_attempts: int = 8, sleep=time.sleep) -> None:
+        self.api_client = api_client
+        self.max_attempts = max_attempts
+        self._sleep = sleep
+        self.requests = 0
+        self.retried = 0
+
+    # -- transport -----------------------------------------------------------------------------------------
+
+    def _once(self, method: str, path: str, query: dict | None, body, content_type: str | None) -> Answer:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type or "application/json"
+        self.requests += 1
+        try:
+            args = self.api_client.param_serialize(
+                method, path, query_params=list((query or {}).items()), header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api_client.call_api(*args, _request_timeout=30)
+            response.read()
+            raw = response.data or b""
+            status = int(response.status)
+        except Exception as exc:  # urllib3 connection errors, timeouts, ApiException(status=0)
+            return Answer(0, {"message": f"{type(exc).__name__}: {exc}"})
+        try:
+            parsed = json.loads(raw) if raw else {}
+        except ValueError:
+            parsed = {"message": raw[:200].decode("utf-8", "replace")}
+        return Answer(status, parsed if isinstance(parsed, dict) else {"items": parsed})
+
+    def request(self, method: str, path: str, *, query: dict | None = None, body=None,
+                content_type: str | None = None, retry_429: bool = True, ok_statuses: tuple[int, ...] = ()) -> Answer:
+        """Send one call, retrying what is retryable; raise KubernetesApiError on a final failure
+        unless the status is 2xx or in ``ok_statuses``."""
+        attempt = 0
+        while True:
+            attempt += 1
+            answer = self._once(method, path, query, body, content_type)
+            if 200 <= answer.status < 300 or answer.status in ok_statuses:
+                return answer
+            retryable = is_retryable(answer.status) and (retry_429 or answer.status != 429)
+            if not retryable or attempt >= self.max_attempts:
+                raise KubernetesApiError(f"{method} {path}", answer.status, answer.message)
+            self.retried += 1
+            self._sleep(backoff_delay(attempt))
+
+    # -- nodes -----------------------------------------------------------------------------------------------
+
+    def list_nodes(self, label_selector: str | None = None) -> list[dict]:
+        query = {"labelSelector": label_selector} if label_selector else None
+        return self.request("GET", "/api/v1/nodes", query=query).body.get("items") or []
+
+    def patch_node(self, name: str, patch: dict) -> dict:
+        return self.request(
+            "PATCH", f"/api/v1/nodes/{quote(name)}", body=patch, content_type="application/merge-patch+json"
+        ).body
+
+    # -- pods ------------------------------------------------------------------------------------------------
+
+    def list_pods(self, *, node: str | None = None, namespace: str | None = None,
+                  label_selector: str | None = None) -> list[dict]:
+        query: dict[str, str] = {}
+        if node:
+            query["fieldSelector"] = f"spec.nodeName={node}"
+        if label_selector:
+            query["labelSelector"] = label_selector
+        path = f"/api/v1/namespaces/{quote(namespace)}/pods" if namespace else "/api/v1/pods"
+        return self.request("GET", path, query=query or None).body.get("items") or []
+
+    def get_pod(self, namespace: str, name: str) -> dict | None:
+        answer = self.request("GET", f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", ok_statuses=(404,))
+        return None if answer.status == 404 else answer.body
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        self.request("DELETE", f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", ok_statuses=(404,))
+
+    def evict_pod(self, namespace: str, name: str) -> EvictionAnswer:
+        """POST a policy/v1 Eviction. Transient 5xx/connection failures are retried here; a 429 is returned."""
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
+        path = f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}/eviction"
+        try:
+            answer = self.request("POST", path, body=body, retry_429=False, ok_statuses=(404, 429))
+        except KubernetesApiError as exc:
+            return EvictionAnswer("failed", exc.status, str(exc))
+        if answer.status == 404:
+            return EvictionAnswer("gone", 404, answer.message)
+        if answer.status == 429:
+            causes = (answer.body.get("details") or {}).get("causes") or []
+            pdb = next((c.get("message") for c in causes if c.get("reason") == "DisruptionBudget"), None)
+            return EvictionAnswer("refused", 429, answer.message, pdb_name(pdb))
+        return EvictionAnswer("evicted", answer.status, answer.message)
+
+    # -- other objects -------------------------------------------------------------------------------------
+
+    def list_all(self, group_path: str, resource: str) -> list[dict]:
+        """Every object of a resource in all namespaces, e.g. ("/apis/policy/v1", "poddisruptionbudgets")."""
+        return self.request("GET", f"{group_path}/{resource}").body.get("items") or []
+
+    def get_namespaced(self, group_path: str, resource: str, namespace: str, name: str) -> dict | None:
+        answer = self.request(
+            "GET", f"{group_path}/namespaces/{quote(namespace)}/{resource}/{quote(name)}", ok_statuses=(404,)
+        )
+        return None if answer.status == 404 else answer.body
+
+
+def pdb_name(cause_message: str | None) -> str | None:
+    """The API server puts the PDB's name in the DisruptionBudget cause ("The disruption budget NAME needs ...")."""
+    if not cause_message:
+        return None
+    words = cause_message.split()
+    if "budget" in words:
+        index = words.index("budget")
+        if index + 1 < len(words):
+            return words[index + 1]
+    return cause_message
+
+
+WORKLOAD_PATHS = {
+    "Deployment": ("/apis/apps/v1", "deployments"),
+    "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+    "ReplicaSet": ("/apis/apps/v1", "replicasets"),
+    "DaemonSet": ("/apis/apps/v1", "daemonsets"),
+    "ReplicationController": ("/api/v1", "replicationcontrollers"),
+}

@@ -1,0 +1,267 @@
+"""Progress of a cutover as typed events, delivered to an injected reporter.
+
+The engine never prints: it emits events. ``PrintReporter`` turns them into
+concise lines for a terminal or a ``pulumi up`` log, ``CollectingReporter``
+keeps them for reports and tests, ``FanOutReporter`` sends each to several.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from typing import Protocol, TextIO
+
+from bluegreen.engine.clock import Clock, SystemClock
+
+
+@dataclass(frozen=True)
+class Event:
+    def line(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict:
+        return {"event": type(self).__name__, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class GateWaiting(Event):
+    gate: str  # "nodes-ready" | "load-balancers"
+    group: str
+    satisfied: int
+    total: int
+    waiting_on: tuple[str, ...]
+
+    def line(self) -> str:
+        shown = "; ".join(self.waiting_on[:3]) + (" ..." if len(self.waiting_on) > 3 else "")
+        return f"{self.gate} {self.group}: {self.satisfied}/{self.total} ready, waiting: {shown}"
+
+
+@dataclass(frozen=True)
+class GatePassed(Event):
+    gate: str
+    group: str
+    count: int
+    waited_s: float
+
+    def line(self) -> str:
+        return f"{self.gate} {self.group}: passed ({self.count} instance(s), waited {self.waited_s:.0f}s)"
+
+
+@dataclass(frozen=True)
+class PreflightChecked(Event):
+    old_nodes: int
+    pods_to_move: int
+    blockers: int
+
+    def line(self) -> str:
+        return (
+            f"preflight: {self.old_nodes} old node(s), {self.pods_to_move} pod(s) to move, "
+            f"{self.blockers} blocker(s)"
+        )
+
+
+@dataclass(frozen=True)
+class GroupGuarded(Event):
+    old_group: str
+    protected_nodes: int
+
+    def line(self) -> str:
+        return (
+            f"guard: {self.old_group} cannot launch; {self.protected_nodes} new node(s) protected from "
+            "autoscaler scale-down"
+        )
+
+
+@dataclass(frozen=True)
+class GroupUnguarded(Event):
+    old_group: str
+
+    def line(self) -> str:
+        return f"guard lifted: {self.old_group} may launch again; new nodes no longer protected"
+
+
+@dataclass(frozen=True)
+class NodeCordoned(Event):
+    node: str
+
+    def line(self) -> str:
+        return f"cordoned {self.node}"
+
+
+@dataclass(frozen=True)
+class NodesCordoned(Event):
+    count: int
+
+    def line(self) -> str:
+        return f"cordoned all {self.count} old node(s)"
+
+
+@dataclass(frozen=True)
+class NodeDrainStarted(Event):
+    node: str
+    index: int
+    total: int
+    pods: int
+
+    def line(self) -> str:
+        return f"draining {self.node} ({self.index}/{self.total}): {self.pods} pod(s) to evict"
+
+
+@dataclass(frozen=True)
+class PodEvicted(Event):
+    pod: str
+    node: str
+    workload: str
+
+    def line(self) -> str:
+        return f"evicted {self.pod} ({self.workload}) from {self.node}"
+
+
+@dataclass(frozen=True)
+class PodForced(Event):
+    pod: str
+    node: str
+    pdb: str | None
+
+    def line(self) -> str:
+        return f"FORCED: deleted {self.pod} from {self.node} past budget {self.pdb or '(implicit)'}"
+
+
+@dataclass(frozen=True)
+class EvictionRefused(Event):
+    pod: str
+    pdb: str | None
+    attempts: int
+    waited_s: float
+
+    def line(self) -> str:
+        return f"budget {self.pdb or '(implicit)'} blocks {self.pod} (attempt {self.attempts}, {self.waited_s:.0f}s)"
+
+
+@dataclass(frozen=True)
+class WorkloadHealthy(Event):
+    workload: str
+    ready: int
+    desired: int
+
+    def line(self) -> str:
+        return f"workload {self.workload} available again ({self.ready}/{self.desired})"
+
+
+@dataclass(frozen=True)
+class NodeDrained(Event):
+    node: str
+    index: int
+    total: int
+    pods_evicted: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"drained {self.node} ({self.index}/{self.total}): {self.pods_evicted} pod(s) moved "
+            f"in {self.seconds:.0f}s"
+        )
+
+
+@dataclass(frozen=True)
+class NodeAlreadyDrained(Event):
+    node: str
+
+    def line(self) -> str:
+        return f"{self.node} already drained (earlier run)"
+
+
+@dataclass(frozen=True)
+class CanaryPause(Event):
+    seconds: float
+
+    def line(self) -> str:
+        return f"canary pause {self.seconds:.0f}s after the first node"
+
+
+@dataclass(frozen=True)
+class DrainFinished(Event):
+    nodes: int
+    pods_evicted: int
+    seconds: float
+
+    def line(self) -> str:
+        return f"drain finished: {self.nodes} node(s), {self.pods_evicted} pod(s) moved in {self.seconds:.0f}s"
+
+
+@dataclass(frozen=True)
+class GroupScaled(Event):
+    group: str
+    desired: int
+
+    def line(self) -> str:
+        return f"scaled {self.group} to {self.desired}"
+
+
+@dataclass(frozen=True)
+class Note(Event):
+    text: str
+
+    def line(self) -> str:
+        return self.text
+
+
+class Reporter(Protocol):
+    def emit(self, event: Event) -> None: ...
+
+
+class NullReporter:
+    def emit(self, event: Event) -> None:
+        pass
+
+
+class CollectingReporter:
+    """Keeps every event, in order (thread-safe: parallel node drains emit concurrently)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._lock = threading.Lock()
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def of(self, kind: type[Event]) -> list[Event]:
+        with self._lock:
+            return [e for e in self.events if isinstance(e, kind)]
+
+
+class PrintReporter:
+    """One concise line per event, prefixed with elapsed time; repeated identical waiting lines are dropped."""
+
+    def __init__(self, stream: TextIO | None = None, clock: Clock | None = None, prefix: str = "") -> None:
+        self._stream = stream if stream is not None else sys.stdout
+        self._clock = clock or SystemClock()
+        self._start = self._clock.now()
+        self._prefix = prefix
+        self._last_waiting: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def emit(self, event: Event) -> None:
+        text = event.line()
+        with self._lock:
+            if isinstance(event, GateWaiting):
+                key = (event.gate, event.group)
+                if self._last_waiting.get(key) == text:
+                    return
+                self._last_waiting[key] = text
+            elapsed = self._clock.now() - self._start
+            self._stream.write(f"{self._prefix}[{elapsed:7.1f}s] {text}\n")
+            self._stream.flush()
+
+
+class FanOutReporter:
+    """Sends each event to every reporter, in order; an exception from one stops the fan-out (crash injection)."""
+
+    def __init__(self, *reporters: Reporter) -> None:
+        self.reporters = list(reporters)
+
+    def emit(self, event: Event) -> None:
+        for reporter in self.reporters:
+            reporter.emit(event)

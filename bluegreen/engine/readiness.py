@@ -1,0 +1,113 @@
+"""Readiness gate: every instance of the new group is InService, on the expected AMI, joined and Ready."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bluegreen.engine.clock import Clock
+from bluegreen.engine.errors import ReadinessTimeout
+from bluegreen.engine.groups import Instance, describe_group
+from bluegreen.engine.naming import COLOR_LABEL
+from bluegreen.engine.nodes import Node, node_from_json
+from bluegreen.engine.pods import Pod, pod_from_json
+from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
+from bluegreen.engine.settings import RolloutSettings
+
+GATE = "nodes-ready"
+#: Lifecycle states of instances that are on their way out and do not count either way.
+LEAVING = ("Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated", "Detaching", "Detached")
+
+
+@dataclass(frozen=True)
+class ReadinessVerdict:
+    ready: tuple[tuple[str, str], ...]  # (instance id, node name) of every instance that passes
+    gaps: tuple[str, ...]  # one line per thing still missing, naming the instance
+
+    @property
+    def passed(self) -> bool:
+        return not self.gaps
+
+
+def judge_readiness(
+    instances: list[Instance], nodes: list[Node], daemon_pods: list[Pod], *, expected_ami: str, desired: int
+) -> ReadinessVerdict:
+    """Pure decision: which instances are Ready nodes, and what each other one lacks."""
+    by_instance = {n.instance_id: n for n in nodes if n.instance_id}
+    live = [i for i in instances if i.lifecycle_state not in LEAVING]
+    ready: list[tuple[str, str]] = []
+    gaps: list[str] = []
+    for inst in sorted(live, key=lambda i: i.id):
+        lacks: list[str] = []
+        if inst.lifecycle_state != "InService":
+            lacks.append(f"not InService ({inst.lifecycle_state or 'unknown'})")
+        if inst.ami is not None and inst.ami != expected_ami:
+            lacks.append(f"runs {inst.ami}, expected {expected_ami}")
+        node = by_instance.get(inst.id)
+        if node is None:
+            lacks.append("not joined as a node (no node with its providerID)")
+        else:
+            if not node.ready:
+                detail = f"{node.ready_reason}: {node.ready_message}" if node.ready_message else node.ready_reason
+                lacks.append(f"node {node.name} NotReady ({detail})")
+            taints = node.not_ready_taints()
+            if taints:
+                lacks.append(f"node {node.name} tainted {', '.join(taints)}")
+            waiting = [p.key for p in daemon_pods if p.node == node.name and not (p.ready and p.phase == "Running")]
+            if waiting:
+                lacks.append(f"DaemonSet pod(s) not Ready: {', '.join(sorted(waiting))}")
+        if lacks:
+            gaps.append(f"instance {inst.id}: " + "; ".join(lacks))
+        elif node is not None:
+            ready.append((inst.id, node.name))
+    missing = desired - len(live)
+    if missing > 0:
+        gaps.append(f"{missing} of {desired} instance(s) not launched yet (group has {len(live)})")
+    if len(ready) < desired and not gaps:
+        gaps.append(f"only {len(ready)} of {desired} instance(s) ready")
+    return ReadinessVerdict(ready=tuple(ready), gaps=tuple(gaps))
+
+
+@dataclass(frozen=True)
+class ReadinessReport:
+    group_name: str
+    instances: tuple[str, ...]
+    nodes: tuple[str, ...]
+    waited_s: float
+
+    def to_dict(self) -> dict:
+        return {"group_name": self.group_name, "instances": list(self.instances), "nodes": list(self.nodes),
+                "waited_s": round(self.waited_s, 3)}
+
+
+def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desired: int) -> ReadinessVerdict:
+    group = describe_group(conn.autoscaling, conn.ec2, group_name)
+    nodes = [node_from_json(n) for n in conn.kube.list_nodes(f"{COLOR_LABEL}={color}")]
+    # Nodes may join before their color label is set by a slow bootstrap; match them by providerID as well.
+    ids = {i.id for i in group.instances}
+    if len(nodes) < len(ids):
+        known = {n.name for n in nodes}
+        every = map(node_from_json, conn.kube.list_nodes())
+        nodes += [n for n in every if n.instance_id in ids and n.name not in known]
+    daemon_pods: list[Pod] = []
+    for node in nodes:
+        if node.instance_id in ids:
+            daemon_pods += [p for p in map(pod_from_json, conn.kube.list_pods(node=node.name))
+                            if p.owner_kind == "DaemonSet"]
+    return judge_readiness(list(group.instances), nodes, daemon_pods, expected_ami=expected_ami, desired=desired)
+
+
+def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter, clock: Clock) -> ReadinessReport:
+    """Wait until ``group.desired`` instances of the group are Ready nodes; ReadinessTimeout naming each gap."""
+    start = clock.now()
+    while True:
+        verdict = observe_readiness(conn, group.group_name, group.color, group.ami, group.desired)
+        waited = clock.now() - start
+        if verdict.passed:
+            reporter.emit(GatePassed(GATE, group.group_name, len(verdict.ready), waited))
+            return ReadinessReport(
+                group.group_name, tuple(i for i, _ in verdict.ready), tuple(n for _, n in verdict.ready), waited
+            )
+        if waited >= settings.node_ready_timeout_s:
+            raise ReadinessTimeout(group.group_name, waited, list(verdict.gaps))
+        reporter.emit(GateWaiting(GATE, group.group_name, len(verdict.ready), group.desired, verdict.gaps))
+        clock.sleep(settings.poll_interval_s)

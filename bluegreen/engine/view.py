@@ -1,0 +1,45 @@
+"""One read of the cluster state a drain decides on: the colors' nodes, all pods, budgets, ReplicaSet owners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bluegreen.engine.budgets import Budget, budget_from_json
+from bluegreen.engine.naming import COLOR_LABEL
+from bluegreen.engine.nodes import Node, node_from_json
+from bluegreen.engine.pods import Pod, pod_from_json
+from bluegreen.engine.workloads import WorkloadRef, workload_of
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    old_nodes: tuple[Node, ...]
+    new_nodes: tuple[Node, ...]
+    pods: tuple[Pod, ...]
+    budgets: tuple[Budget, ...]
+    replicaset_owners: dict
+
+    def pods_on(self, node: str) -> list[Pod]:
+        return [p for p in self.pods if p.node == node]
+
+    def workload(self, pod: Pod) -> WorkloadRef:
+        return workload_of(pod, self.replicaset_owners)
+
+
+def replicaset_owners(replicasets: list[dict]) -> dict[tuple[str, str], tuple[str, str] | None]:
+    owners: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for rs in replicasets:
+        meta = rs.get("metadata") or {}
+        refs = [o for o in meta.get("ownerReferences") or [] if o.get("controller")] or meta.get("ownerReferences")
+        key = (meta.get("namespace") or "default", meta["name"])
+        owners[key] = (refs[0]["kind"], refs[0]["name"]) if refs else None
+    return owners
+
+
+def read_view(kube, old_color: str, new_color: str) -> ClusterView:
+    old_nodes = tuple(node_from_json(n) for n in kube.list_nodes(f"{COLOR_LABEL}={old_color}"))
+    new_nodes = tuple(node_from_json(n) for n in kube.list_nodes(f"{COLOR_LABEL}={new_color}"))
+    pods = tuple(pod_from_json(p) for p in kube.list_pods())
+    budgets = tuple(budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets"))
+    owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
+    return ClusterView(old_nodes, new_nodes, pods, budgets, owners)
