@@ -1,0 +1,213 @@
+"""The cutover in the resource graph: NodesReady(new) -> LoadBalancersHealthy(new) -> Drain(old).
+
+``Cutover`` groups the three dynamic resources. The stack places it between the
+new color's worker group (``after``) and the old color's scale-down (which
+depends on ``Cutover.done``)::
+
+    WorkerGroup new (ASG at capacity)
+      -> NodesReady(new) -> LoadBalancersHealthy(new) -> Drain(old)
+          -> WorkerGroup old (ASG scaled to 0)
+
+The colors are part of the resource names (``cutover-nodes-ready-green``,
+``cutover-drain-blue``), so ``pulumi preview`` reads as the plan: which color
+becomes active and which will be drained. A flip of colors creates the
+newly named steps and forgets the previous ones (their delete touches nothing).
+Under one name a step runs again, as an update, only when what it checks changed
+or while the old color is still serving (see ``cutover_inputs.decide_run``): an
+unchanged config and a finished cutover diff to nothing.
+
+The drain finds the old nodes by color label and providerID, not through an
+Output of the old group, so the graph has no cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from bluegreen.engine.clock import Clock
+from bluegreen.infra.colors import ColorPlan
+from bluegreen.infra.config import StackConfig
+from bluegreen.infra.cutover_inputs import CutoverInputs
+from bluegreen.infra.cutover_steps import (
+    OUTPUT_KEYS,
+    DrainProvider,
+    LoadBalancersHealthyProvider,
+    NodesReadyProvider,
+)
+
+COMPONENT_TYPE = "bluegreen:cutover:Cutover"
+
+
+class _Step(pulumi.dynamic.Resource):
+    """A cutover step: its inputs are a CutoverInputs property bag, its outputs record what it did."""
+
+    status: pulumi.Output[str]
+    summary: pulumi.Output[str]
+    report: pulumi.Output[dict]
+    duration_s: pulumi.Output[float]
+    finished_at: pulumi.Output[str]
+
+    def __init__(
+        self,
+        provider: pulumi.dynamic.ResourceProvider,
+        name: str,
+        inputs: CutoverInputs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # Output-only properties are declared as None so the SDK exposes them as Outputs of this object.
+        props: dict[str, Any] = {**inputs.to_props(), **dict.fromkeys(OUTPUT_KEYS)}
+        super().__init__(provider, name, props, opts)
+
+
+class NodesReady(_Step, module="bluegreen", name="NodesReady"):
+    """Every instance of the new color joined and Ready (desired count, expected AMI)."""
+
+    def __init__(self, name: str, inputs: CutoverInputs, opts: pulumi.ResourceOptions | None = None, *,
+                 clock: Clock | None = None) -> None:
+        super().__init__(NodesReadyProvider(clock), name, inputs, opts)
+
+
+class LoadBalancersHealthy(_Step, module="bluegreen", name="LoadBalancersHealthy"):
+    """Every instance of the new color healthy in every target group and classic ELB."""
+
+    def __init__(self, name: str, inputs: CutoverInputs, opts: pulumi.ResourceOptions | None = None, *,
+                 clock: Clock | None = None) -> None:
+        super().__init__(LoadBalancersHealthyProvider(clock), name, inputs, opts)
+
+
+class Drain(_Step, module="bluegreen", name="Drain"):
+    """The old color's nodes cordoned and drained onto the new color (gates re-checked first)."""
+
+    def __init__(self, name: str, inputs: CutoverInputs, opts: pulumi.ResourceOptions | None = None, *,
+                 clock: Clock | None = None) -> None:
+        super().__init__(DrainProvider(clock), name, inputs, opts)
+
+
+class Cutover(pulumi.ComponentResource):
+    """The three cutover steps of one stack, in order; ``done`` is what the old color's scale-down waits for."""
+
+    nodes_ready: NodesReady
+    load_balancers_healthy: LoadBalancersHealthy
+    drain: Drain
+    #: The color serving after this update, and the color drained by it (None when nothing is to be drained).
+    active_color: str
+    drained_color: str | None
+    #: Plain summary of the plan for previews: active, drain, why.
+    plan: dict[str, Any]
+    #: What each step recorded when it last ran (status, summary, durations, the engine's report).
+    story: pulumi.Output[dict]
+
+    def __init__(
+        self,
+        name: str,
+        inputs: CutoverInputs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        after: Sequence[pulumi.Resource] = (),
+        reason: str = "",
+        clock: Clock | None = None,
+    ) -> None:
+        """``after``: the new color's worker group (or its ASG); the gates wait for it to be deployed.
+
+        ``reason``: the color selection's explanation (ColorPlan.reason), shown in the ``plan`` output.
+        ``clock``: test-only (the sandbox's simulated time); production uses the system clock.
+        """
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        new, old = inputs.new_color, inputs.old_color
+        self.nodes_ready = NodesReady(
+            f"{name}-nodes-ready-{new}",
+            inputs,
+            pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+            clock=clock,
+        )
+        self.load_balancers_healthy = LoadBalancersHealthy(
+            f"{name}-load-balancers-healthy-{new}",
+            inputs,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.nodes_ready]),
+            clock=clock,
+        )
+        self.drain = Drain(
+            f"{name}-drain-{old}",
+            inputs,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.load_balancers_healthy]),
+            clock=clock,
+        )
+        self.active_color = new
+        self.drained_color = old if inputs.old_color_serving else None
+        self.plan = cutover_plan(inputs, reason)
+        self.story = pulumi.Output.all(
+            nodes_ready=_story_of(self.nodes_ready),
+            load_balancers_healthy=_story_of(self.load_balancers_healthy),
+            drain=_story_of(self.drain),
+        )
+        self.register_outputs({"plan": self.plan, "story": self.story})
+
+    @property
+    def done(self) -> pulumi.Resource:
+        """The last step: the old color's scale-down must depend on it."""
+        return self.drain
+
+
+def cutover_plan(inputs: CutoverInputs, reason: str = "") -> dict[str, Any]:
+    """What this update will do, as plain data known at preview time (a stack output)."""
+    drained = inputs.old_color if inputs.old_color_serving else None
+    if drained:
+        action = f"cut over from {drained} to {inputs.new_color} on {inputs.new_ami}, then scale {drained} to 0"
+    else:
+        action = f"{inputs.new_color} serves on {inputs.new_ami}; nothing to drain"
+    return {
+        "active": inputs.new_color,
+        "activeAmi": inputs.new_ami,
+        "activeGroup": inputs.new_group,
+        "drain": drained,
+        "drainGroup": inputs.old_group if drained else None,
+        "action": action,
+        "reason": reason,
+    }
+
+
+def cutover_inputs(
+    config: StackConfig,
+    plan: ColorPlan,
+    region: str,
+    *,
+    aws_endpoint_url: str | None = None,
+    kubeconfig_path: str | None = None,
+    kube_context: str | None = None,
+) -> CutoverInputs:
+    """The steps' inputs for this update, from the validated config and the color selection.
+
+    ``aws_endpoint_url``/``kubeconfig_path``/``kube_context`` are the test-only route to the sandbox;
+    a real stack leaves them None.
+    """
+    return CutoverInputs(
+        cluster_name=config.cluster.name,
+        region=region,
+        new_color=plan.active,
+        new_ami=plan.active_ami,
+        desired=config.workers.desired_capacity,
+        old_color_serving=plan.drain_idle,
+        target_group_arns=tuple(config.load_balancers.target_group_arns),
+        classic_elb_names=tuple(config.load_balancers.classic_elb_names),
+        settings=config.rollout,
+        aws_endpoint_url=aws_endpoint_url,
+        kubeconfig_path=kubeconfig_path,
+        kube_context=kube_context,
+    )
+
+
+def _story_of(step: _Step) -> pulumi.Output[dict]:
+    return pulumi.Output.all(
+        status=step.status,
+        summary=step.summary,
+        duration_s=step.duration_s,
+        finished_at=step.finished_at,
+        report=step.report,
+    )
+
+
+__all__ = ["COMPONENT_TYPE", "Cutover", "Drain", "LoadBalancersHealthy", "NodesReady", "cutover_inputs", "cutover_plan"]
