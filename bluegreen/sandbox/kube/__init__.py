@@ -1,0 +1,1 @@
+"""A fake Kubernetes API server with controllers, for the sandbox (see docs/sandbox-kube.md)."""

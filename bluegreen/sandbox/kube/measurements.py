@@ -1,0 +1,161 @@
+"""What the sandbox observes while a cutover runs: availability per workload, pod moves, lost pods.
+
+The cluster calls the ``on_*`` hooks as things happen and ``sample`` on every advance; nothing is
+recorded before ``start``. ``summary`` is the plain dict the rehearse report embeds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class WorkloadAvailability:
+    """One workload at one instant: how many of its pods are Ready against what it wants and its budget."""
+
+    key: str  # "namespace/name"
+    kind: str
+    desired: int
+    ready: int
+    budget: int
+
+
+@dataclass(frozen=True)
+class PodRef:
+    """Enough of a pod to report on it after it is gone."""
+
+    uid: str
+    name: str
+    namespace: str
+    node: str
+    workload: str | None  # "namespace/name" of its top controller; None for a bare pod
+    workload_kind: str | None
+    created_at: float = 0.0
+
+
+@dataclass
+class _PendingMove:
+    pod: PodRef
+    original: str  # name of the first pod of this lineage that was evicted
+    original_uid: str
+    at: float
+    how: str
+
+
+@dataclass
+class Measurements:
+    started_at: float | None = None
+    lowest: dict[str, dict] = field(default_factory=dict)
+    budget_violations: list[dict] = field(default_factory=list)
+    pods_evicted: int = 0
+    pods_deleted: int = 0
+    pods_killed_by_node_removal: int = 0
+    evictions_refused: int = 0
+    pod_moves: list[dict] = field(default_factory=list)
+    bare_pods_lost: list[str] = field(default_factory=list)
+    _pending: dict[str, deque] = field(default_factory=dict)  # workload -> pods awaiting a Ready replacement
+    _lineage: dict[str, tuple[str, str]] = field(default_factory=dict)  # pod uid -> (original name, original uid)
+    _evicted_originals: set[str] = field(default_factory=set)
+    _violating: set[str] = field(default_factory=set)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def recording(self) -> bool:
+        return self.started_at is not None
+
+    def start(self, now: float) -> None:
+        """Forget everything seen so far and record from ``now`` on."""
+        with self._lock:
+            fresh = Measurements()
+            for f in fields(self):
+                if f.name != "_lock":
+                    setattr(self, f.name, getattr(fresh, f.name))
+            self.started_at = now
+
+    # --- hooks the cluster calls -------------------------------------------------------------
+    def on_pod_gone(self, pod: PodRef, how: str, now: float) -> None:
+        """A pod was evicted ("evicted"), deleted through the API ("deleted") or died with its node."""
+        with self._lock:
+            if not self.recording:
+                return
+            if how == "evicted":
+                self.pods_evicted += 1
+            elif how == "deleted":
+                self.pods_deleted += 1
+            else:
+                self.pods_killed_by_node_removal += 1
+            if pod.workload is None:
+                self.bare_pods_lost.append(f"{pod.namespace}/{pod.name}")
+                return
+            original, original_uid = self._lineage.get(pod.uid, (pod.name, pod.uid))
+            if how == "evicted":
+                self._evicted_originals.add(original_uid)
+            self._pending.setdefault(pod.workload, deque()).append(
+                _PendingMove(pod, original, original_uid, now, how)
+            )
+
+    def on_eviction_refused(self) -> None:
+        with self._lock:
+            if self.recording:
+                self.evictions_refused += 1
+
+    def on_pod_ready(self, pod: PodRef, now: float) -> None:
+        """A pod became Ready: it replaces the oldest pod of its workload still waiting for one."""
+        with self._lock:
+            if not self.recording or pod.workload is None:
+                return
+            queue = self._pending.get(pod.workload)
+            if not queue or pod.created_at < queue[0].at:
+                return  # not a replacement: it existed before any of its workload's pods went away
+            move = queue.popleft()
+            self._lineage[pod.uid] = (move.original, move.original_uid)
+            self.pod_moves.append({
+                "pod": f"{move.pod.namespace}/{move.pod.name}",
+                "original": f"{move.pod.namespace}/{move.original}",
+                "workload": pod.workload,
+                "how": move.how,
+                "from_node": move.pod.node,
+                "replacement": f"{pod.namespace}/{pod.name}",
+                "to_node": pod.node,
+                "seconds": round(now - move.at, 3),
+            })
+
+    def sample(self, now: float, workloads: list[WorkloadAvailability]) -> None:
+        with self._lock:
+            if not self.recording:
+                return
+            for w in workloads:
+                entry = self.lowest.get(w.key)
+                if entry is None or w.ready < entry["lowest_ready"]:
+                    self.lowest[w.key] = {"kind": w.kind, "lowest_ready": w.ready, "desired": w.desired,
+                                          "budget": w.budget, "at": round(now, 3)}
+                elif w.ready == entry["lowest_ready"]:
+                    entry["desired"], entry["budget"] = w.desired, w.budget
+                if w.ready < w.budget:
+                    if w.key not in self._violating:
+                        self._violating.add(w.key)
+                        self.budget_violations.append({"workload": w.key, "kind": w.kind, "time": round(now, 3),
+                                                       "ready": w.ready, "budget": w.budget})
+                else:
+                    self._violating.discard(w.key)
+
+    # --- report ---------------------------------------------------------------------------------
+    def summary(self) -> dict:
+        with self._lock:
+            lost = [f"{m.pod.namespace}/{m.pod.name}" for queue in self._pending.values() for m in queue]
+            distinct = len(self._evicted_originals)
+            return {
+                "started_at": self.started_at,
+                "lowest_availability": {k: dict(v) for k, v in sorted(self.lowest.items())},
+                "budget_violations": list(self.budget_violations),
+                "pods_evicted": self.pods_evicted,
+                "pods_deleted": self.pods_deleted,
+                "pods_killed_by_node_removal": self.pods_killed_by_node_removal,
+                "pod_moves": list(self.pod_moves),
+                "pod_moves_per_evicted_pod": round(self.pods_evicted / distinct, 4) if distinct else 0.0,
+                "pods_lost": sorted(lost + self.bare_pods_lost),
+                "pods_awaiting_replacement": len(lost),
+                "evictions_refused": self.evictions_refused,
+            }

@@ -1,0 +1,82 @@
+"""Builders of the Kubernetes objects a scenario describes (workload, namespace, PDB).
+
+They encode the sandbox's own knobs the way a real cluster would carry them: the readiness delay
+as a pod-template annotation the fake kubelet reads, the grace period as
+``terminationGracePeriodSeconds``, scratch data as an ``emptyDir`` volume.
+"""
+
+from __future__ import annotations
+
+from bluegreen.sandbox.kube.cluster import READY_SECONDS_ANNOTATION
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Pod")
+APP_LABEL = "app.kubernetes.io/name"
+
+
+class WorkloadSpecError(ValueError):
+    """A workload description the builders cannot turn into objects."""
+
+
+def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grace_seconds: float,
+                 empty_dir: bool, tolerations: list[dict] | None) -> dict:
+    """A pod template labelled ``app.kubernetes.io/name=<name>``."""
+    container = {
+        "name": "app",
+        "image": "registry.k8s.io/pause:3.10",
+        "resources": {"requests": {"cpu": cpu, "memory": memory}},
+    }
+    spec: dict = {"containers": [container], "terminationGracePeriodSeconds": int(round(grace_seconds))}
+    if empty_dir:
+        spec["volumes"] = [{"name": "scratch", "emptyDir": {}}]
+        container["volumeMounts"] = [{"name": "scratch", "mountPath": "/scratch"}]
+    if tolerations:
+        spec["tolerations"] = [dict(t) for t in tolerations]
+    metadata: dict = {"labels": {APP_LABEL: name}}
+    if ready_seconds:
+        metadata["annotations"] = {READY_SECONDS_ANNOTATION: str(float(ready_seconds))}
+    return {"metadata": metadata, "spec": spec}
+
+
+def workload_objects(kind: str, name: str, namespace: str = "default", *, replicas: int = 1, cpu: str = "100m",
+                     memory: str = "128Mi", ready_seconds: float = 0.0, grace_seconds: float = 0.0,
+                     pdb: dict | None = None, empty_dir: bool = False,
+                     tolerations: list[dict] | None = None) -> list[dict]:
+    """The namespace (unless "default"), the workload and, when ``pdb`` is given, its PodDisruptionBudget.
+
+    ``kind`` is Deployment, StatefulSet, DaemonSet or Pod (a bare pod without a controller);
+    ``pdb`` is ``{"minAvailable": 2}`` or ``{"maxUnavailable": "25%"}`` and so on.
+    """
+    if kind not in WORKLOAD_KINDS:
+        raise WorkloadSpecError(f"workload {name!r}: kind {kind!r} is not one of {', '.join(WORKLOAD_KINDS)}")
+    if replicas < 0:
+        raise WorkloadSpecError(f"workload {name!r}: replicas must be >= 0, got {replicas}")
+    if pdb is not None:
+        keys = set(pdb)
+        if len(keys) != 1 or not keys <= {"minAvailable", "maxUnavailable"}:
+            raise WorkloadSpecError(f"workload {name!r}: pdb must have exactly one of minAvailable or maxUnavailable, "
+                                    f"got {sorted(keys)}")
+    objects: list[dict] = []
+    if namespace != "default":
+        objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    template = pod_template(name, cpu=cpu, memory=memory, ready_seconds=ready_seconds, grace_seconds=grace_seconds,
+                            empty_dir=empty_dir, tolerations=tolerations)
+    labels = {APP_LABEL: name}
+    metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
+    selector = {"matchLabels": dict(labels)}
+    if kind == "Pod":
+        objects.append({"apiVersion": "v1", "kind": "Pod",
+                        "metadata": {**metadata, **template["metadata"], "labels": dict(labels)},
+                        "spec": template["spec"]})
+    elif kind == "DaemonSet":
+        objects.append({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": metadata,
+                        "spec": {"selector": selector, "template": template}})
+    else:
+        spec = {"replicas": replicas, "selector": selector, "template": template}
+        if kind == "StatefulSet":
+            spec["serviceName"] = name
+        objects.append({"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": spec})
+    if pdb is not None:
+        objects.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                        "metadata": {"name": f"{name}-pdb", "namespace": namespace, "labels": dict(labels)},
+                        "spec": {"selector": {"matchLabels": dict(labels)}, **pdb}})
+    return objects
