@@ -37,8 +37,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from bluegreen.engine import api as engine
 from bluegreen.engine.clock import Clock, SystemClock
 from bluegreen.engine.errors import CutoverError
+from bluegreen.engine.progress import Note, PrintReporter, Reporter
 from bluegreen.infra.cutover_inputs import (
     ROUTE_KEYS,
     CutoverInputs,
@@ -132,12 +134,10 @@ class _StepProvider(ResourceProvider):
         color = inputs.old_color if self.step == "drain" else inputs.new_color
         return f"{inputs.cluster_name}/{self.step}/{color}"
 
-    def perform(self, inputs: CutoverInputs, reporter: Any, clock: Clock) -> StepRecord:
+    def perform(self, inputs: CutoverInputs, reporter: Reporter, clock: Clock) -> StepRecord:
         raise NotImplementedError
 
     def _run(self, inputs: CutoverInputs, props: Mapping[str, Any]) -> dict[str, Any]:
-        from bluegreen.engine.progress import PrintReporter
-
         clock = self._clock or SystemClock()
         subject = inputs.old_color if self.step == "drain" else inputs.new_color
         # stderr, line-flushed by PrintReporter: the Pulumi engine shows provider output as it arrives.
@@ -149,7 +149,7 @@ class _StepProvider(ResourceProvider):
         except CutoverError as err:
             raise StepFailed(self.step, inputs, err) from err
         duration = clock.now() - started
-        reporter.emit(_note(f"{record.summary}"))
+        reporter.emit(Note(record.summary))
         outs = {k: v for k, v in props.items() if k != PROVIDER_KEY and k not in OUTPUT_KEYS}
         outs.update(inputs.to_props())
         outs.update(
@@ -170,8 +170,7 @@ class NodesReadyProvider(_StepProvider):
 
     step = "nodes-ready"
 
-    def perform(self, inputs: CutoverInputs, reporter: Any, clock: Clock) -> StepRecord:
-        engine = _engine()
+    def perform(self, inputs: CutoverInputs, reporter: Reporter, clock: Clock) -> StepRecord:
         conn = engine.connect(_target(inputs))
         report = engine.wait_nodes_ready(conn, _new_group(inputs), inputs.settings, reporter, clock)
         data = report.to_dict()
@@ -189,8 +188,7 @@ class LoadBalancersHealthyProvider(_StepProvider):
 
     step = "load-balancers-healthy"
 
-    def perform(self, inputs: CutoverInputs, reporter: Any, clock: Clock) -> StepRecord:
-        engine = _engine()
+    def perform(self, inputs: CutoverInputs, reporter: Reporter, clock: Clock) -> StepRecord:
         conn = engine.connect(_target(inputs))
         report = engine.wait_load_balancers_healthy(
             conn, _new_group(inputs), inputs.settings, reporter, clock, expected=_load_balancers(inputs)
@@ -210,7 +208,7 @@ class DrainProvider(_StepProvider):
 
     step = "drain"
 
-    def perform(self, inputs: CutoverInputs, reporter: Any, clock: Clock) -> StepRecord:
+    def perform(self, inputs: CutoverInputs, reporter: Reporter, clock: Clock) -> StepRecord:
         if not inputs.old_color_serving:
             # First deploy, or the old color already scaled to zero: no node of it can hold a pod we must move.
             return StepRecord(
@@ -218,7 +216,6 @@ class DrainProvider(_StepProvider):
                 f"nothing to drain: {inputs.old_group} has no capacity (first deploy, or already drained)",
                 {"old_group": inputs.old_group, "nodes_drained": 0, "pods_evicted": 0},
             )
-        engine = _engine()
         conn = engine.connect(_target(inputs))
         report = engine.drain(
             conn,
@@ -240,19 +237,11 @@ PROVIDERS: dict[Step, type[_StepProvider]] = {
 }
 
 
-# --- engine facade calls ------------------------------------------------------------------------
+# --- engine facade arguments -----------------------------------------------------------------------
 
 
-def _engine() -> Any:
-    # Imported when a step runs, not when the provider is unpickled: a preview never loads boto3 or the
-    # kubernetes client in the provider process.
-    from bluegreen.engine import api
-
-    return api
-
-
-def _target(inputs: CutoverInputs) -> Any:
-    return _engine().ClusterTarget(
+def _target(inputs: CutoverInputs) -> engine.ClusterTarget:
+    return engine.ClusterTarget(
         cluster_name=inputs.cluster_name,
         region=inputs.region,
         aws_endpoint_url=inputs.aws_endpoint_url,
@@ -261,45 +250,37 @@ def _target(inputs: CutoverInputs) -> Any:
     )
 
 
-def _new_group(inputs: CutoverInputs) -> Any:
-    return _engine().GroupSpec(inputs.cluster_name, inputs.new_color, inputs.new_ami, inputs.desired)
+def _new_group(inputs: CutoverInputs) -> engine.GroupSpec:
+    return engine.GroupSpec(inputs.cluster_name, inputs.new_color, inputs.new_ami, inputs.desired)
 
 
-def _old_group(inputs: CutoverInputs) -> Any:
-    # The old group's image is not an input (it would change between a first deploy and the next run);
-    # the drain finds old nodes by color label and providerID, not by AMI. Its target capacity is zero.
-    return _engine().GroupSpec(inputs.cluster_name, inputs.old_color, None, 0)
+def _old_group(inputs: CutoverInputs) -> engine.GroupSpec:
+    # The old group's image is not an input (it would change between a first deploy and the next run, so
+    # an unchanged config would re-run the drain) and the drain does not need it: it finds old nodes by
+    # color label. Its target capacity is zero.
+    return engine.GroupSpec(inputs.cluster_name, inputs.old_color, "", 0)
 
 
-def _load_balancers(inputs: CutoverInputs) -> Any:
-    return _engine().LoadBalancerSpec(
+def _load_balancers(inputs: CutoverInputs) -> engine.LoadBalancerSpec:
+    return engine.LoadBalancerSpec(
         target_group_arns=inputs.target_group_arns, classic_elb_names=inputs.classic_elb_names
     )
 
 
 def _drain_summary(inputs: CutoverInputs, data: Mapping[str, Any]) -> str:
-    nodes = data.get("nodes_drained", data.get("nodes"))
-    pods = data.get("pods_evicted")
-    seconds = data.get("duration_s", data.get("seconds"))
-    parts = [f"drained {inputs.old_color} onto {inputs.new_color}"]
-    if isinstance(nodes, list):
-        nodes = len(nodes)
-    if nodes is not None:
-        parts.append(f"{nodes} node(s)")
-    if pods is not None:
-        parts.append(f"{pods} pod(s) moved")
-    if isinstance(seconds, int | float):
-        parts.append(f"in {seconds:.0f}s")
-    return ", ".join(parts)
+    drained = len(data.get("nodes_drained") or [])
+    earlier = len(data.get("nodes_already_drained") or [])
+    pods = len(data.get("pods_evicted") or [])
+    forced = len(data.get("pods_forced") or [])
+    text = f"drained {drained} {inputs.old_color} node(s) onto {inputs.new_color}, {pods} pod(s) moved"
+    if earlier:
+        text += f", {earlier} node(s) drained by an earlier run"
+    if forced:
+        text += f", {forced} pod(s) FORCED past their budget"
+    return text + f" in {float(data.get('seconds') or 0):.0f}s"
 
 
 # --- small helpers ------------------------------------------------------------------------------
-
-
-def _note(text: str) -> Any:
-    from bluegreen.engine.progress import Note
-
-    return Note(text)
 
 
 def _utc_now() -> str:
