@@ -1,0 +1,138 @@
+"""The lower bound of a serial cutover, computed from a scenario mapping alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.lower_bound import allowed_disruptions, gates_seconds, lower_bound, node_bound
+from bench.placement import PlacementError, initial_placement
+from bench.shape import ShapeError, shape_from_mapping
+
+BENCH_SCENARIOS = Path(__file__).resolve().parents[3] / "bench" / "scenarios"
+
+
+def scenario(**overrides):
+    base = {
+        "name": "t",
+        "nodes_per_color": 2,
+        "node": {"cpu": "4", "memory": "16Gi", "pods": 10},
+        "join_seconds": 60,
+        "load_balancers": {"target_groups": 1, "healthy_after_seconds": 30},
+        "placement": "packed",
+        "workloads": [],
+    }
+    base.update(overrides)
+    return shape_from_mapping(base)
+
+
+def deployment(name, replicas, ready=10, grace=30, pdb=None, cpu="100m", kind="Deployment"):
+    w = {"kind": kind, "name": name, "namespace": "app", "replicas": replicas, "cpu": cpu, "memory": "64Mi",
+         "ready_seconds": ready, "grace_seconds": grace}
+    if pdb is not None:
+        w["pdb"] = pdb
+    return w
+
+
+@pytest.mark.parametrize(
+    ("pdb", "replicas", "expected"),
+    [
+        (None, 5, 1),  # implicit budget: one ready replica at a time
+        ({"maxUnavailable": 2}, 5, 2),
+        ({"maxUnavailable": "25%"}, 10, 3),  # 2.5 rounded up, as the disruption controller does
+        ({"minAvailable": 3}, 5, 2),
+        ({"minAvailable": "50%"}, 5, 2),  # desired healthy ceil(2.5) = 3
+    ],
+)
+def test_allowed_disruptions_follow_the_disruption_controller(pdb, replicas, expected):
+    shape = scenario(workloads=[deployment("w", replicas, pdb=pdb)])
+    assert allowed_disruptions(shape.movable[0]) == expected
+
+
+def test_a_budget_that_never_allows_a_disruption_is_named():
+    shape = scenario(workloads=[deployment("stuck", 2, pdb={"minAvailable": 2})])
+    with pytest.raises(ShapeError, match="app/stuck"):
+        lower_bound(shape)
+
+
+def test_gates_take_the_longer_of_join_plus_daemonset_and_target_health():
+    ds = {"kind": "DaemonSet", "name": "agent", "namespace": "kube-system", "cpu": "50m", "memory": "32Mi",
+          "ready_seconds": 5}
+    assert gates_seconds(scenario(workloads=[ds])) == 65  # 60 join + 5 DaemonSet ready > 30 healthy
+    slow_targets = scenario(workloads=[ds], load_balancers={"target_groups": 1, "healthy_after_seconds": 90})
+    assert gates_seconds(slow_targets) == 90
+    no_lbs = scenario(workloads=[ds], load_balancers={"healthy_after_seconds": 90})
+    assert gates_seconds(no_lbs) == 65
+
+
+def test_deployment_chain_waits_for_each_replacement_and_the_last_pod_to_go():
+    shape = scenario(workloads=[deployment("web", 4, ready=10, grace=30, pdb={"maxUnavailable": 1})])
+    node = node_bound(0, {"app/web": 4}, {w.key: w for w in shape.movable})
+    # 3 waves each freed by a Ready replacement (10 s), then the last pod needs its 30 s grace to be gone.
+    assert (node.waves, node.seconds, node.critical_workload) == (4, 3 * 10 + 30, "app/web")
+
+
+def test_statefulset_replacement_waits_for_the_old_pod_to_be_gone():
+    shape = scenario(workloads=[deployment("db", 3, ready=20, grace=10, pdb={"maxUnavailable": 1},
+                                           kind="StatefulSet")])
+    node = node_bound(0, {"app/db": 2}, {w.key: w for w in shape.movable})
+    assert node.seconds == 2 * (10 + 20)
+
+
+def test_workloads_on_one_node_drain_concurrently_and_nodes_serially():
+    shape = scenario(
+        nodes_per_color=2,
+        node={"cpu": "4", "memory": "16Gi", "pods": 4},
+        workloads=[
+            deployment("a", 4, ready=10, grace=5, pdb={"maxUnavailable": 2}),  # fills node 0: 2 waves
+            deployment("b", 2, ready=7, grace=1),  # no PDB -> one at a time, on node 1
+            deployment("c", 2, ready=1, grace=1, pdb={"maxUnavailable": 2}),  # node 1 too, one wave
+        ],
+    )
+    assert [dict(n) for n in initial_placement(shape)] == [{"app/a": 4}, {"app/b": 2, "app/c": 2}]
+    bound = lower_bound(shape)
+    assert [n.seconds for n in bound.nodes] == [10 + 10, 7 + 7]
+    assert bound.total_seconds == max(60, 30) + 20 + 14
+
+
+def test_packed_placement_counts_daemonsets_against_node_room():
+    ds = {"kind": "DaemonSet", "name": "agent", "namespace": "kube-system", "cpu": "1", "memory": "32Mi"}
+    shape = scenario(node={"cpu": "2", "memory": "16Gi", "pods": 10},
+                     workloads=[ds, deployment("w", 4, cpu="500m")])
+    assert [dict(n) for n in initial_placement(shape)] == [{"app/w": 2}, {"app/w": 2}]
+
+
+def test_spread_placement_balances_load():
+    shape = scenario(nodes_per_color=3, placement="spread", workloads=[deployment("w", 6)])
+    assert [dict(n) for n in initial_placement(shape)] == [{"app/w": 2}] * 3
+
+
+def test_pods_that_fit_nowhere_are_named():
+    shape = scenario(node={"cpu": "1", "memory": "16Gi", "pods": 10}, workloads=[deployment("big", 3, cpu="800m")])
+    with pytest.raises(PlacementError, match="replica 2 of app/big"):
+        initial_placement(shape)
+
+
+def test_missing_required_field_is_named():
+    with pytest.raises(ShapeError, match="nodes_per_color"):
+        shape_from_mapping({"name": "x", "workloads": []})
+
+
+@pytest.mark.parametrize("name", ["small", "medium", "large"])
+def test_bench_scenarios_have_the_sizes_the_issue_asks_for(name):
+    data = yaml.safe_load((BENCH_SCENARIOS / f"{name}.yaml").read_text())
+    shape = shape_from_mapping(data, name)
+    nodes, pods = {"small": (6, 60), "medium": (30, 600), "large": (150, 3000)}[name]
+    assert shape.nodes_per_color == nodes
+    movable_pods = sum(w.replicas for w in shape.movable)
+    assert 0.9 * pods <= movable_pods + nodes * len(shape.daemonsets) <= 1.1 * pods
+    kinds = {w.kind for w in shape.workloads}
+    assert {"Deployment", "StatefulSet", "DaemonSet"} <= kinds
+    assert any(w.pdb is not None for w in shape.movable) and any(w.pdb is None for w in shape.movable)
+    placement = initial_placement(shape)
+    # some two-replica Deployment without a PDB has both replicas on one node
+    pairs = [w.key for w in shape.movable if w.kind == "Deployment" and w.replicas == 2 and w.pdb is None]
+    assert any(node.get(key) == 2 for node in placement for key in pairs)
+    assert lower_bound(shape, placement).total_seconds > 0
