@@ -2,7 +2,10 @@
 
 The lower bound needs to know how many pods of each workload sit on each old
 node, because a node's drain time is set by the longest budget chain on it.
-``packed`` fills the first nodes (first fit, in the file's workload order);
+``packed`` fills the first nodes (first fit); pods are placed in the order the
+sandbox creates them: DaemonSet pods first (bound directly, one per node), then
+every Deployment's pods in file order, then StatefulSets (OrderedReady: each pod
+is created only once the previous one is Ready, so they come last);
 ``spread`` puts each pod on the least allocated node (mean of cpu and memory
 shares after placing it, as the sandbox's scheduler scores; lowest index on
 ties). DaemonSet pods are placed first, one per node. The benchmark checks
@@ -51,7 +54,10 @@ def initial_placement(shape: ScenarioShape) -> Placement:
             if room.fits(ds.cpu_millis, ds.memory_bytes):
                 room.take(ds.cpu_millis, ds.memory_bytes)
     placement: Placement = [Counter() for _ in rooms]
-    for workload in shape.movable:
+    in_creation_order = [w for w in shape.movable if w.kind != "StatefulSet"] + [
+        w for w in shape.movable if w.kind == "StatefulSet"
+    ]
+    for workload in in_creation_order:
         for replica in range(workload.replicas):
             candidates = [i for i, room in enumerate(rooms) if room.fits(workload.cpu_millis, workload.memory_bytes)]
             if not candidates:

@@ -136,3 +136,12 @@ def test_bench_scenarios_have_the_sizes_the_issue_asks_for(name):
     pairs = [w.key for w in shape.movable if w.kind == "Deployment" and w.replicas == 2 and w.pdb is None]
     assert any(node.get(key) == 2 for node in placement for key in pairs)
     assert lower_bound(shape, placement).total_seconds > 0
+
+
+def test_statefulset_pods_are_placed_after_every_deployment():
+    shape = scenario(
+        nodes_per_color=2,
+        node={"cpu": "4", "memory": "16Gi", "pods": 3},
+        workloads=[deployment("db", 2, kind="StatefulSet"), deployment("web", 3)],
+    )
+    assert [dict(n) for n in initial_placement(shape)] == [{"app/web": 3}, {"app/db": 2}]
