@@ -97,23 +97,24 @@ def scaled(value: int | str, total: int) -> int:
 
 
 def shape_from_mapping(data: Mapping[str, Any], name: str = "scenario") -> ScenarioShape:
-    """The shape of a loaded scenario YAML mapping; missing timings default to 0 (no delay)."""
+    """The shape of a loaded scenario YAML mapping; missing fields take the sandbox's defaults
+    (bluegreen/sandbox/scenario.py), so the bound describes the scenario the sandbox actually runs."""
     try:
-        node = data.get("node") or {}
+        node = data["node"]
         lbs = data.get("load_balancers") or {}
         workloads = tuple(_workload(w, i) for i, w in enumerate(data.get("workloads") or []))
         return ScenarioShape(
             name=str(data.get("name") or name),
             nodes_per_color=int(data["nodes_per_color"]),
             node=NodeSize(
-                cpu_millis=int(quantity(node.get("cpu", "4"), "node.cpu") * 1000),
-                memory_bytes=int(quantity(node.get("memory", "16Gi"), "node.memory")),
-                pods=int(node.get("pods", 110)),
+                cpu_millis=int(quantity(node["cpu"], "node.cpu") * 1000),
+                memory_bytes=int(quantity(node["memory"], "node.memory")),
+                pods=int(node["pods"]),
             ),
-            join_seconds=float(data.get("join_seconds", 0)),
-            healthy_after_seconds=float(lbs.get("healthy_after_seconds", 0)),
-            has_load_balancers=bool(lbs.get("target_groups") or lbs.get("classic_elbs")),
-            placement=str(data.get("placement", "packed")),
+            join_seconds=float(data.get("join_seconds", 30.0)),
+            healthy_after_seconds=float(lbs.get("healthy_after_seconds", 10.0)),
+            has_load_balancers=bool(lbs.get("target_groups", 1) or lbs.get("classic_elbs", 0)),
+            placement=str(data.get("placement", "spread")),
             workloads=workloads,
         )
     except KeyError as missing:
@@ -134,9 +135,9 @@ def _workload(w: Mapping[str, Any], index: int) -> Workload:
         name=str(w["name"]),
         namespace=str(w.get("namespace", "default")),
         replicas=int(w.get("replicas", 1)) if kind != "DaemonSet" else 0,
-        cpu_millis=int(quantity(w.get("cpu", 0), f"{where}.cpu") * 1000),
-        memory_bytes=int(quantity(w.get("memory", 0), f"{where}.memory")),
-        ready_seconds=float(w.get("ready_seconds", 0)),
-        grace_seconds=float(w.get("grace_seconds", 0)),
+        cpu_millis=int(quantity(w.get("cpu", "100m"), f"{where}.cpu") * 1000),
+        memory_bytes=int(quantity(w.get("memory", "128Mi"), f"{where}.memory")),
+        ready_seconds=float(w.get("ready_seconds", 5.0)),
+        grace_seconds=float(w.get("grace_seconds", 5.0)),
         pdb=budget,
     )

@@ -63,7 +63,7 @@ def test_gates_take_the_longer_of_join_plus_daemonset_and_target_health():
     assert gates_seconds(scenario(workloads=[ds])) == 65  # 60 join + 5 DaemonSet ready > 30 healthy
     slow_targets = scenario(workloads=[ds], load_balancers={"target_groups": 1, "healthy_after_seconds": 90})
     assert gates_seconds(slow_targets) == 90
-    no_lbs = scenario(workloads=[ds], load_balancers={"healthy_after_seconds": 90})
+    no_lbs = scenario(workloads=[ds], load_balancers={"target_groups": 0, "healthy_after_seconds": 90})
     assert gates_seconds(no_lbs) == 65
 
 
@@ -117,7 +117,7 @@ def test_pods_that_fit_nowhere_are_named():
 
 def test_missing_required_field_is_named():
     with pytest.raises(ShapeError, match="nodes_per_color"):
-        shape_from_mapping({"name": "x", "workloads": []})
+        shape_from_mapping({"name": "x", "node": {"cpu": "1", "memory": "1Gi", "pods": 5}, "workloads": []})
 
 
 @pytest.mark.parametrize("name", ["small", "medium", "large"])
