@@ -279,6 +279,18 @@ class FakeCluster:
                                "modified; please apply your changes to the latest version and try again")
             return self._commit_update(rtype, current, patched)
 
+    def update_status(self, resource: str, namespace: str | None, name: str, *, body: dict | None = None,
+                      patch: Any = None, content_type: str = "") -> dict:
+        """PUT or PATCH of the status subresource: only ``status`` changes."""
+        rtype = resource_type(resource)
+        with self.lock:
+            current = self._stored(rtype.plural, namespace, name)
+            updated = apply_patch(current, patch, content_type) if body is None else body
+            if not isinstance(updated, dict):
+                raise BadRequest(f"the status update of {rtype.kind} {name!r} is not an object")
+            self.set_status(current, copy.deepcopy(updated.get("status") or {}))
+            return copy.deepcopy(current)
+
     def _commit_update(self, rtype: ResourceType, current: dict, obj: dict) -> dict:
         self._check_kind(rtype, obj)
         metadata = obj.setdefault("metadata", {})

@@ -1,0 +1,383 @@
+"""The fake API server: real HTTP, real Kubernetes JSON, routed onto a FakeCluster.
+
+Plain HTTP on loopback; any bearer token is accepted. Supports what the official Python client and
+kubectl (get, cordon, uncordon, drain) send; see docs/sandbox-kube.md for the full list.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from bluegreen.sandbox.kube import discovery
+from bluegreen.sandbox.kube.cluster import FakeCluster
+from bluegreen.sandbox.kube.errors import ApiError, BadRequest, MethodNotAllowed, NotFound
+from bluegreen.sandbox.kube.resources import BY_PLURAL, ResourceType
+from bluegreen.sandbox.kube.tables import to_table
+
+_STATUS_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
+                   422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+                   504: "Timeout"}
+# A watch stays open this long (real seconds) at most, then ends as a real watch does at its timeout.
+_WATCH_MAX_REAL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Route:
+    rtype: ResourceType | None
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    discovery: dict | None = None
+
+
+class FakeApiServer:
+    """Serves ``cluster`` over HTTP on ``host``:``port`` (0 = a free port) once started."""
+
+    def __init__(self, cluster: FakeCluster, host: str = "127.0.0.1", port: int = 0):
+        self.cluster = cluster
+        self.host = host
+        self._port = port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
+        self._error_rate = 0.0
+        self._error_status = 500
+        self._error_rng = random.Random(0)
+        self._stopping = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("FakeApiServer is not started; call start() first")
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        if self._httpd is not None:
+            raise RuntimeError("FakeApiServer already started")
+        handler = type("BoundHandler", (_Handler,), {"api": self})
+        self._httpd = ThreadingHTTPServer((self.host, self._port), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-kube-api", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> FakeApiServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ faults and figures
+    def inject_errors(self, rate: float, status: int, seed: int = 0) -> None:
+        """Answer ``rate`` (0..1) of non-discovery requests with ``status`` and a Status body."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"error rate must be between 0 and 1, got {rate}")
+        with self._counts_lock:
+            self._error_rate, self._error_status, self._error_rng = rate, int(status), random.Random(seed)
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests so far: total, per method, eviction, discovery, injected errors, and per "VERB resource"."""
+        with self._counts_lock:
+            counts = dict(self._counts)
+        for key in ("total", "GET", "POST", "PUT", "PATCH", "DELETE", "eviction", "discovery", "errors_injected"):
+            counts.setdefault(key, 0)
+        return counts
+
+    def _count(self, *keys: str) -> None:
+        with self._counts_lock:
+            for key in keys:
+                self._counts[key] += 1
+
+    def _maybe_inject(self) -> int | None:
+        with self._counts_lock:
+            if self._error_rate and self._error_rng.random() < self._error_rate:
+                self._counts["errors_injected"] += 1
+                return self._error_status
+        return None
+
+    def write_kubeconfig(self, path: str, *, cluster_name: str = "sandbox") -> str:
+        """A kubeconfig for this server (token auth, plain HTTP) that kubectl and the client load."""
+        config = {
+            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": cluster_name, "cluster": {"server": self.url}}],
+            "users": [{"name": f"{cluster_name}-user", "user": {"token": "sandbox-token"}}],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": f"{cluster_name}-user",
+                                                            "namespace": "default"}}],
+            "current-context": cluster_name,
+        }
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    # ------------------------------------------------------------------ routing
+    def route(self, path: str) -> Route:
+        parts = [p for p in path.split("/") if p]
+        if parts == ["version"]:
+            return Route(None, None, None, None, discovery.VERSION_INFO)
+        if parts == ["api"]:
+            return Route(None, None, None, None, discovery.api_versions(f"{self.host}:{self.port}"))
+        if parts == ["apis"]:
+            return Route(None, None, None, None, discovery.api_group_list())
+        if parts[:2] == ["api", "v1"]:
+            group_version, rest = "v1", parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) == 2:
+            group = discovery.api_group(parts[1])
+            if group is None:
+                raise NotFound("the server could not find the requested resource")
+            return Route(None, None, None, None, group)
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group_version, rest = f"{parts[1]}/{parts[2]}", parts[3:]
+        else:
+            raise NotFound("the server could not find the requested resource")
+        if not rest:
+            listing = discovery.api_resource_list(group_version)
+            if listing is None:
+                raise NotFound("the server could not find the requested resource")
+            return Route(None, None, None, None, listing)
+        namespace = None
+        namespace_subresource = group_version == "v1" and len(rest) == 3 and rest[2] in ("status", "finalize")
+        if rest[0] == "namespaces" and len(rest) >= 3 and not namespace_subresource:
+            namespace, rest = rest[1], rest[2:]
+        rtype = BY_PLURAL.get(rest[0])
+        if rtype is None or rtype.group_version != group_version or (namespace is not None and not rtype.namespaced):
+            raise NotFound("the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        subresource = rest[2] if len(rest) > 2 else None
+        if len(rest) > 3:
+            raise NotFound("the server could not find the requested resource")
+        return Route(rtype, namespace, name, subresource)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: FakeApiServer
+    protocol_version = "HTTP/1.1"
+    server_version = "bluegreen-sandbox-kube/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # the tests and the sandbox report request counts instead of access logs
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # ------------------------------------------------------------------ plumbing
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _json_body(self, raw: bytes, *, required: bool) -> Any:
+        content_type = (self.headers.get("Content-Type") or "").lower()
+        if not raw:
+            if required:
+                raise BadRequest("the request body is empty; send a JSON object")
+            return None
+        if "protobuf" in content_type:
+            if required:
+                raise BadRequest("the sandbox API speaks JSON only; send application/json (no protobuf)")
+            return None  # DeleteOptions sent as protobuf: tolerated, defaults apply
+        try:
+            return json.loads(raw)
+        except ValueError as error:
+            if required:
+                raise BadRequest(f"the request body is not valid JSON: {error}") from None
+            return None
+
+    def _send(self, code: int, body: dict, content_type: str = "application/json") -> None:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(self, error: ApiError) -> None:
+        self._send(error.code, error.status())
+
+    def _handle(self, method: str) -> None:
+        raw = self._body()
+        split = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        try:
+            route = self.api.route(split.path)
+        except ApiError as error:
+            self.api._count("total", method, "unknown")
+            self._send_error(error)
+            return
+        if route.discovery is not None:
+            self.api._count("total", method, "discovery")
+            if method != "GET":
+                self._send_error(MethodNotAllowed(f"the server does not allow this method on {split.path}"))
+                return
+            accept = self.headers.get("Accept") or "application/json"
+            if "application/json" not in accept and "*/*" not in accept and "as=APIGroupDiscoveryList" not in accept:
+                self._send(406, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                 "message": "only application/json is served", "reason": "NotAcceptable",
+                                 "code": 406})
+                return
+            self._send(200, route.discovery)
+            return
+        assert route.rtype is not None
+        is_eviction = route.subresource == "eviction"
+        self.api._count("total", method, f"{method} {route.rtype.plural}" + (f"/{route.subresource}"
+                                                                              if route.subresource else ""))
+        if is_eviction:
+            self.api._count("eviction")
+        injected = self.api._maybe_inject()
+        if injected is not None:
+            reason = _STATUS_REASONS.get(injected, "InternalError")
+            self._send(injected, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                  "message": f"injected fault: the sandbox answers {injected} to this request",
+                                  "reason": reason, "code": injected})
+            return
+        try:
+            self._dispatch(method, route, query, raw)
+        except ApiError as error:
+            self._send_error(error)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _dispatch(self, method: str, route: Route, query: dict[str, str], raw: bytes) -> None:
+        cluster = self.api.cluster
+        rtype = route.rtype
+        assert rtype is not None
+        namespace = route.namespace
+        if rtype.namespaced and route.name is not None and namespace is None:
+            raise NotFound("the server could not find the requested resource")
+        if route.subresource not in (None, "status", "eviction") or (
+            route.subresource == "eviction" and rtype.plural != "pods"
+        ):
+            raise NotFound("the server could not find the requested resource")
+        if method == "GET" and route.name is None:
+            if query.get("watch") in ("true", "1"):
+                self._watch(rtype, namespace, query)
+                return
+            items, version = cluster.list_objects(rtype.plural, namespace, label_selector=query.get("labelSelector"),
+                                                  field_selector=query.get("fieldSelector"))
+            if self._wants_table():
+                self._send(200, to_table(rtype, items, now_stamp=cluster.timestamp(), resource_version=version,
+                                         include_object=query.get("includeObject", "Metadata")))
+                return
+            self._send(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
+                             "metadata": {"resourceVersion": version}, "items": items})
+        elif method == "GET":
+            obj = cluster.read(rtype.plural, namespace, route.name)
+            if self._wants_table() and route.subresource is None:
+                self._send(200, to_table(rtype, [obj], now_stamp=cluster.timestamp(),
+                                         resource_version=obj["metadata"]["resourceVersion"],
+                                         include_object=query.get("includeObject", "Metadata")))
+                return
+            self._send(200, obj)
+        elif method == "POST" and route.subresource == "eviction":
+            self._send(201, cluster.evict(namespace or "default", route.name, self._json_body(raw, required=False)))
+        elif method == "POST" and route.name is None:
+            self._send(201, cluster.create(rtype.plural, namespace, self._json_body(raw, required=True)))
+        elif method == "PUT" and route.name is not None:
+            body = self._json_body(raw, required=True)
+            if route.subresource == "status":
+                self._send(200, cluster.update_status(rtype.plural, namespace, route.name, body=body))
+            else:
+                self._send(200, cluster.replace(rtype.plural, namespace, route.name, body))
+        elif method == "PATCH" and route.name is not None:
+            patch = self._json_body(raw, required=True)
+            content_type = self.headers.get("Content-Type") or ""
+            if route.subresource == "status":
+                self._send(200, cluster.update_status(rtype.plural, namespace, route.name, patch=patch,
+                                                      content_type=content_type))
+            else:
+                self._send(200, cluster.patch(rtype.plural, namespace, route.name, patch, content_type))
+        elif method == "DELETE" and route.name is not None:
+            options = self._json_body(raw, required=False) or {}
+            grace = query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+            propagation = query.get("propagationPolicy", options.get("propagationPolicy"))
+            if options.get("orphanDependents") is True:
+                propagation = "Orphan"
+            self._send(200, cluster.delete(rtype.plural, namespace, route.name,
+                                           grace_seconds=None if grace in (None, "") else int(grace),
+                                           propagation=propagation))
+        else:
+            raise MethodNotAllowed(f"the server does not allow this method on the requested resource "
+                                   f"({method} {rtype.plural})")
+
+    def _wants_table(self) -> bool:
+        return "as=Table" in (self.headers.get("Accept") or "")
+
+    def _watch(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
+        """A finite watch: ADDED for what exists, then changes polled until timeoutSeconds (capped)."""
+        cluster = self.api.cluster
+        timeout = min(float(query.get("timeoutSeconds") or _WATCH_MAX_REAL_SECONDS), _WATCH_MAX_REAL_SECONDS)
+        since = query.get("resourceVersion") or ""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def emit(kind: str, obj: dict) -> None:
+            line = json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
+            self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+            self.wfile.flush()
+
+        def snapshot() -> dict[tuple[str, str], dict]:
+            items, _ = cluster.list_objects(rtype.plural, namespace, label_selector=query.get("labelSelector"),
+                                            field_selector=query.get("fieldSelector"))
+            return {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in items}
+
+        try:
+            known = snapshot()
+            for obj in known.values():
+                if since in ("", "0") or int(obj["metadata"]["resourceVersion"]) > int(since or 0):
+                    emit("ADDED", obj)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and not self.api._stopping.is_set():
+                time.sleep(0.05)
+                current = snapshot()
+                for key, obj in current.items():
+                    old = known.get(key)
+                    if old is None:
+                        emit("ADDED", obj)
+                    elif old["metadata"]["resourceVersion"] != obj["metadata"]["resourceVersion"]:
+                        emit("MODIFIED", obj)
+                for key, obj in known.items():
+                    if key not in current:
+                        emit("DELETED", obj)
+                known = current
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
