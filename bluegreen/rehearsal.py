@@ -18,7 +18,7 @@ from bluegreen.engine import api
 from bluegreen.engine.clock import Clock
 from bluegreen.engine.errors import CutoverError
 from bluegreen.engine.groups import describe_group, launch_template_ami
-from bluegreen.engine.naming import COLOR_LABEL, group_name, launch_template_name
+from bluegreen.engine.naming import group_name, launch_template_name
 from bluegreen.engine.progress import (
     CollectingReporter,
     Event,
@@ -150,7 +150,7 @@ def program_step(conn, cluster_name: str, color: str, ami: str, nodes: int) -> N
 
 def capacity(conn, cluster_name: str, color: str) -> dict:
     group = describe_group(conn.autoscaling, conn.ec2, group_name(cluster_name, color), with_amis=False)
-    nodes = conn.kube.list_nodes(f"{COLOR_LABEL}={color}")
+    nodes = conn.kube.nodes_of_color(color)
     return {
         "group": group.name, "desired": group.desired, "min": group.min_size, "max": group.max_size,
         "instances_in_service": sum(1 for i in group.instances if i.lifecycle_state == "InService"),

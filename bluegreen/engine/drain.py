@@ -18,7 +18,7 @@ from bluegreen.engine.errors import (
 )
 from bluegreen.engine.kube import WORKLOAD_PATHS
 from bluegreen.engine.load_balancers import LoadBalancerSpec, wait_load_balancers_healthy
-from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED, COLOR_LABEL, DRAIN_STATE_ANNOTATION
+from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED, DRAIN_STATE_ANNOTATION
 from bluegreen.engine.nodes import Node, drain_order, node_from_json
 from bluegreen.engine.pods import Pod, classify, pod_from_json
 from bluegreen.engine.preflight import PreflightReport, plan_drain
@@ -124,7 +124,7 @@ class _Run:
         return self.conn.kube
 
     def old_nodes(self) -> list[Node]:
-        return [node_from_json(n) for n in self.kube.list_nodes(f"{COLOR_LABEL}={self.old.color}")]
+        return [node_from_json(n) for n in self.kube.nodes_of_color(self.old.color)]
 
     def set_state(self, node: str, state: str, *, cordon: bool = False) -> None:
         patch: dict = {"metadata": {"annotations": {DRAIN_STATE_ANNOTATION: state}}}
@@ -182,7 +182,7 @@ def guard(run: _Run, new_nodes: list[str]) -> None:
 def unguard(run: _Run) -> None:
     try:
         groups.resume_growth(run.conn.autoscaling, run.old.group_name)
-        for node in run.kube.list_nodes(f"{COLOR_LABEL}={run.new.color}"):
+        for node in run.kube.nodes_of_color(run.new.color):
             if CA_SCALE_DOWN_DISABLED in ((node.get("metadata") or {}).get("annotations") or {}):
                 unprotect = {"metadata": {"annotations": {CA_SCALE_DOWN_DISABLED: None}}}
                 run.kube.patch_node(node["metadata"]["name"], unprotect)

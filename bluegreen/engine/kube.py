@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from bluegreen.engine.errors import KubernetesApiError
+from bluegreen.engine.naming import COLOR_LABEL
 from bluegreen.engine.retries import backoff_delay, is_retryable
 
 
@@ -89,6 +90,12 @@ class KubeApi:
     def list_nodes(self, label_selector: str | None = None) -> list[dict]:
         query = {"labelSelector": label_selector} if label_selector else None
         return self.request("GET", "/api/v1/nodes", query=query).body.get("items") or []
+
+    def nodes_of_color(self, color: str) -> list[dict]:
+        """Nodes labelled with ``color``. Filtered here rather than by a labelSelector query: one list call
+        either way, and it does not depend on the server's selector parsing."""
+        nodes = self.list_nodes()
+        return [n for n in nodes if ((n.get("metadata") or {}).get("labels") or {}).get(COLOR_LABEL) == color]
 
     def patch_node(self, name: str, patch: dict) -> dict:
         return self.request(

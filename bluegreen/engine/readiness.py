@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from bluegreen.engine.clock import Clock
 from bluegreen.engine.errors import ReadinessTimeout
 from bluegreen.engine.groups import Instance, describe_group
-from bluegreen.engine.naming import COLOR_LABEL
 from bluegreen.engine.nodes import Node, node_from_json
 from bluegreen.engine.pods import Pod, pod_from_json
 from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
@@ -81,7 +80,7 @@ class ReadinessReport:
 
 def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desired: int) -> ReadinessVerdict:
     group = describe_group(conn.autoscaling, conn.ec2, group_name)
-    nodes = [node_from_json(n) for n in conn.kube.list_nodes(f"{COLOR_LABEL}={color}")]
+    nodes = [node_from_json(n) for n in conn.kube.nodes_of_color(color)]
     # Nodes may join before their color label is set by a slow bootstrap; match them by providerID as well.
     ids = {i.id for i in group.instances}
     if len(nodes) < len(ids):

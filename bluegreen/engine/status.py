@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from bluegreen.engine.errors import GroupNotFound
 from bluegreen.engine.groups import describe_group, launch_template_ami
 from bluegreen.engine.load_balancers import LoadBalancerSpec, health_gaps, observe_health
-from bluegreen.engine.naming import COLOR_LABEL, COLORS, group_name
+from bluegreen.engine.naming import COLORS, group_name
 from bluegreen.engine.nodes import node_from_json
 from bluegreen.engine.readiness import LEAVING
 
@@ -76,7 +76,7 @@ def color_status(conn, cluster_name: str, color: str) -> ColorStatus:
     ami = launch_template_ami(conn.ec2, group.launch_template, group.launch_template_version) if (
         group.launch_template
     ) else None
-    nodes = [node_from_json(n) for n in conn.kube.list_nodes(f"{COLOR_LABEL}={color}")]
+    nodes = [node_from_json(n) for n in conn.kube.nodes_of_color(color)]
     live = [i.id for i in group.instances if i.lifecycle_state not in LEAVING]
     lbs = LoadBalancerSpec(group.target_group_arns, group.classic_elb_names)
     return ColorStatus(

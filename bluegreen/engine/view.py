@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bluegreen.engine.budgets import Budget, budget_from_json
-from bluegreen.engine.naming import COLOR_LABEL
 from bluegreen.engine.nodes import Node, node_from_json
 from bluegreen.engine.pods import Pod, pod_from_json
 from bluegreen.engine.workloads import WorkloadRef, workload_of
@@ -37,8 +36,8 @@ def replicaset_owners(replicasets: list[dict]) -> dict[tuple[str, str], tuple[st
 
 
 def read_view(kube, old_color: str, new_color: str) -> ClusterView:
-    old_nodes = tuple(node_from_json(n) for n in kube.list_nodes(f"{COLOR_LABEL}={old_color}"))
-    new_nodes = tuple(node_from_json(n) for n in kube.list_nodes(f"{COLOR_LABEL}={new_color}"))
+    old_nodes = tuple(node_from_json(n) for n in kube.nodes_of_color(old_color))
+    new_nodes = tuple(node_from_json(n) for n in kube.nodes_of_color(new_color))
     pods = tuple(pod_from_json(p) for p in kube.list_pods())
     budgets = tuple(budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets"))
     owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
