@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bluegreen.engine import groups
-from bluegreen.engine.budgets import Budget, budgets_for
+from bluegreen.engine.budgets import Budget, budget_from_json, budgets_for
 from bluegreen.engine.clock import Clock
 from bluegreen.engine.errors import (
     DrainTimeout,
@@ -228,6 +228,7 @@ def _drain_batch(run: _Run, batch: list[Node], done_before: int, total: int) -> 
     settings, clock, kube = run.settings, run.clock, run.kube
     start = clock.now()
     run.owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
+    run.budgets = [budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets")]
     pending: list[tuple[Pod, WorkloadRef]] = []
     result: dict[str, int | None] = {}
     blockers: list[str] = []
@@ -292,7 +293,7 @@ def _drain_batch(run: _Run, batch: list[Node], done_before: int, total: int) -> 
             first = refused_since.setdefault(pod.key, now)
             attempts[pod.key] = attempts.get(pod.key, 0) + 1
             pdb = answer.pdb or (covering[0].key if covering else None)
-            if covering and answer.pdb and "/" not in answer.pdb:
+            if answer.pdb and "/" not in answer.pdb:  # a PDB lives in its pod's namespace
                 pdb = f"{pod.namespace}/{answer.pdb}"
             if attempts[pod.key] == 1 or attempts[pod.key] % 10 == 0:
                 run.reporter.emit(EvictionRefused(pod.key, pdb, attempts[pod.key], now - first))
