@@ -214,11 +214,14 @@ def _drain_all(run: _Run) -> tuple[list[str], list[str]]:
         if not batch:
             return drained, already
         total = max(total, len(nodes))
+        first = not drained
         moved = _drain_batch(run, batch, len(done), total)
         for node in batch:
             done.add(node.name)
             (drained if moved.get(node.name) is not None else already).append(node.name)
-        if len(drained) == len(batch) and run.settings.canary_pause_s > 0 and len(done) == len(batch):
+        more = any(n.name not in done for n in nodes)
+        if first and drained and more and run.settings.canary_pause_s > 0:
+            # Watch the canary: the first drained node's workloads run on the new color before going on.
             run.reporter.emit(CanaryPause(run.settings.canary_pause_s))
             run.clock.sleep(run.settings.canary_pause_s)
 

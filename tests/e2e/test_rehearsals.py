@@ -1,0 +1,106 @@
+"""Whole rehearsals from the builtin scenario files, each checked against the invariants:
+no pod lost, no workload below its budget (explicit or implicit), every evicted pod moved exactly once,
+and the old color still serving whenever a gate or budget stops the cutover."""
+
+from __future__ import annotations
+
+import pytest
+
+from bluegreen.engine.progress import CollectingReporter, PodEvicted
+from bluegreen.rehearsal import rehearse
+from bluegreen.sandbox.scenario import load_scenario
+
+SPEED = 40.0  # simulated seconds per real second: keeps each rehearsal a few seconds long
+
+
+def run(name: str):
+    reporter = CollectingReporter()
+    report = rehearse(load_scenario(name), speed=SPEED, reporter=reporter)
+    return report, reporter
+
+
+def assert_safe(report) -> None:
+    assert report.pods_lost == [], report.pods_lost
+    assert report.budget_violations == [], report.budget_violations
+    for key, seen in report.lowest_availability.items():
+        assert seen["lowest_ready"] >= seen["budget"], (key, seen)
+
+
+def assert_cut_over(report, nodes: int) -> None:
+    assert report.result == "ok", report.error
+    assert_safe(report)
+    assert report.pod_moves_per_evicted_pod == 1.0
+    assert report.nodes_drained == nodes
+    assert report.old_color_capacity["desired"] == 0 and report.old_color_capacity["nodes"] == 0
+    assert report.new_color_capacity["desired"] == nodes and report.new_color_capacity["nodes"] == nodes
+    assert report.api_requests["aws"] > 0 and report.api_requests["kubernetes"] > 0
+
+
+def assert_old_color_serving(report, nodes: int) -> None:
+    assert report.result == "failed"
+    assert_safe(report)
+    assert report.pods_evicted == 0
+    assert report.old_color_capacity["desired"] == nodes and report.old_color_capacity["nodes"] == nodes
+
+
+def test_clean_cutover():
+    report, reporter = run("small")
+    assert_cut_over(report, 3)
+    assert report.pods_evicted == len(reporter.of(PodEvicted)) > 0
+    assert report.attempts[0].result == "ok" and len(report.attempts) == 1
+    data = report.to_dict()
+    for key in ("result", "error", "duration_s", "nodes_drained", "pods_evicted", "pod_moves_per_evicted_pod",
+                "lowest_availability", "budget_violations", "pods_lost", "api_requests", "old_color_capacity",
+                "new_color_capacity", "attempts"):
+        assert key in data
+    assert "default/web" in data["lowest_availability"]
+
+
+def test_budget_that_never_allows_stops_before_any_eviction_naming_it():
+    report, _ = run("pdb-blocks")
+    assert_old_color_serving(report, 3)
+    assert "PodDisruptionBudget default/ledger-pdb" in report.error
+
+
+def test_node_never_ready_means_no_eviction_at_all():
+    report, _ = run("node-never-ready")
+    assert_old_color_serving(report, 3)
+    assert "not ready after" in report.error and "NotReady" in report.error
+
+
+def test_unhealthy_target_means_no_eviction():
+    report, _ = run("target-unhealthy")
+    assert_old_color_serving(report, 3)
+    assert "unhealthy" in report.error and "target group" in report.error
+
+
+def test_bare_pod_is_a_preflight_blocker():
+    report, _ = run("bare-pod")
+    assert_old_color_serving(report, 3)
+    assert "has no controller" in report.error
+
+
+def test_two_replicas_packed_without_pdb_are_never_both_down():
+    report, _ = run("two-replicas-packed")
+    assert_cut_over(report, 3)
+    checkout = next(v for k, v in report.lowest_availability.items() if k.endswith("/checkout"))
+    assert checkout["lowest_ready"] >= 1 and checkout["desired"] == 2
+
+
+def test_api_errors_are_retried_and_the_cutover_completes():
+    report, _ = run("api-errors")
+    assert_cut_over(report, 3)
+
+
+@pytest.mark.parametrize("name", ["crash-after-first-node", "crash-mid-node"])
+def test_crash_then_rerun_completes_with_every_pod_moved_once(name):
+    report, _ = run(name)
+    assert [a.result for a in report.attempts] == ["crashed", "ok"]
+    assert_cut_over(report, 3)
+
+
+@pytest.mark.parametrize("name", ["crash-after-scale-up", "crash-after-gates", "crash-after-cordon"])
+def test_other_crash_points_resume(name):
+    report, _ = run(name)
+    assert [a.result for a in report.attempts] == ["crashed", "ok"]
+    assert_cut_over(report, 3)
