@@ -22,8 +22,9 @@ Output of the old group, so the graph has no cycle.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi.dynamic
@@ -39,7 +40,10 @@ from bluegreen.infra.cutover_steps import (
     NodesReadyProvider,
 )
 
-COMPONENT_TYPE = "bluegreen:cutover:Cutover"
+if TYPE_CHECKING:
+    from bluegreen.infra.stack import CutoverContext
+
+COMPONENT_TYPE = "eks-bluegreen:infra:Cutover"
 
 
 class _Step(pulumi.dynamic.Resource):
@@ -200,6 +204,27 @@ def cutover_inputs(
     )
 
 
+def insert_cutover(context: CutoverContext) -> list[pulumi.Resource]:
+    """The stack's cutover hook (``bluegreen.infra.stack.CutoverHook``): declare the steps after the active group
+    and return what the idle group's scale-down must wait for. Also exports ``cutoverSteps``: what each step
+    recorded when it last ran."""
+    inputs = cutover_inputs(context.config, context.plan, stack_region())
+    cutover = Cutover("cutover", inputs, after=[context.active_group.group], reason=context.plan.reason)
+    pulumi.export("cutoverSteps", cutover.story)
+    return [cutover.done]
+
+
+def stack_region() -> str:
+    """The region the AWS provider deploys to: ``aws:region``, else the environment the provider also reads."""
+    region = pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise pulumi.RunError(
+            "aws:region: not set; the cutover steps need the cluster's region "
+            "(`pulumi config set aws:region eu-west-1`, or AWS_REGION in the environment)"
+        )
+    return region
+
+
 def _story_of(step: _Step) -> pulumi.Output[dict]:
     return pulumi.Output.all(
         status=step.status,
@@ -210,4 +235,5 @@ def _story_of(step: _Step) -> pulumi.Output[dict]:
     )
 
 
-__all__ = ["COMPONENT_TYPE", "Cutover", "Drain", "LoadBalancersHealthy", "NodesReady", "cutover_inputs", "cutover_plan"]
+__all__ = ["COMPONENT_TYPE", "Cutover", "Drain", "LoadBalancersHealthy", "NodesReady", "cutover_inputs", "cutover_plan",
+           "insert_cutover", "stack_region"]
