@@ -240,7 +240,9 @@ def _parse_cluster(raw: Any) -> ClusterConfig:
     value = _mapping("cluster", raw)
     _reject_unknown("cluster", value, CLUSTER_KEYS)
     if "name" not in value:
-        raise ConfigError("cluster.name: missing; set the EKS cluster name (`pulumi config set --path cluster.name prod`)")
+        raise ConfigError(
+            "cluster.name: missing; set the EKS cluster name (`pulumi config set --path cluster.name prod`)"
+        )
     name = _pattern("cluster.name", value["name"], CLUSTER_NAME_RE, "an EKS cluster name (letters, digits, - and _)")
     create = _bool("cluster.create", value.get("create", False))
     version = _pattern(
@@ -291,7 +293,9 @@ def _parse_workers(raw: Any) -> WorkersConfig:
         INSTANCE_TYPE_RE,
         "an EC2 instance type like m5.large",
     )
-    desired = _int("workers.desiredCapacity", value.get("desiredCapacity", defaults.desired_capacity), 1, MAX_GROUP_SIZE)
+    desired = _int(
+        "workers.desiredCapacity", value.get("desiredCapacity", defaults.desired_capacity), 1, MAX_GROUP_SIZE
+    )
     # Unset bounds follow the desired capacity, so `desiredCapacity: 5` alone is a valid group.
     min_size = _int("workers.minSize", value.get("minSize", min(defaults.min_size, desired)), 0, MAX_GROUP_SIZE)
     max_size = _int("workers.maxSize", value.get("maxSize", max(defaults.max_size, desired)), 1, MAX_GROUP_SIZE)

@@ -70,24 +70,42 @@ class _Step(pulumi.dynamic.Resource):
 class NodesReady(_Step, module="bluegreen", name="NodesReady"):
     """Every instance of the new color joined and Ready (desired count, expected AMI)."""
 
-    def __init__(self, name: str, inputs: CutoverInputs, opts: pulumi.ResourceOptions | None = None, *,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        inputs: CutoverInputs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         super().__init__(NodesReadyProvider(clock), name, inputs, opts)
 
 
 class LoadBalancersHealthy(_Step, module="bluegreen", name="LoadBalancersHealthy"):
     """Every instance of the new color healthy in every target group and classic ELB."""
 
-    def __init__(self, name: str, inputs: CutoverInputs, opts: pulumi.ResourceOptions | None = None, *,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        inputs: CutoverInputs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         super().__init__(LoadBalancersHealthyProvider(clock), name, inputs, opts)
 
 
 class Drain(_Step, module="bluegreen", name="Drain"):
     """The old color's nodes cordoned and drained onto the new color (gates re-checked first)."""
 
-    def __init__(self, name: str, inputs: CutoverInputs, opts: pulumi.ResourceOptions | None = None, *,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        inputs: CutoverInputs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         super().__init__(DrainProvider(clock), name, inputs, opts)
 
 
@@ -235,5 +253,14 @@ def _story_of(step: _Step) -> pulumi.Output[dict]:
     )
 
 
-__all__ = ["COMPONENT_TYPE", "Cutover", "Drain", "LoadBalancersHealthy", "NodesReady", "cutover_inputs", "cutover_plan",
-           "insert_cutover", "stack_region"]
+__all__ = [
+    "COMPONENT_TYPE",
+    "Cutover",
+    "Drain",
+    "LoadBalancersHealthy",
+    "NodesReady",
+    "cutover_inputs",
+    "cutover_plan",
+    "insert_cutover",
+    "stack_region",
+]

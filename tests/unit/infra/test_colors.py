@@ -29,15 +29,32 @@ TABLE = [
     ("interrupted cutover resumes", LiveState(blue=serving(OLD), green=serving(NEW)), NEW, None, "green", OLD, True),
     ("interrupted cutover rolled back", LiveState(blue=serving(OLD), green=serving(NEW)), OLD, None, "blue", NEW, True),
     ("going back to the old AMI", LiveState(blue=parked(OLD), green=serving(NEW)), OLD, None, "blue", NEW, True),
-    ("pinned serving color, same AMI", LiveState(blue=serving(NEW), green=parked(OLD)), NEW, "blue", "blue", OLD, False),
+    (
+        "pinned serving color, same AMI",
+        LiveState(blue=serving(NEW), green=parked(OLD)),
+        NEW,
+        "blue",
+        "blue",
+        OLD,
+        False,
+    ),
     ("pinned idle color moves", LiveState(blue=serving(NEW), green=parked(OLD)), NEW, "green", "green", NEW, True),
     ("pinned, interrupted, on AMI", LiveState(blue=serving(OLD), green=serving(NEW)), NEW, "green", "green", OLD, True),
-    ("same AMI both serving, declared wins",
-     LiveState(blue=serving(NEW), green=serving(NEW, declared=True)), NEW, None, "green", NEW, True),
+    (
+        "same AMI both serving, declared wins",
+        LiveState(blue=serving(NEW), green=serving(NEW, declared=True)),
+        NEW,
+        None,
+        "green",
+        NEW,
+        True,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "live", "ami", "pinned", "active", "idle_ami", "drain"), TABLE, ids=[r[0] for r in TABLE])
+@pytest.mark.parametrize(
+    ("case", "live", "ami", "pinned", "active", "idle_ami", "drain"), TABLE, ids=[r[0] for r in TABLE]
+)
 def test_color_selection_table(case, live, ami, pinned, active, idle_ami, drain):
     plan = select_colors(live, ami, pinned)
     assert (plan.active, plan.idle_ami, plan.drain_idle) == (active, idle_ami, drain)
@@ -46,14 +63,34 @@ def test_color_selection_table(case, live, ami, pinned, active, idle_ami, drain)
 
 
 REFUSED = [
-    ("pinning the serving color while changing its AMI",
-     LiveState(blue=serving(OLD), green=parked(OLD)), NEW, "blue", r"activeColor: blue is pinned and serving on ami-"),
-    ("pinned serving color in interrupted cutover with other AMI",
-     LiveState(blue=serving(OLD), green=serving(NEW)), NEW, "blue", r"changing the AMI of the serving color"),
-    ("third AMI during an interrupted cutover",
-     LiveState(blue=serving(OLD), green=serving(NEW)), THIRD, None, r"runs on neither serving color"),
-    ("both serving same AMI, nobody declared",
-     LiveState(blue=serving(NEW), green=serving(NEW)), NEW, None, r"pin it with `pulumi config set activeColor"),
+    (
+        "pinning the serving color while changing its AMI",
+        LiveState(blue=serving(OLD), green=parked(OLD)),
+        NEW,
+        "blue",
+        r"activeColor: blue is pinned and serving on ami-",
+    ),
+    (
+        "pinned serving color in interrupted cutover with other AMI",
+        LiveState(blue=serving(OLD), green=serving(NEW)),
+        NEW,
+        "blue",
+        r"changing the AMI of the serving color",
+    ),
+    (
+        "third AMI during an interrupted cutover",
+        LiveState(blue=serving(OLD), green=serving(NEW)),
+        THIRD,
+        None,
+        r"runs on neither serving color",
+    ),
+    (
+        "both serving same AMI, nobody declared",
+        LiveState(blue=serving(NEW), green=serving(NEW)),
+        NEW,
+        None,
+        r"pin it with `pulumi config set activeColor",
+    ),
 ]
 
 

@@ -11,7 +11,12 @@ TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/012345
 
 GOOD = {
     "activeAmi": "ami-0123456789abcdef0",
-    "cluster": {"name": "prod", "create": True, "vpcId": "vpc-0123abcd", "subnetIds": ["subnet-0123abcd", "subnet-4567abcd"]},
+    "cluster": {
+        "name": "prod",
+        "create": True,
+        "vpcId": "vpc-0123abcd",
+        "subnetIds": ["subnet-0123abcd", "subnet-4567abcd"],
+    },
     "workers": {
         "instanceType": "m5.large",
         "desiredCapacity": 5,
@@ -22,7 +27,12 @@ GOOD = {
         "taints": ["dedicated=web:NoSchedule", {"key": "gpu", "effect": "NoExecute"}],
     },
     "loadBalancers": {"targetGroupArns": [TG], "classicElbNames": ["web-classic"]},
-    "rollout": {"maxParallelNodes": 2, "canaryPauseSeconds": 0, "onPdbTimeout": "force", "evictionTimeoutSeconds": "120"},
+    "rollout": {
+        "maxParallelNodes": 2,
+        "canaryPauseSeconds": 0,
+        "onPdbTimeout": "force",
+        "evictionTimeoutSeconds": "120",
+    },
 }
 
 
@@ -82,11 +92,23 @@ BAD = [
     ("workers.taints", ["dedicated=web:Sometimes"], r'^workers.taints\[0\].effect: "Sometimes" is not allowed'),
     ("workers.taints", ["nonsense"], r'^workers.taints\[0\]: "nonsense" is not a taint'),
     ("workers.amiFamily", "Bottlerocket", r'^workers.amiFamily: "Bottlerocket" is not allowed \(one of AL2023, AL2\)$'),
-    ("loadBalancers.targetGroupArns", ["arn:aws:s3:::bucket"], r"^loadBalancers.targetGroupArns\[0\]: .* is not a target group ARN"),
+    (
+        "loadBalancers.targetGroupArns",
+        ["arn:aws:s3:::bucket"],
+        r"^loadBalancers.targetGroupArns\[0\]: .* is not a target group ARN",
+    ),
     ("loadBalancers.targetGroupArns", [TG, TG], r"^loadBalancers.targetGroupArns\[1\]: .* listed twice"),
-    ("loadBalancers.classicElbNames", ["bad_name"], r'^loadBalancers.classicElbNames\[0\]: "bad_name" is not a classic ELB name'),
+    (
+        "loadBalancers.classicElbNames",
+        ["bad_name"],
+        r'^loadBalancers.classicElbNames\[0\]: "bad_name" is not a classic ELB name',
+    ),
     ("loadBalancers.targetGroups", [TG], r'^loadBalancers.targetGroups: unknown key; did you mean "targetGroupArns"\?'),
-    ("rollout.nodeReadyTimeoutSeconds", 0, r"^rollout.nodeReadyTimeoutSeconds: 0 is not allowed \(a positive number of seconds\)$"),
+    (
+        "rollout.nodeReadyTimeoutSeconds",
+        0,
+        r"^rollout.nodeReadyTimeoutSeconds: 0 is not allowed \(a positive number of seconds\)$",
+    ),
     ("rollout.evictionTimeoutSeconds", -5, r"^rollout.evictionTimeoutSeconds: -5 is not allowed"),
     ("rollout.canaryPauseSeconds", -1, r"^rollout.canaryPauseSeconds: -1 is not allowed \(zero or more seconds\)$"),
     ("rollout.maxParallelNodes", 0, r"^rollout.maxParallelNodes: 0 is out of range"),

@@ -71,8 +71,13 @@ class StepMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         if args.typ in STEP_TYPES:
-            state.update(status="passed", summary=f"{STEP_TYPES[args.typ]} ok", duration_s=1.0,
-                         finished_at="2026-11-26T00:00:00Z", report={"step": STEP_TYPES[args.typ]})
+            state.update(
+                status="passed",
+                summary=f"{STEP_TYPES[args.typ]} ok",
+                duration_s=1.0,
+                finished_at="2026-11-26T00:00:00Z",
+                report={"step": STEP_TYPES[args.typ]},
+            )
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -200,7 +205,9 @@ def test_cutover_inputs_come_from_config_and_color_plan() -> None:
     assert inputs.aws_endpoint_url is None and inputs.kubeconfig_path is None
     assert cutover_plan(inputs, plan.reason)["reason"] == plan.reason
 
-    steady = LiveState(green=GroupState(exists=True, desired_capacity=5, ami="ami-0aaaaaaaaaaaaaaaa"),
-                       blue=GroupState(exists=True, desired_capacity=0, ami="ami-0bbbbbbbbbbbbbbbb"))
+    steady = LiveState(
+        green=GroupState(exists=True, desired_capacity=5, ami="ami-0aaaaaaaaaaaaaaaa"),
+        blue=GroupState(exists=True, desired_capacity=0, ami="ami-0bbbbbbbbbbbbbbbb"),
+    )
     again = cutover_inputs(config, select_colors(steady, config.active_ami), "eu-west-1")
     assert (again.new_color, again.old_color_serving) == ("green", False)

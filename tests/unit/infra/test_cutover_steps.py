@@ -163,18 +163,39 @@ class FakeEngine:
         return type("Report", (), {"to_dict": lambda self: report})()
 
     def wait_nodes_ready(self, *args, **kwargs):
-        return self._call("wait_nodes_ready", {"group_name": "prod-workers-green", "instances": ["i-1", "i-2", "i-3"],
-                                               "nodes": ["n1", "n2", "n3"], "waited_s": 42.0}, *args, **kwargs)
+        return self._call(
+            "wait_nodes_ready",
+            {
+                "group_name": "prod-workers-green",
+                "instances": ["i-1", "i-2", "i-3"],
+                "nodes": ["n1", "n2", "n3"],
+                "waited_s": 42.0,
+            },
+            *args,
+            **kwargs,
+        )
 
     def wait_load_balancers_healthy(self, *args, **kwargs):
-        return self._call("wait_load_balancers_healthy", {"target_group_arns": [TG], "classic_elb_names": [],
-                                                          "instances": ["i-1", "i-2", "i-3"], "waited_s": 7.0},
-                          *args, **kwargs)
+        return self._call(
+            "wait_load_balancers_healthy",
+            {"target_group_arns": [TG], "classic_elb_names": [], "instances": ["i-1", "i-2", "i-3"], "waited_s": 7.0},
+            *args,
+            **kwargs,
+        )
 
     def drain(self, *args, **kwargs):
-        return self._call("drain", {"nodes_drained": ["b1", "b2"], "nodes_already_drained": ["b0"],
-                                    "pods_evicted": ["default/web-1", "default/web-2"], "pods_forced": [],
-                                    "seconds": 61.0}, *args, **kwargs)
+        return self._call(
+            "drain",
+            {
+                "nodes_drained": ["b1", "b2"],
+                "nodes_already_drained": ["b0"],
+                "pods_evicted": ["default/web-1", "default/web-2"],
+                "pods_forced": [],
+                "seconds": 61.0,
+            },
+            *args,
+            **kwargs,
+        )
 
 
 @pytest.fixture
@@ -193,7 +214,7 @@ def test_nodes_ready_create_records_what_it_saw_and_streams_progress(fake_engine
     assert outs["report"]["nodes"] == ["n1", "n2", "n3"]
     assert outs["new_ami"] == "ami-0123456789abcdef0" and outs["desired"] == 3  # inputs echoed for the next diff
     assert outs["duration_s"] >= 0 and outs["finished_at"].endswith("Z")
-    (name, (args, _)), = [c for c in fake_engine.calls if c[0] == "wait_nodes_ready"]
+    ((name, (args, _)),) = [c for c in fake_engine.calls if c[0] == "wait_nodes_ready"]
     assert args[1] == real_engine.GroupSpec("prod", "green", "ami-0123456789abcdef0", 3)
     target = fake_engine.calls[0][1]
     assert target == real_engine.ClusterTarget("prod", "eu-west-1")
@@ -204,7 +225,7 @@ def test_nodes_ready_create_records_what_it_saw_and_streams_progress(fake_engine
 def test_load_balancers_step_passes_the_configured_load_balancers(fake_engine) -> None:
     outs = LoadBalancersHealthyProvider().update("prod/load-balancers-healthy/green", props(), props()).outs
     assert outs["summary"] == "3 green instance(s) healthy behind 1 load balancer(s) (waited 7s)"
-    (_, (_, kwargs)), = [c for c in fake_engine.calls if c[0] == "wait_load_balancers_healthy"]
+    ((_, (_, kwargs)),) = [c for c in fake_engine.calls if c[0] == "wait_load_balancers_healthy"]
     assert kwargs["expected"] == real_engine.LoadBalancerSpec(target_group_arns=(TG,), classic_elb_names=())
 
 
@@ -215,7 +236,7 @@ def test_drain_records_nodes_and_pods_moved(fake_engine) -> None:
     assert result.outs["summary"] == (
         "drained 2 blue node(s) onto green, 2 pod(s) moved, 1 node(s) drained by an earlier run in 61s"
     )
-    (_, (args, kwargs)), = [c for c in fake_engine.calls if c[0] == "drain"]
+    ((_, (args, kwargs)),) = [c for c in fake_engine.calls if c[0] == "drain"]
     old, new = args[1], args[2]
     assert (old.color, new.color, new.ami, new.desired) == ("blue", "green", "ami-0123456789abcdef0", 3)
     assert kwargs["expected"].target_group_arns == (TG,)

@@ -91,9 +91,12 @@ def test_preview_runs_on_pull_requests_and_up_only_on_main(workflow) -> None:
     assert preview["if"] == "github.event_name == 'pull_request'"
     assert "github.ref == 'refs/heads/main'" in up["if"] and "'push'" in up["if"]
     assert "pull_request" not in up["if"]
-    assert steps(workflow, "preview")[index_of(steps(workflow, "preview"), uses("pulumi/actions@"))]["with"][
-        "comment-on-pr"
-    ] is True
+    assert (
+        steps(workflow, "preview")[index_of(steps(workflow, "preview"), uses("pulumi/actions@"))]["with"][
+            "comment-on-pr"
+        ]
+        is True
+    )
     # The deployer role is only used by `up`; previews get the read-only role.
     assert "AWS_DEPLOY_ROLE_ARN" in str(up) and "AWS_DEPLOY_ROLE_ARN" not in str(preview)
     assert up["timeout-minutes"] >= 120
