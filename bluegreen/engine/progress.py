@@ -243,6 +243,12 @@ class PrintReporter:
         self._last_waiting: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
+    def use_clock(self, clock: Clock) -> None:
+        """Measure elapsed time on ``clock`` from now on (the rehearsal switches to simulated time)."""
+        with self._lock:
+            self._clock = clock
+            self._start = clock.now()
+
     def emit(self, event: Event) -> None:
         text = event.line()
         with self._lock:
