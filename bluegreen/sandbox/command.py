@@ -1,0 +1,117 @@
+"""`python -m bluegreen sandbox`: start the fake AWS and cluster for a scenario and serve until interrupted.
+
+Prints the moto endpoint, the region, the EKS cluster name and a kubeconfig
+path, so `kubectl`, the aws CLI and boto3 can poke at the sandbox while it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import TextIO
+
+from bluegreen.sandbox.scenario import ScenarioError, builtin_scenarios, load_scenario
+from bluegreen.sandbox.world import Sandbox, SandboxStartError
+
+
+def parser() -> argparse.ArgumentParser:
+    parse = argparse.ArgumentParser(
+        prog="python -m bluegreen sandbox",
+        description="Start moto (AWS) and a fake Kubernetes API for a scenario, print their endpoints, serve until "
+        "Ctrl-C or SIGTERM.",
+    )
+    parse.add_argument(
+        "--scenario",
+        default=None,
+        help=f"a builtin scenario ({', '.join(builtin_scenarios())}) or a scenario file; default: small",
+    )
+    parse.add_argument(
+        "--speed", type=float, default=None, help="simulated seconds per real second (default: the scenario's)"
+    )
+    parse.add_argument("--workdir", default=None, help="where to write the kubeconfig (default: a temporary directory)")
+    parse.add_argument("--json", action="store_true", help="print the endpoints as one JSON object")
+    return parse
+
+
+def main(argv: list[str], out: TextIO | None = None, stop: threading.Event | None = None) -> int:
+    """Run the sandbox until SIGINT/SIGTERM (or ``stop`` is set). 0 on a clean stop, 2 on a bad scenario."""
+    out = out or sys.stdout
+    args = parser().parse_args(argv)
+    if args.speed is not None and args.speed <= 0:
+        print(f"--speed {args.speed}: must be > 0 (simulated seconds per real second)", file=sys.stderr)
+        return 2
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stop = stop or threading.Event()
+    restore = _stop_on_signals(stop)
+    try:
+        try:
+            sandbox = Sandbox.start(scenario, speed=args.speed, workdir=args.workdir)
+        except SandboxStartError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        try:
+            _announce(sandbox, out, as_json=args.json)
+            while not stop.wait(0.2):
+                pass
+        finally:
+            sandbox.stop()
+    finally:
+        restore()
+    print("sandbox stopped", file=out, flush=True)
+    return 0
+
+
+def _announce(sandbox: Sandbox, out: TextIO, *, as_json: bool) -> None:
+    details = {
+        "scenario": sandbox.scenario.name,
+        "aws_endpoint": sandbox.aws_endpoint,
+        "region": sandbox.region,
+        "cluster_name": sandbox.cluster_name,
+        "kubeconfig": sandbox.kubeconfig_path,
+        "kube_url": sandbox.kube_url,
+        "speed": sandbox.clock.speed,
+        "old_color": sandbox.old_color,
+        "new_color": sandbox.new_color,
+        "old_group": sandbox.group_name(sandbox.old_color),
+        "new_group": sandbox.group_name(sandbox.new_color),
+    }
+    if as_json:
+        out.write(json.dumps(details) + "\n")
+    else:
+        width = max(len(k) for k in details)
+        for key, value in details.items():
+            out.write(f"{key:<{width}}  {value}\n")
+        out.write(
+            "\ntry:\n"
+            f"  kubectl --kubeconfig {sandbox.kubeconfig_path} get nodes -L bluegreen.io/color\n"
+            f"  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --endpoint-url {sandbox.aws_endpoint} "
+            f"--region {sandbox.region} autoscaling describe-auto-scaling-groups\n"
+        )
+    out.write("sandbox ready; Ctrl-C or SIGTERM stops it\n")
+    out.flush()
+
+
+def _stop_on_signals(stop: threading.Event):  # noqa: ANN202 - returns the restorer
+    """SIGINT and SIGTERM set ``stop`` (main thread only); returns a function that restores the old handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: stop.set())
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
