@@ -1,0 +1,234 @@
+"""Run the benchmark: our cutover and the kubectl-drain loop on the same scenarios; print the table.
+
+    python bench/run.py                       # small, medium, large; both tools
+    python bench/run.py --scenarios small --tools bluegreen --speed small=5
+
+Each (scenario, tool) pair gets a fresh sandbox in this process (moto, the fake
+Kubernetes API and its controllers, at the scenario's speed); the tool runs as
+a child process against it. Figures come from what the sandbox observed and
+what the OS measured of the child; the lower bound from the scenario file
+alone. See docs/bench.md for how to read the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script (python bench/run.py): make the repository importable, as `python -m bench.run` would.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.catalog import NAMES, load_bench_scenario, load_shape  # noqa: E402
+from bench.figures import OURS, PEER, Figures, RunRecord, figures, target_checks  # noqa: E402
+from bench.lower_bound import lower_bound  # noqa: E402
+from bench.peer import run_peer  # noqa: E402
+from bench.placement import initial_placement  # noqa: E402
+from bench.table import availability_table, results_table, targets_table, violations_list  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = (OURS, PEER)
+#: Simulated seconds per real second, per scenario (see docs/bench.md, "Speed and fairness").
+DEFAULT_SPEEDS = {"small": 5.0, "medium": 10.0, "large": 25.0}
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the sandbox saw during one run, in plain numbers."""
+
+    pods_to_move: int
+    placement_matches_model: bool
+    evictions: int
+    pods_lost: int
+    lowest_ready: dict[str, int]
+    k8s_requests: int
+    aws_requests: int
+    sandbox_violations: int
+
+
+def pods_on_old_nodes(sandbox) -> tuple[int, list[Counter[str]]]:
+    """(pods of Deployments/StatefulSets on the old nodes, per old node in creation order: workload -> count)."""
+    cluster = sandbox.cluster
+    with cluster.lock:
+        nodes = sorted(
+            (n for n in cluster.list("nodes") if (n["metadata"].get("labels") or {}).get("bluegreen.io/color")
+             == sandbox.old_color),
+            key=lambda n: cluster.node_order(n["metadata"]["name"]),
+        )
+        index = {n["metadata"]["name"]: i for i, n in enumerate(nodes)}
+        per_node: list[Counter[str]] = [Counter() for _ in nodes]
+        for pod in cluster.list("pods"):
+            where = index.get(pod["spec"].get("nodeName") or "")
+            workload = cluster.workload_of(pod)
+            if where is None or workload is None or workload[0] == "DaemonSet":
+                continue
+            if pod["metadata"].get("deletionTimestamp"):
+                continue
+            kind, namespace, name = workload
+            per_node[where][f"{namespace}/{name}"] += 1
+    return sum(sum(c.values()) for c in per_node), per_node
+
+
+def observed(sandbox, before: dict, shape_placement: list[Counter[str]], start_placement: list[Counter[str]],
+             to_move: int) -> Observed:
+    measured = sandbox.measurements()
+    requests = measured.get("api_requests", {})
+    lowest = {key: int(v["lowest_ready"]) for key, v in measured.get("lowest_availability", {}).items()}
+    return Observed(
+        pods_to_move=to_move,
+        placement_matches_model=[dict(c) for c in shape_placement] == [dict(c) for c in start_placement],
+        evictions=int(measured.get("pods_evicted", 0)) + int(measured.get("pods_deleted", 0)),
+        pods_lost=len(measured.get("pods_lost", [])),
+        lowest_ready=lowest,
+        k8s_requests=int(requests.get("kubernetes", 0)) - int(before.get("kubernetes", 0)),
+        aws_requests=int(requests.get("aws", 0)) - int(before.get("aws", 0)),
+        sandbox_violations=len(measured.get("budget_violations", [])),
+    )
+
+
+def run_ours(sandbox, scenario_file: str, speed: float) -> dict:
+    spec = {
+        "scenario": scenario_file, "speed": speed, "cluster_name": sandbox.cluster_name, "region": sandbox.region,
+        "aws_endpoint": sandbox.aws_endpoint, "kubeconfig_path": sandbox.kubeconfig_path,
+        "old_color": sandbox.old_color, "new_color": sandbox.new_color,
+    }
+    child = subprocess.run([sys.executable, "-m", "bench.ours", json.dumps(spec)], cwd=REPO, capture_output=True,
+                           text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    if child.returncode != 0 or not child.stdout.strip():
+        return {"result": "failed", "error": f"bench.ours exited {child.returncode}: {child.stderr[-2000:]}",
+                "began": 0.0, "ended": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0}
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def run_one(name: str, tool: str, speed: float, workdir: Path) -> RunRecord:
+    from bluegreen.sandbox.world import Sandbox
+
+    shape = load_shape(name)
+    scenario = load_bench_scenario(name)
+    modelled = initial_placement(shape)
+    sandbox = Sandbox.start(scenario, speed=speed)
+    notes: list[str] = []
+    try:
+        to_move, at_start = pods_on_old_nodes(sandbox)
+        before = dict(sandbox.measurements().get("api_requests", {}))
+        if tool == OURS:
+            run = run_ours(sandbox, str(Path(scenario.source)), speed)
+            result, error = run["result"], run["error"]
+            began, ended, cpu, rss = run["began"], run["ended"], run["cpu_s"], run["peak_rss_mb"]
+        else:
+            settings = scenario.rollout_settings()
+            peer = run_peer(
+                cluster_name=sandbox.cluster_name, region=sandbox.region, aws_endpoint=sandbox.aws_endpoint,
+                kubeconfig_path=sandbox.kubeconfig_path, old_color=sandbox.old_color, new_color=sandbox.new_color,
+                new_ami=scenario.ami.to, nodes=scenario.nodes_per_color, speed=speed,
+                poll_s=settings.poll_interval_s, drain_timeout_s=settings.node_drain_timeout_s,
+                log_path=workdir / f"{name}-kubectl.log",
+            )
+            result, error = peer.result, peer.error
+            began, ended, cpu, rss = peer.began, peer.ended, peer.cpu_s, peer.peak_rss_mb
+            notes.append(f"kubectl eviction retries (5 s real each): {peer.eviction_retries}")
+        seen = observed(sandbox, before, modelled, at_start, to_move)
+    finally:
+        sandbox.stop()
+    if not seen.placement_matches_model:
+        notes.append("initial placement differs from the lower bound's model")
+    if seen.sandbox_violations:
+        notes.append(f"sandbox recorded {seen.sandbox_violations} budget violation(s) (all workloads)")
+    return RunRecord(
+        scenario=name, tool=tool, speed=speed, result=result, error=error, wall_s=(ended - began) * speed,
+        real_s=ended - began, pods_to_move=seen.pods_to_move, evictions=seen.evictions, pods_lost=seen.pods_lost,
+        lowest_ready=seen.lowest_ready, k8s_requests=seen.k8s_requests, aws_requests=seen.aws_requests,
+        peak_rss_mb=rss, cpu_s=cpu, notes=tuple(notes),
+    )
+
+
+def parse_speeds(values: list[str]) -> dict[str, float]:
+    speeds = dict(DEFAULT_SPEEDS)
+    for value in values:
+        name, _, number = value.partition("=")
+        if name not in NAMES or not number:
+            raise SystemExit(f"--speed {value!r}: expected NAME=NUMBER with NAME one of {', '.join(NAMES)}")
+        speeds[name] = float(number)
+    return speeds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default=",".join(NAMES), help="comma-separated: small,medium,large")
+    parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated: {','.join(TOOLS)}")
+    parser.add_argument("--speed", action="append", default=[], help="NAME=SPEED, e.g. large=25 (repeatable)")
+    parser.add_argument("--json", dest="json_path", help="also write every record and figure to this file")
+    args = parser.parse_args(argv)
+    names = [n for n in args.scenarios.split(",") if n]
+    tools = [t for t in args.tools.split(",") if t]
+    unknown = [n for n in names if n not in NAMES] + [t for t in tools if t not in TOOLS]
+    if unknown:
+        raise SystemExit(f"unknown scenario or tool: {', '.join(unknown)}")
+    speeds = parse_speeds(args.speed)
+    started = time.monotonic()
+    rows: list[Figures] = []
+    records: list[RunRecord] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        for name in names:
+            shape = load_shape(name)
+            bound = lower_bound(shape)
+            for tool in tools:
+                t0 = time.monotonic()
+                record = run_one(name, tool, speeds[name], Path(tmp))
+                records.append(record)
+                rows.append(figures(record, shape, bound.total_seconds))
+                print(f"# {name} / {tool}: {record.result} in {record.wall_s:.0f} sim s "
+                      f"({time.monotonic() - t0:.0f} s real, speed {speeds[name]:g})"
+                      + (f"; error: {record.error}" if record.error else ""), file=sys.stderr, flush=True)
+    total = time.monotonic() - started
+    print(report(rows, records, speeds, total))
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps({
+            "records": [r.to_dict() for r in records],
+            "figures": [f.__dict__ for f in rows],
+            "speeds": speeds, "total_real_s": total, "machine": machine(),
+        }, indent=2, default=str))
+    return 0
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    kubectl = subprocess.run(["kubectl", "version", "--client", "-o", "json"], capture_output=True, text=True)
+    version = "?"
+    if kubectl.returncode == 0:
+        version = json.loads(kubectl.stdout).get("clientVersion", {}).get("gitVersion", "?")
+    return (f"{platform.system()} {platform.machine()}, {cpus} CPU(s), Python {platform.python_version()}, "
+            f"kubectl {version}")
+
+
+def report(rows: list[Figures], records: list[RunRecord], speeds: dict[str, float], total_s: float) -> str:
+    notes = [f"- {r.scenario} / {r.tool}: " + "; ".join(r.notes) for r in records if r.notes]
+    errors = [f"- {r.scenario} / {r.tool}: {r.error}" for r in records if r.error]
+    used = {r.scenario: speeds[r.scenario] for r in records}
+    return "\n\n".join([
+        "## Results",
+        results_table(rows),
+        "## Lowest availability (Ready / desired) per workload",
+        availability_table(rows),
+        "## Budget violations",
+        violations_list(rows),
+        "## Targets (printed, not asserted)",
+        targets_table(target_checks(rows)),
+        "## Notes",
+        "\n".join(notes + errors) or "- none",
+        f"Speeds (simulated s per real s): {', '.join(f'{k}={v:g}' for k, v in used.items())}. "
+        f"Machine: {machine()}. Total real time: {total_s:.0f} s.",
+    ])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
