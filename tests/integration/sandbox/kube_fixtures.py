@@ -79,8 +79,9 @@ class Served:
 
     def kubectl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         assert KUBECTL is not None
-        return subprocess.run([KUBECTL, "--kubeconfig", self.kubeconfig, *args], capture_output=True, text=True,
-                              timeout=timeout)
+        cache = str(Path(self.kubeconfig).parent / "kube-cache")  # keep kubectl's discovery cache out of $HOME
+        return subprocess.run([KUBECTL, "--kubeconfig", self.kubeconfig, "--cache-dir", cache, *args],
+                              capture_output=True, text=True, timeout=timeout)
 
 
 def serve(cluster: FakeCluster, tmp_path: Path, *, speed: float | None = 20.0) -> Iterator[Served]:
