@@ -37,7 +37,7 @@ class ReadinessTimeout(CutoverError):
             f"nodes of {group_name} not ready after {waited_s:.0f}s; nothing was drained, the old color still serves:\n"
             f"  {lines}\n"
             "Next: fix the instances (kubelet logs, bootstrap user data, AMI) and re-run; "
-            "or raise rollout.nodeReadyTimeout."
+            "or raise rollout.nodeReadyTimeoutSeconds."
         )
 
 
@@ -52,7 +52,7 @@ class LoadBalancerTimeout(CutoverError):
             f"instances of {group_name} not healthy behind its load balancers after {waited_s:.0f}s; "
             f"nothing was drained, the old color still serves:\n  {lines}\n"
             "Next: check the target group health checks, security groups and the node port; "
-            "or raise rollout.lbHealthyTimeout."
+            "or raise rollout.loadBalancerHealthyTimeoutSeconds."
         )
 
 
@@ -105,7 +105,7 @@ class DrainTimeout(CutoverError):
         super().__init__(
             f"node {node} not drained after {waited_s:.0f}s; still waiting on: {names or 'nothing listed'}. "
             "The old nodes stay cordoned and keep serving. Next: look at those pods (kubectl describe pod), "
-            "then re-run; or raise rollout.nodeDrainTimeout."
+            "then re-run; or raise rollout.nodeDrainTimeoutSeconds."
         )
 
 
@@ -118,7 +118,7 @@ class WorkloadUnhealthy(CutoverError):
             f"workload {workload} not fully available {waited_s:.0f}s after its pods were evicted ({detail}); "
             "the drain stopped before the next node, the remaining old nodes stay cordoned and keep serving. "
             "Next: check why its new pods are not Ready (kubectl describe), then re-run; "
-            "or raise rollout.workloadHealthyTimeout."
+            "or raise rollout.workloadHealthyTimeoutSeconds."
         )
 
 
