@@ -379,7 +379,8 @@ def parse_config(raw: Mapping[str, Any]) -> StackConfig:
     """
     _reject_unknown("", raw, TOP_LEVEL_KEYS)
     active_ami = parse_ami("activeAmi", raw.get("activeAmi"))
-    active_color = raw.get("activeColor")
+    # Pulumi.yaml declares activeColor with default "" (a declared key needs a default): "" means unset.
+    active_color = raw.get("activeColor") or None
     if active_color is not None:
         active_color = _choice("activeColor", active_color, COLORS)
     return StackConfig(

@@ -149,7 +149,7 @@ def export_outputs(stack: BlueGreenStack) -> None:
         "cutover",
         {
             "to": plan.active,
-            "drain": plan.idle if plan.drain_idle else None,
+            "drain": plan.idle if plan.drain_idle else "none",
             "summary": plan.reason,
         },
     )

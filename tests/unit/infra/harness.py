@@ -210,24 +210,37 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 def stack_file_config(path: Path) -> dict[str, Any]:
-    """The ``config:`` of a Pulumi.<stack>.yaml, namespace stripped for our keys, others kept whole."""
+    """The ``config:`` of a Pulumi.<stack>.yaml, keys as written (namespaced)."""
     document = yaml.safe_load(path.read_text()) or {}
     return dict(document.get("config") or {})
 
 
+def project_defaults() -> dict[str, Any]:
+    """Defaults declared in Pulumi.yaml's ``config:``, which the engine applies to unset keys."""
+    document = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    return {key: decl["default"] for key, decl in (document.get("config") or {}).items() if "default" in decl}
+
+
 def _engine_config(config: Mapping[str, Any]) -> dict[str, str]:
-    """What the engine hands the program: namespaced keys, structured values as JSON strings."""
+    """What the engine hands the program: project defaults, then the stack's values; namespaced keys,
+    structured values as JSON strings."""
     out: dict[str, str] = {}
-    for key, value in config.items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        out[full] = value if isinstance(value, str) else json.dumps(value)
+    for source in (project_defaults(), config):
+        for key, value in source.items():
+            full = key if ":" in key else f"{PROJECT}:{key}"
+            out[full] = value if isinstance(value, str) else json.dumps(value)
     return out
 
 
 def run_program(
-    config: Mapping[str, Any], aws: FakeAws | None = None, preview: bool = False, stack: str = "prod"
+    config: Mapping[str, Any],
+    aws: FakeAws | None = None,
+    preview: bool = False,
+    stack: str = "prod",
+    main: Path | None = None,
 ) -> Run:
-    """Run __main__.py under mocks; returns what it registered (and the error, if it failed)."""
+    """Run ``main`` (default: the module-level MAIN, read at call time) under mocks; returns what it
+    registered (and the error, if it failed)."""
     aws = aws or FakeAws()
     invokes: list[tuple[str, dict[str, Any]]] = []
     fake = FakeAwsMocks(aws, invokes)
@@ -255,7 +268,7 @@ def run_program(
         runtime_settings.ROOT.set(None)
         set_all_config(_engine_config(config), [])
         try:
-            loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(MAIN), run_name="__main__")))
+            loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(main or MAIN), run_name="__main__")))
             return None
         except BaseException as error:  # noqa: BLE001 returned to the test for assertions
             return error
