@@ -39,6 +39,7 @@ from bluegreen.sandbox.kube.selectors import (
     parse_field_selector,
     parse_label_selector,
     selector_matches,
+    selector_requirements,
 )
 
 #: Pod (template) annotation: seconds from container start until the pod is Ready.
@@ -437,8 +438,10 @@ class FakeCluster:
 
     def pdb_status(self, pdb: dict) -> BudgetStatus:
         namespace = pdb["metadata"]["namespace"]
-        pods = [p for p in self._iter("pods", namespace)
-                if selector_matches(pdb["spec"].get("selector"), p["metadata"].get("labels"))]
+        requirements = selector_requirements(pdb["spec"].get("selector"))
+        if requirements is None:
+            return budget_status(pdb["spec"], [], 0)
+        pods = [p for p in self._iter("pods", namespace) if labels_match(requirements, p["metadata"].get("labels"))]
         return budget_status(pdb["spec"], pods, self._controllers.expected_scale(pods))
 
     # ------------------------------------------------------------------ nodes (the kubelet's side)

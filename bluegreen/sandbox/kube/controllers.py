@@ -546,7 +546,8 @@ class Controllers:
                 else:
                     desired = int(workload["spec"].get("replicas", 1))
                 template_labels = (workload["spec"]["template"].get("metadata") or {}).get("labels")
-                budgets = [self.cluster.pdb_status(pdb).desired_healthy
+                # PDB statuses were refreshed by the disruption controller in this same advance.
+                budgets = [int((pdb.get("status") or {}).get("desiredHealthy", 0))
                            for pdb in self.cluster._iter("poddisruptionbudgets", namespace)
                            if selector_matches(pdb["spec"].get("selector"), template_labels)]
                 budget = max(budgets) if budgets else max(desired - 1, 0)

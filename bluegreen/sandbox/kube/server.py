@@ -74,7 +74,8 @@ class FakeApiServer:
         handler = type("BoundHandler", (_Handler,), {"api": self})
         self._httpd = ThreadingHTTPServer((self.host, self._port), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="fake-kube-api", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="fake-kube-api",
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
