@@ -46,6 +46,8 @@ def _first(items: Any, attr: str, default: Any = None) -> Any:
 
 
 def _facts_from(result: pulumi.Output[Any], subnet_ids: list[str], deps: tuple[pulumi.Resource, ...]) -> ClusterFacts:
+    # The operator's kubeconfig asks for tokens in the stack's region, whatever their default is.
+    region = pulumi.Config("aws").get("region")
     endpoint = result.apply(lambda c: c.endpoint)
     ca = result.apply(lambda c: _first(c.certificate_authorities, "data", ""))
     name = result.apply(lambda c: c.name)
@@ -56,7 +58,9 @@ def _facts_from(result: pulumi.Output[Any], subnet_ids: list[str], deps: tuple[p
         service_cidr=result.apply(lambda c: _first(c.kubernetes_network_configs, "service_ipv4_cidr", "10.100.0.0/16")),
         security_group_id=result.apply(lambda c: c.vpc_config.cluster_security_group_id),
         subnet_ids=result.apply(lambda c: list(subnet_ids) or list(c.vpc_config.subnet_ids)),
-        kubeconfig=pulumi.Output.secret(pulumi.Output.all(name, endpoint, ca).apply(lambda a: kubeconfig(*a))),
+        kubeconfig=pulumi.Output.secret(
+            pulumi.Output.all(name, endpoint, ca).apply(lambda a: kubeconfig(*a, region=region))
+        ),
         dependencies=deps,
     )
 

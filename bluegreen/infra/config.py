@@ -245,9 +245,11 @@ def _parse_cluster(raw: Any) -> ClusterConfig:
         )
     name = _pattern("cluster.name", value["name"], CLUSTER_NAME_RE, "an EKS cluster name (letters, digits, - and _)")
     create = _bool("cluster.create", value.get("create", False))
-    version = _pattern(
-        "cluster.version", str(value.get("version", "1.32")), K8S_VERSION_RE, "a Kubernetes version like 1.32"
-    )
+    raw_version = value.get("version", "1.32")
+    if isinstance(raw_version, float):
+        # YAML reads 1.30 as the number 1.3; only a quoted string keeps the version intact.
+        raise ConfigError(f'cluster.version: {raw_version} is a number; quote it as a string, e.g. "1.32"')
+    version = _pattern("cluster.version", raw_version, K8S_VERSION_RE, "a Kubernetes version like 1.32")
     vpc_id = value.get("vpcId")
     if vpc_id is not None:
         vpc_id = _pattern("cluster.vpcId", vpc_id, VPC_RE, "a VPC id (vpc- followed by 8 or 17 hex digits)")

@@ -82,6 +82,8 @@ BAD = [
     ("cluster.subnetIds", ["subnet-0123abcd"], r"^cluster.subnetIds: .* fewer than 2 subnets"),
     ("cluster.vpcId", DELETE, r"^cluster.vpcId: missing"),
     ("cluster.create", "yes", r'^cluster.create: "yes" is not a boolean'),
+    ("cluster.version", 1.3, r"^cluster.version: 1.3 is a number; quote it"),
+    ("cluster.version", "v1", r"^cluster.version: \"v1\" is not a Kubernetes version"),
     ("workers.desiredCapacity", 9, r"^workers: minSize 5 <= desiredCapacity 9 <= maxSize 8 does not hold"),
     ("workers.minSize", 6, r"^workers: minSize 6 <= desiredCapacity 5"),
     ("workers.desiredCapacity", "five", r'^workers.desiredCapacity: "five" is not a whole number$'),

@@ -1,0 +1,58 @@
+"""Pulumi.yaml, Pulumi.prod.yaml and docs/infra.md agree with what the program validates."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+from bluegreen.infra import config as cfg
+
+ROOT = Path(__file__).resolve().parents[3]
+NESTED = {
+    "cluster": cfg.CLUSTER_KEYS,
+    "workers": cfg.WORKERS_KEYS,
+    "loadBalancers": cfg.LOAD_BALANCER_KEYS,
+    "rollout": tuple(cfg.ROLLOUT_KEYS),
+}
+
+
+def project() -> dict:
+    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+
+
+def test_project_is_python_with_pip():
+    doc = project()
+    assert doc["name"] == cfg.NAMESPACE
+    assert doc["runtime"]["name"] == "python" and doc["runtime"]["options"]["toolchain"] == "pip"
+
+
+def test_every_key_is_declared_described_and_validated():
+    declared = project()["config"]
+    assert set(declared) == set(cfg.TOP_LEVEL_KEYS)
+    for key, decl in declared.items():
+        assert decl.get("description"), f"{key} has no description"
+        # Required keys have a type and no default; optional ones carry their default.
+        assert "type" in decl or "default" in decl, key
+    assert "default" not in declared["activeAmi"]
+    for key, names in NESTED.items():
+        description = declared[key]["description"]
+        for name in names:
+            assert re.search(rf"\b{name}\b", description), f"{key}.{name} is not described in Pulumi.yaml"
+
+
+def test_docs_describe_every_key():
+    docs = (ROOT / "docs" / "infra.md").read_text()
+    for key in cfg.TOP_LEVEL_KEYS:
+        assert f"`{key}`" in docs, key
+    for key, names in NESTED.items():
+        for name in names:
+            assert f"`{key}.{name}`" in docs, f"docs/infra.md lacks {key}.{name}"
+
+
+def test_prod_stack_is_valid_and_uses_only_known_keys():
+    stack = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    ours = {k.split(":", 1)[1]: v for k, v in stack.items() if k.startswith(f"{cfg.NAMESPACE}:")}
+    parsed = cfg.parse_config(ours)
+    assert (parsed.workers.desired_capacity, parsed.workers.min_size, parsed.workers.max_size) == (5, 5, 8)
+    assert parsed.workers.instance_type == "m5.large" and parsed.workers.root_volume_size == 48
+    assert len(parsed.load_balancers.target_group_arns) == 2 and len(parsed.load_balancers.classic_elb_names) == 1
