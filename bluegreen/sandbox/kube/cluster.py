@@ -408,8 +408,9 @@ class FakeCluster:
             created_at=runtime.created_at if runtime else self.now,
         )
 
-    def evict(self, namespace: str, name: str, body: dict | None) -> dict:
-        """POST pods/{name}/eviction: honour the pod's PodDisruptionBudget, then delete it gracefully."""
+    def evict(self, namespace: str, name: str, body: dict | None, *, dry_run: bool = False) -> dict:
+        """POST pods/{name}/eviction: honour the pod's PodDisruptionBudget, then delete it gracefully
+        (``dry_run``: decide and answer, change nothing)."""
         with self.lock:
             pod = self._stored("pods", namespace, name)
             body = body or {}
@@ -423,6 +424,8 @@ class FakeCluster:
                 assert verdict.error is not None
                 raise verdict.error
             options = body.get("deleteOptions") or {}
+            if dry_run or "All" in (options.get("dryRun") or []):  # kubectl sends it in the body's deleteOptions
+                return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
             grace = options.get("gracePeriodSeconds")
             self._delete_pod(pod, None if grace is None else int(grace), "evicted")
             return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}

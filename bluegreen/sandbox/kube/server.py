@@ -22,6 +22,7 @@ import yaml
 from bluegreen.sandbox.kube import discovery
 from bluegreen.sandbox.kube.cluster import FakeCluster
 from bluegreen.sandbox.kube.errors import ApiError, BadRequest, MethodNotAllowed, NotFound
+from bluegreen.sandbox.kube.patch import apply_patch
 from bluegreen.sandbox.kube.resources import BY_PLURAL, ResourceType
 from bluegreen.sandbox.kube.tables import to_table
 
@@ -287,6 +288,11 @@ class _Handler(BaseHTTPRequestHandler):
             route.subresource == "eviction" and rtype.plural != "pods"
         ):
             raise NotFound("the server could not find the requested resource")
+        body_options = self._json_body(raw, required=False) if method == "DELETE" else None
+        dry_run = query.get("dryRun") == "All" or "All" in ((body_options or {}).get("dryRun") or [])
+        if dry_run and method != "GET":
+            self._dry_run(method, route, raw)
+            return
         if method == "GET" and route.name is None:
             if query.get("watch") in ("true", "1"):
                 self._watch(rtype, namespace, query)
@@ -337,6 +343,23 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise MethodNotAllowed(f"the server does not allow this method on the requested resource "
                                    f"({method} {rtype.plural})")
+
+    def _dry_run(self, method: str, route: Route, raw: bytes) -> None:
+        """dryRun=All: evictions are decided (429 and all), patches and deletes are answered, nothing is kept."""
+        cluster, rtype = self.api.cluster, route.rtype
+        assert rtype is not None
+        if method == "POST" and route.subresource == "eviction":
+            self._send(201, cluster.evict(route.namespace or "default", route.name,
+                                          self._json_body(raw, required=False), dry_run=True))
+        elif method == "PATCH" and route.name is not None and route.subresource is None:
+            current = cluster.read(rtype.plural, route.namespace, route.name)
+            patched = apply_patch(current, self._json_body(raw, required=True), self.headers.get("Content-Type") or "")
+            self._send(200, patched)
+        elif method == "DELETE" and route.name is not None:
+            self._send(200, cluster.read(rtype.plural, route.namespace, route.name))
+        else:
+            raise BadRequest(f"the sandbox API does not support dryRun for {method} {rtype.plural}; "
+                             "run without --dry-run=server")
 
     def _wants_table(self) -> bool:
         return "as=Table" in (self.headers.get("Accept") or "")

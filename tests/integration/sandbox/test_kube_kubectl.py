@@ -114,3 +114,14 @@ def test_kubectl_drain_refuses_a_bare_pod_without_force(served_demo: Served):  #
     assert result.returncode != 0
     assert "cannot delete Pods that declare no controller" in result.stderr and "default/lonely" in result.stderr
     assert served_demo.server.request_counts()["eviction"] == 0
+
+
+def test_kubectl_drain_server_dry_run_changes_nothing(served_demo: Served):  # noqa: F811
+    before = {p["metadata"]["uid"] for p in served_demo.cluster.list("pods")}
+    result = served_demo.kubectl("drain", node_name(1), "--ignore-daemonsets", "--delete-emptydir-data",
+                                 "--dry-run=server")
+    assert result.returncode == 0, result.stderr
+    assert "(server dry run)" in result.stdout and "drained (server dry run)" in result.stdout
+    assert {p["metadata"]["uid"] for p in served_demo.cluster.list("pods")} == before
+    assert not served_demo.cluster.get("nodes", None, node_name(1))["spec"].get("unschedulable")
+    assert served_demo.server.request_counts()["eviction"] >= 2
