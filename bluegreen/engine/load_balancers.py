@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bluegreen.engine.clock import Clock
-from bluegreen.engine.errors import LoadBalancerTimeout
+from bluegreen.engine.errors import GroupNotFound, LoadBalancerTimeout
 from bluegreen.engine.groups import describe_group
 from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
 from bluegreen.engine.readiness import LEAVING
@@ -95,7 +95,10 @@ def expected_load_balancers(conn, *, expected: LoadBalancerSpec | None, like_gro
     if expected is not None:
         return expected
     if like_group is not None:
-        other = describe_group(conn.autoscaling, conn.ec2, like_group, with_amis=False)
+        try:
+            other = describe_group(conn.autoscaling, conn.ec2, like_group, with_amis=False)
+        except GroupNotFound:  # first deploy: there is no other color to be like
+            return LoadBalancerSpec()
         return LoadBalancerSpec(other.target_group_arns, other.classic_elb_names)
     return LoadBalancerSpec()
 

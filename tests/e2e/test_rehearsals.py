@@ -4,12 +4,18 @@ and the old color still serving whenever a gate or budget stops the cutover."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from bluegreen.engine.progress import CollectingReporter, PodEvicted
+from bluegreen.engine.progress import CollectingReporter, EvictionRefused, GroupGuarded, GroupUnguarded, PodEvicted
 from bluegreen.rehearsal import rehearse
 from bluegreen.sandbox.scenario import load_scenario
 
+ROOT = Path(__file__).resolve().parents[2]
 SPEED = 40.0  # simulated seconds per real second: keeps each rehearsal a few seconds long
 
 
@@ -104,3 +110,31 @@ def test_other_crash_points_resume(name):
     report, _ = run(name)
     assert [a.result for a in report.attempts] == ["crashed", "ok"]
     assert_cut_over(report, 3)
+
+
+def test_budgets_that_refuse_for_a_while_are_retried_not_broken():
+    report, reporter = run("pdb-heavy")
+    assert_cut_over(report, 3)
+    assert reporter.of(EvictionRefused)  # 429s happened and were waited out
+    assert report.measurements["evictions_refused"] >= len(reporter.of(EvictionRefused))
+    assert reporter.of(GroupGuarded) and reporter.of(GroupUnguarded)
+
+
+def test_six_nodes_with_an_opted_in_bare_pod():
+    report, _ = run("six-nodes")
+    assert report.result == "ok", report.error
+    assert report.nodes_drained == 6 and report.new_color_capacity["nodes"] == 6
+    assert report.pods_lost == ["default/debug-shell"]  # unmanaged_pods: evict — gone for good, by opt-in
+    assert report.budget_violations == []
+
+
+def test_cli_rehearse_json_as_a_subprocess():
+    done = subprocess.run([sys.executable, "-m", "bluegreen", "rehearse", "--json", "--speed", "40"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads(done.stdout)
+    assert data["result"] == "ok" and data["scenario"] == "small" and data["pods_lost"] == []
+    failed = subprocess.run([sys.executable, "-m", "bluegreen", "rehearse", "--scenario", "bare-pod", "--speed", "40"],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert failed.returncode == 1
+    assert "result: failed" in failed.stdout and "debug-shell has no controller" in failed.stdout
