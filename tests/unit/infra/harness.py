@@ -93,6 +93,19 @@ class Run:
     def urn_of(self, name: str) -> str:
         return self.named(name).urn
 
+    def waits_for(self, name: str, other: str) -> bool:
+        """``name`` depends on ``other``, directly or through other resources' dependencies."""
+        by_urn = {r.urn: r for r in self.resources}
+        target, seen, todo = self.urn_of(other), set(), list(self.named(name).dependencies)
+        while todo:
+            urn = todo.pop()
+            if urn == target:
+                return True
+            if urn not in seen and urn in by_urn:
+                seen.add(urn)
+                todo.extend(by_urn[urn].dependencies)
+        return False
+
 
 class FakeAwsMocks(pulumi.runtime.Mocks):
     """Answers data sources from FakeAws; gives resources plausible outputs."""

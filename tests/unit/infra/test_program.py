@@ -111,8 +111,10 @@ def test_new_ami_flips_to_the_idle_color_and_leaves_the_old_template_alone():
     assert after.outputs["activeColor"] == "green"
     assert after.outputs["cutover"]["drain"] == "blue"
     assert after.outputs["blue"]["ami"] == OLD and after.outputs["green"]["ami"] == NEW
-    # The scale-down of the old color waits for the new group (the seam the cutover steps fill).
-    assert after.urn_of("workers-green-asg") in blue.dependencies
+    # The scale-down of the old color waits for the new group (through the cutover steps)...
+    assert after.waits_for("workers-blue-asg", "workers-green-asg")
+    # ...and never the other way round.
+    assert not after.waits_for("workers-green-asg", "workers-blue-asg")
     assert any("blue will be drained" in line for line in after.logs)
 
 
@@ -217,7 +219,8 @@ def test_created_cluster_uses_pulumi_eks_with_api_auth_and_no_default_node_group
         "vpcId": "vpc-0123abcd",
         "subnetIds": ["subnet-0123abcd", "subnet-4567abcd"],
     }
-    run = ok(run_program({"eks-bluegreen:activeAmi": NEW, "eks-bluegreen:cluster": cluster}, FakeAws()))
+    config = {"aws:region": "us-east-2", "eks-bluegreen:activeAmi": NEW, "eks-bluegreen:cluster": cluster}
+    run = ok(run_program(config, FakeAws()))
     (eks,) = run.of_type("eks:index:Cluster")
     assert eks.remote
     assert eks.inputs["authenticationMode"] == "API" and eks.inputs["skipDefaultNodeGroup"] is True
