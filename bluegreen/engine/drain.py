@@ -70,9 +70,10 @@ class DrainReport:
     def to_dict(self) -> dict:
         return {
             "old_group": self.old_group, "new_group": self.new_group, "nodes_drained": list(self.nodes_drained),
-            "nodes_already_drained": list(self.nodes_already_drained), "pods_evicted": list(self.pods_evicted),
-            "pods_forced": list(self.pods_forced), "workloads": list(self.workloads),
-            "seconds": round(self.seconds, 3), "preflight": self.preflight.to_dict(),
+            "nodes_already_drained": list(self.nodes_already_drained), "pods_evicted": len(self.pods_evicted),
+            "evicted_pods": list(self.pods_evicted), "pods_forced": list(self.pods_forced),
+            "workloads": list(self.workloads), "duration_s": round(self.seconds, 3),
+            "preflight": self.preflight.to_dict(),
         }
 
 
