@@ -69,6 +69,9 @@ class ColorPlan:
     drain_idle: bool
     # Human-readable summary for `pulumi preview` outputs.
     reason: str
+    # The active color's live desired capacity when it already serves (cluster-autoscaler may have
+    # moved it); None when the active color starts from nothing.
+    active_live_desired: int | None = None
 
     @property
     def cutover(self) -> bool:
@@ -136,6 +139,13 @@ def select_colors(live: LiveState, active_ami: str, pinned: str | None = None) -
     drain = idle_group.serving
     if drain:
         reason += f"; {idle} will be drained and scaled to 0"
+    active_group = live.group(active)
     return ColorPlan(
-        active=active, idle=idle, active_ami=active_ami, idle_ami=idle_ami, drain_idle=drain, reason=reason
+        active=active,
+        idle=idle,
+        active_ami=active_ami,
+        idle_ami=idle_ami,
+        drain_idle=drain,
+        reason=reason,
+        active_live_desired=active_group.desired_capacity if active_group.serving else None,
     )

@@ -19,7 +19,7 @@ from bluegreen.infra.colors import ColorPlan
 from bluegreen.infra.config import StackConfig
 from bluegreen.infra.iam import WorkerIdentity, WorkerIdentityArgs
 from bluegreen.infra.userdata import ClusterJoin, user_data
-from bluegreen.infra.workers import Capacity, WorkerGroup, WorkerGroupArgs
+from bluegreen.infra.workers import Capacity, WorkerGroup, WorkerGroupArgs, active_capacity
 
 
 @dataclass(frozen=True)
@@ -102,18 +102,11 @@ def build_stack(
         cluster = existing_cluster(config.cluster, identity.role.arn)
 
     w = config.workers
+    capacity = active_capacity(w.desired_capacity, w.min_size, w.max_size, plan.active_live_desired)
     # Logical names are per color, never per role, so a flip updates groups instead of replacing them.
     active = WorkerGroup(
         f"workers-{plan.active}",
-        _worker_args(
-            config,
-            plan.active,
-            plan.active_ami,
-            Capacity(w.desired_capacity, w.min_size, w.max_size),
-            True,
-            cluster,
-            identity,
-        ),
+        _worker_args(config, plan.active, plan.active_ami, capacity, True, cluster, identity),
     )
     # The seam: everything the cutover declares sits between the active group and the idle scale-down.
     waits_for = list(cutover(CutoverContext(config=config, plan=plan, cluster=cluster, active_group=active)))

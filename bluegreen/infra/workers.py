@@ -32,6 +32,15 @@ class Capacity:
         return Capacity(0, 0, 0)
 
 
+def active_capacity(desired: int, min_size: int, max_size: int, live_desired: int | None) -> Capacity:
+    """The active color's capacity: the configured one, except that a group already serving keeps
+    its live desired count (clamped to min..max). Resetting it would let the ASG terminate nodes
+    that cluster-autoscaler added, without a drain."""
+    if live_desired is None:
+        return Capacity(desired, min_size, max_size)
+    return Capacity(min(max(live_desired, min_size), max_size), min_size, max_size)
+
+
 @dataclass(frozen=True)
 class WorkerGroupArgs:
     cluster_name: str

@@ -115,3 +115,9 @@ def test_unchanged_config_is_a_fixed_point():
 def test_plan_reason_says_what_is_drained():
     plan = select_colors(LiveState(blue=serving(OLD), green=parked(OLD)), NEW)
     assert "green" in plan.reason and "blue will be drained" in plan.reason
+
+
+def test_plan_carries_the_live_size_only_of_a_serving_active_color():
+    assert select_colors(LiveState(blue=serving(NEW, n=7)), NEW).active_live_desired == 7
+    assert select_colors(LiveState(blue=serving(OLD, n=7)), NEW).active_live_desired is None
+    assert select_colors(LiveState(), NEW).active_live_desired is None

@@ -277,3 +277,20 @@ def test_cutover_hook_sits_between_the_new_group_and_the_old_scale_down(tmp_path
     drain = run.named("drain-blue")
     assert run.urn_of("workers-green-asg") in drain.dependencies
     assert drain.urn in run.named("workers-blue-asg").dependencies
+
+
+@pytest.mark.parametrize(("live", "declared"), [(7, 7), (3, 5), (12, 8)])
+def test_a_serving_group_keeps_its_live_size_within_min_and_max(live, declared):
+    # cluster-autoscaler moved the serving group: resetting desiredCapacity would terminate nodes undrained.
+    aws = prod_aws()
+    aws.add_group("prod", "blue", live, OLD, active=True)
+    run = ok(run_program(PROD, aws))
+    assert run.named("workers-blue-asg").inputs["desiredCapacity"] == declared
+    assert run.outputs["blue"]["desiredCapacity"] == declared
+
+
+def test_a_color_coming_up_starts_at_the_configured_size():
+    aws = prod_aws()
+    aws.add_group("prod", "blue", 7, OLD, active=True)
+    run = ok(run_program(with_ami(NEW), aws))
+    assert run.named("workers-green-asg").inputs["desiredCapacity"] == 5
