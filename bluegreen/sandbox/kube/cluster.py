@@ -508,6 +508,20 @@ class FakeCluster:
             self._node_order[name] = len(self._node_order)
             self._controllers.node_lifecycle()
 
+    def set_node_ready(self, name: str, ready: bool, *, reason: str = "KubeletNotReady") -> None:
+        """The kubelet's Ready condition changes (a fault starting or ending); taints follow at the next tick."""
+        with self.lock:
+            node = self._stored("nodes", None, name)
+            conditions = copy.deepcopy(node["status"]["conditions"])
+            for condition in conditions:
+                if condition["type"] == "Ready" and (condition["status"] == "True") != ready:
+                    condition.update(
+                        status="True" if ready else "False", reason="KubeletReady" if ready else reason,
+                        message="kubelet is posting ready status" if ready else
+                        "container runtime network not ready: NetworkReady=false (sandbox fault)",
+                        lastTransitionTime=self.timestamp(), lastHeartbeatTime=self.timestamp())
+            self.set_status(node, {**node["status"], "conditions": conditions})
+
     def remove_node(self, name: str) -> None:
         """The instance is gone: its Node and every pod bound to it disappear at once (pod GC)."""
         with self.lock:

@@ -10,6 +10,7 @@ import json
 import random
 import threading
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,7 @@ import yaml
 
 from bluegreen.sandbox.kube import discovery
 from bluegreen.sandbox.kube.cluster import FakeCluster
-from bluegreen.sandbox.kube.errors import ApiError, BadRequest, MethodNotAllowed, NotFound
+from bluegreen.sandbox.kube.errors import ApiError, BadRequest, InternalError, MethodNotAllowed, NotFound
 from bluegreen.sandbox.kube.patch import apply_patch
 from bluegreen.sandbox.kube.resources import BY_PLURAL, ResourceType
 from bluegreen.sandbox.kube.tables import to_table
@@ -57,6 +58,8 @@ class FakeApiServer:
         self._error_status = 500
         self._error_rng = random.Random(0)
         self._stopping = threading.Event()
+        #: Tracebacks of unexpected exceptions while serving (each was answered with a 500 Status).
+        self.internal_errors: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -276,6 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(error)
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as error:  # a bug in the fake: answer like the real server would, and keep it for tests
+            self.api.internal_errors.append(f"{method} {self.path}: {traceback.format_exc()}")
+            self._send_error(InternalError(f"sandbox API bug while serving {method} {split.path}: {error!r}"))
 
     def _dispatch(self, method: str, route: Route, query: dict[str, str], raw: bytes) -> None:
         cluster = self.api.cluster
@@ -369,6 +375,8 @@ class _Handler(BaseHTTPRequestHandler):
         cluster = self.api.cluster
         timeout = min(float(query.get("timeoutSeconds") or _WATCH_MAX_REAL_SECONDS), _WATCH_MAX_REAL_SECONDS)
         since = query.get("resourceVersion") or ""
+        if since and not since.isdigit():
+            raise BadRequest(f"resourceVersion {since!r} is not a resourceVersion this server issued")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")

@@ -102,6 +102,7 @@ def serve(cluster: FakeCluster, tmp_path: Path, *, speed: float | None = 20.0) -
             ticker.stop()
         server.stop()
     assert ticker is None or not ticker.errors, ticker.errors[0].traceback
+    assert not server.internal_errors, server.internal_errors[0]
 
 
 @pytest.fixture

@@ -282,3 +282,28 @@ def test_ready_pods_helper_sees_only_ready_pods():
     assert ready_pods(cluster, "web") == []
     cluster.advance(6)
     assert len(ready_pods(cluster, "web")) == 2
+
+
+def test_a_node_that_turns_not_ready_keeps_its_pods_and_gets_no_new_ones():
+    cluster = FakeCluster(placement="packed")
+    add_nodes(cluster, 2)
+    for obj in workload_objects("Deployment", "web", replicas=1, grace_seconds=5):
+        cluster.apply(obj)
+    cluster.settle(2)
+    (pod,) = cluster.list("pods")
+    assert pod["spec"]["nodeName"] == node_name(0)
+    cluster.set_node_ready(node_name(0), False)
+    cluster.settle(3)
+    taints = cluster.get("nodes", None, node_name(0))["spec"]["taints"]
+    assert [(t["key"], t["effect"]) for t in taints] == [("node.kubernetes.io/not-ready", "NoSchedule")]
+    assert cluster.list("pods")[0]["metadata"]["uid"] == pod["metadata"]["uid"] and _ready(cluster.list("pods")[0])
+    cluster.delete("pods", "default", pod["metadata"]["name"])
+    cluster.settle(20)
+    pods = cluster.list("pods")
+    # The replacement goes to the Ready node; the old pod stays Terminating: no kubelet confirms it.
+    assert sorted((p["spec"]["nodeName"], bool(p["metadata"].get("deletionTimestamp"))) for p in pods) == [
+        (node_name(0), True), (node_name(1), False)]
+    cluster.set_node_ready(node_name(0), True)
+    cluster.settle(22)
+    assert len(cluster.list("pods")) == 1
+    assert "taints" not in cluster.get("nodes", None, node_name(0))["spec"]

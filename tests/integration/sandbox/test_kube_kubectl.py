@@ -125,3 +125,19 @@ def test_kubectl_drain_server_dry_run_changes_nothing(served_demo: Served):  # n
     assert {p["metadata"]["uid"] for p in served_demo.cluster.list("pods")} == before
     assert not served_demo.cluster.get("nodes", None, node_name(1))["spec"].get("unschedulable")
     assert served_demo.server.request_counts()["eviction"] >= 2
+
+
+def test_kubectl_label_columns_and_delete_pod(served_demo: Served):  # noqa: F811
+    listing = served_demo.kubectl("get", "nodes", "-L", "bluegreen.io/color")
+    assert listing.returncode == 0, listing.stderr
+    colors = [line.split()[-1] for line in listing.stdout.splitlines()[1:]]
+    assert colors == ["blue"] * 3 + ["green"] * 3
+    old_uid = served_demo.cluster.get("pods", "data", "db-2")["metadata"]["uid"]
+    deleted = served_demo.kubectl("delete", "pod", "-n", "data", "db-2", "--timeout=20s")
+    assert deleted.returncode == 0 and 'pod "db-2" deleted' in deleted.stdout, deleted.stderr
+    deadline = time.monotonic() + 5
+    uid = old_uid
+    while uid == old_uid and time.monotonic() < deadline:
+        time.sleep(0.05)
+        uid = served_demo.kubectl("get", "pod", "-n", "data", "db-2", "-o", "jsonpath={.metadata.uid}").stdout
+    assert uid and uid != old_uid  # the StatefulSet recreated db-2 under the same name
