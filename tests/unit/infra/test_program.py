@@ -294,3 +294,13 @@ def test_a_color_coming_up_starts_at_the_configured_size():
     aws.add_group("prod", "blue", 7, OLD, active=True)
     run = ok(run_program(with_ami(NEW), aws))
     assert run.named("workers-green-asg").inputs["desiredCapacity"] == 5
+
+
+def test_key_pair_and_ssm_core_follow_the_config():
+    workers = {**PROD["eks-bluegreen:workers"], "keyName": "ops", "ssmCore": False}
+    run = ok(run_program(with_ami(OLD, workers=workers), prod_aws()))
+    assert {lt.inputs["keyName"] for lt in run.of_type(TYPE_LT)} == {"ops"}
+    policies = [r.inputs["policyArn"] for r in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+    assert len(policies) == 3 and not any("SSM" in p for p in policies)
+    without_key = ok(run_program(PROD, prod_aws()))
+    assert all("keyName" not in lt.inputs for lt in without_key.of_type(TYPE_LT))
