@@ -75,14 +75,19 @@ def check_authentication_mode(cluster_name: str, mode: str | None) -> None:
         )
 
 
-def existing_cluster(config: ClusterConfig, worker_role_arn: pulumi.Input[str]) -> ClusterFacts:
-    """Facts of an existing cluster, plus an access entry for the worker role.
+def find_existing_cluster(config: ClusterConfig) -> Any:
+    """Read an existing cluster and check it can take the workers, before anything is declared.
 
     ``aws.eks.get_cluster`` fails the whole program when the cluster does not exist: that is a
-    config error (cluster.name), to be fixed by the operator, not something to paper over.
+    config error (cluster.name, or the AWS account/region), to be fixed by the operator.
     """
     found = aws.eks.get_cluster(name=config.name)
     check_authentication_mode(config.name, _first(found.access_configs, "authentication_mode"))
+    return found
+
+
+def existing_cluster(config: ClusterConfig, found: Any, worker_role_arn: pulumi.Input[str]) -> ClusterFacts:
+    """Facts of an existing cluster (``found`` by find_existing_cluster), plus an access entry for the workers."""
     entry = aws.eks.AccessEntry(
         f"{config.name}-workers",
         cluster_name=config.name,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from bluegreen.engine.naming import COLORS
-from bluegreen.infra.cluster import ClusterFacts, created_cluster, existing_cluster
+from bluegreen.infra.cluster import ClusterFacts, created_cluster, existing_cluster, find_existing_cluster
 from bluegreen.infra.colors import ColorPlan
 from bluegreen.infra.config import StackConfig
 from bluegreen.infra.iam import WorkerIdentity, WorkerIdentityArgs
@@ -92,14 +92,16 @@ def build_stack(
     config: StackConfig, plan: ColorPlan, partition: str = "aws", cutover: CutoverHook = no_cutover_steps
 ) -> BlueGreenStack:
     """Declare every resource of the stack for ``plan``; the cutover hook sits between the two groups."""
+    # An existing cluster is checked first, so a refusal leaves nothing half-declared.
+    found = None if config.cluster.create else find_existing_cluster(config.cluster)
     identity = WorkerIdentity(
         f"{config.cluster.name}-workers",
         WorkerIdentityArgs(cluster_name=config.cluster.name, partition=partition, ssm_core=config.workers.ssm_core),
     )
-    if config.cluster.create:
+    if found is None:
         cluster = created_cluster(config.cluster, identity.role)
     else:
-        cluster = existing_cluster(config.cluster, identity.role.arn)
+        cluster = existing_cluster(config.cluster, found, identity.role.arn)
 
     w = config.workers
     capacity = active_capacity(w.desired_capacity, w.min_size, w.max_size, plan.active_live_desired)

@@ -210,6 +210,12 @@ def test_existing_cluster_gets_an_ec2_linux_access_entry_for_the_worker_role():
 def test_config_map_only_cluster_is_refused_with_the_fix():
     run = run_program(PROD, FakeAws(clusters={"prod": "CONFIG_MAP"}))
     assert "authenticationMode=API_AND_CONFIG_MAP" in str(run.error)
+    assert type(run.error).__name__ == "RunError" and run.resources == []
+
+
+def test_missing_existing_cluster_fails_before_any_resource():
+    run = run_program(PROD, FakeAws())
+    assert "couldn't find resource" in str(run.error) and run.resources == []
 
 
 def test_created_cluster_uses_pulumi_eks_with_api_auth_and_no_default_node_group():
