@@ -137,7 +137,7 @@ def test_kubectl_label_columns_and_delete_pod(served_demo: Served):  # noqa: F81
     assert deleted.returncode == 0 and 'pod "db-2" deleted' in deleted.stdout, deleted.stderr
     deadline = time.monotonic() + 5
     uid = old_uid
-    while uid == old_uid and time.monotonic() < deadline:
+    while uid in (old_uid, "") and time.monotonic() < deadline:
         time.sleep(0.05)
         uid = served_demo.kubectl("get", "pod", "-n", "data", "db-2", "-o", "jsonpath={.metadata.uid}").stdout
     assert uid and uid != old_uid  # the StatefulSet recreated db-2 under the same name
