@@ -95,6 +95,17 @@ class LoadBalancersConfig:
 
 
 @dataclass(frozen=True)
+class ExampleWorkloadConfig:
+    """A small workload (Deployment, NodePort Service, PDB) that makes a cutover observable behind the LBs."""
+
+    enabled: bool = False
+    replicas: int = 3
+    # The target groups must forward to this port on the instances.
+    node_port: int = 30080
+    image: str = "public.ecr.aws/nginx/nginx:1.27"
+
+
+@dataclass(frozen=True)
 class StackConfig:
     active_ami: str
     cluster: ClusterConfig
@@ -103,11 +114,12 @@ class StackConfig:
     rollout: RolloutSettings = field(default_factory=RolloutSettings)
     # None: the program picks the color from live state (see colors.py).
     active_color: str | None = None
+    example_workload: ExampleWorkloadConfig = field(default_factory=ExampleWorkloadConfig)
 
 
 # --- the schema: config key -> (python field, kind) -------------------------------------------
 
-TOP_LEVEL_KEYS = ("activeAmi", "activeColor", "cluster", "workers", "loadBalancers", "rollout")
+TOP_LEVEL_KEYS = ("activeAmi", "activeColor", "cluster", "workers", "loadBalancers", "rollout", "exampleWorkload")
 CLUSTER_KEYS = ("name", "create", "version", "vpcId", "subnetIds")
 WORKERS_KEYS = (
     "instanceType",
@@ -122,6 +134,9 @@ WORKERS_KEYS = (
     "amiFamily",
 )
 LOAD_BALANCER_KEYS = ("targetGroupArns", "classicElbNames")
+EXAMPLE_WORKLOAD_KEYS = ("enabled", "replicas", "nodePort", "image")
+# The Kubernetes NodePort range.
+NODE_PORT_RANGE = (30000, 32767)
 # rollout config key -> (RolloutSettings field, kind); kinds: "seconds" (> 0), "seconds0" (>= 0), "count", or choices.
 ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "nodeReadyTimeoutSeconds": ("node_ready_timeout_s", "seconds"),
@@ -374,6 +389,18 @@ def _parse_rollout(raw: Any) -> RolloutSettings:
     return RolloutSettings().with_overrides(**overrides)
 
 
+def _parse_example_workload(raw: Any) -> ExampleWorkloadConfig:
+    value = _mapping("exampleWorkload", raw)
+    _reject_unknown("exampleWorkload", value, EXAMPLE_WORKLOAD_KEYS)
+    defaults = ExampleWorkloadConfig()
+    return ExampleWorkloadConfig(
+        enabled=_bool("exampleWorkload.enabled", value.get("enabled", defaults.enabled)),
+        replicas=_int("exampleWorkload.replicas", value.get("replicas", defaults.replicas), 1, 100),
+        node_port=_int("exampleWorkload.nodePort", value.get("nodePort", defaults.node_port), *NODE_PORT_RANGE),
+        image=_string("exampleWorkload.image", value.get("image", defaults.image)),
+    )
+
+
 def parse_config(raw: Mapping[str, Any]) -> StackConfig:
     """Validate the stack's raw config values (keys without the namespace) into a StackConfig.
 
@@ -392,4 +419,5 @@ def parse_config(raw: Mapping[str, Any]) -> StackConfig:
         workers=_parse_workers(raw.get("workers")),
         load_balancers=_parse_load_balancers(raw.get("loadBalancers")),
         rollout=_parse_rollout(raw.get("rollout")),
+        example_workload=_parse_example_workload(raw.get("exampleWorkload")),
     )

@@ -16,7 +16,7 @@ from bluegreen.infra.config import NAMESPACE, TOP_LEVEL_KEYS, ConfigError, Stack
 from bluegreen.infra.live import read_live_state
 from bluegreen.infra.stack import BlueGreenStack, CutoverHook, build_stack, export_outputs, no_cutover_steps
 
-STRUCTURED_KEYS = ("cluster", "workers", "loadBalancers", "rollout")
+STRUCTURED_KEYS = ("cluster", "workers", "loadBalancers", "rollout", "exampleWorkload")
 
 
 def _namespace_keys() -> set[str]:

@@ -17,6 +17,7 @@ from bluegreen.engine.naming import COLORS
 from bluegreen.infra.cluster import ClusterFacts, created_cluster, existing_cluster, find_existing_cluster
 from bluegreen.infra.colors import ColorPlan
 from bluegreen.infra.config import StackConfig
+from bluegreen.infra.example import ExampleWorkload
 from bluegreen.infra.iam import WorkerIdentity, WorkerIdentityArgs
 from bluegreen.infra.userdata import ClusterJoin, user_data
 from bluegreen.infra.workers import Capacity, WorkerGroup, WorkerGroupArgs, active_capacity
@@ -110,6 +111,8 @@ def build_stack(
         f"workers-{plan.active}",
         _worker_args(config, plan.active, plan.active_ami, capacity, True, cluster, identity),
     )
+    if config.example_workload.enabled:
+        ExampleWorkload("example", config.example_workload, cluster.kubeconfig, depends_on=[active.group])
     # The seam: everything the cutover declares sits between the active group and the idle scale-down.
     waits_for = list(cutover(CutoverContext(config=config, plan=plan, cluster=cluster, active_group=active)))
     idle = WorkerGroup(
@@ -128,6 +131,8 @@ def export_outputs(stack: BlueGreenStack) -> None:
     pulumi.export("idleColor", plan.idle)
     pulumi.export("clusterName", stack.config.cluster.name)
     pulumi.export("kubeconfig", stack.cluster.kubeconfig)
+    if stack.config.example_workload.enabled:
+        pulumi.export("exampleNodePort", stack.config.example_workload.node_port)
     for color in COLORS:
         group = stack.groups[color]
         pulumi.export(

@@ -118,6 +118,12 @@ BAD = [
     ("rollout.emptyDir", "keep", r'^rollout.emptyDir: "keep" is not allowed \(one of evict, block\)$'),
     ("rollout.maxParallelNode", 2, r'^rollout.maxParallelNode: unknown key; did you mean "maxParallelNodes"\?'),
     ("rollout", "fast", r'^rollout: "fast" is not an object'),
+    (
+        "exampleWorkload.nodePort",
+        80,
+        r"^exampleWorkload.nodePort: 80 is out of range \(at least 30000 and at most 32767\)$",
+    ),
+    ("exampleWorkload.enable", True, r'^exampleWorkload.enable: unknown key; did you mean "enabled"\?'),
 ]
 
 

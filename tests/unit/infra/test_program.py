@@ -310,3 +310,18 @@ def test_key_pair_and_ssm_core_follow_the_config():
     assert len(policies) == 3 and not any("SSM" in p for p in policies)
     without_key = ok(run_program(PROD, prod_aws()))
     assert all("keyName" not in lt.inputs for lt in without_key.of_type(TYPE_LT))
+
+
+def test_example_workload_is_off_by_default_and_complete_when_enabled():
+    assert not [r for r in ok(run_program(PROD, prod_aws())).resources if r.type.startswith("kubernetes:")]
+    run = ok(run_program(with_ami(OLD, exampleWorkload={"enabled": True, "replicas": 4}), prod_aws()))
+    deployment = run.named("example-deployment")
+    assert deployment.inputs["spec"]["replicas"] == 4
+    assert run.urn_of("workers-blue-asg") in deployment.dependencies
+    service = run.named("example-service")
+    assert service.inputs["spec"]["type"] == "NodePort"
+    assert service.inputs["spec"]["ports"][0]["nodePort"] == 30080
+    assert run.named("example-pdb").inputs["spec"]["maxUnavailable"] == 1
+    provider = run.named("example-k8s")
+    assert provider.type == "pulumi:providers:kubernetes"
+    assert run.outputs["exampleNodePort"] == 30080

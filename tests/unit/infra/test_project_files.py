@@ -13,6 +13,7 @@ NESTED = {
     "workers": cfg.WORKERS_KEYS,
     "loadBalancers": cfg.LOAD_BALANCER_KEYS,
     "rollout": tuple(cfg.ROLLOUT_KEYS),
+    "exampleWorkload": cfg.EXAMPLE_WORKLOAD_KEYS,
 }
 
 
