@@ -1,7 +1,8 @@
-"""The whole program under Pulumi mocks, with the cutover wired in: graph per direction and per live state.
+"""The whole program (__main__.py) under Pulumi mocks: the cutover's graph per direction and per live state.
 
 Runs the program the way Pulumi does (tests/unit/infra/harness.py) with a given stack
-config and live AWS state, and checks the cutover's place in the graph and its inputs.
+config (inline, and Pulumi.prod.yaml itself) and live AWS state, and checks the
+cutover's place in the graph and its inputs.
 "Unchanged config is a no-op" is checked the way the Pulumi engine decides it: the
 inputs one run declares are diffed (``decide_run``) against the inputs the previous
 run recorded.
@@ -9,12 +10,11 @@ run recorded.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bluegreen.infra.cutover_inputs import STEPS, decide_run
+from bluegreen.infra.cutover_inputs import decide_run, has_unknowns
 from tests.unit.infra import harness
 from tests.unit.infra.harness import FakeAws, Run
 
@@ -39,19 +39,6 @@ def config(active_ami: str, **extra: Any) -> dict[str, Any]:
     }
     values.update(extra)
     return values
-
-
-@pytest.fixture
-def wired_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A __main__ that passes the cutover hook to the program (what the stack's seam edit does)."""
-    main = tmp_path / "__main__.py"
-    main.write_text(
-        "from bluegreen.infra.cutover import insert_cutover\n"
-        "from bluegreen.infra.program import main\n"
-        "main(cutover=insert_cutover)\n"
-    )
-    monkeypatch.setattr(harness, "MAIN", main)
-    return main
 
 
 def run(cfg: dict[str, Any], aws: FakeAws, preview: bool = False) -> Run:
@@ -85,7 +72,7 @@ def assert_chain(result: Run, new: str, old: str) -> None:
 
 
 @pytest.mark.parametrize("serving,new", [("blue", "green"), ("green", "blue")])
-def test_changed_ami_flips_colors_and_drains_the_old_one(wired_main, serving: str, new: str) -> None:
+def test_changed_ami_flips_colors_and_drains_the_old_one(serving: str, new: str) -> None:
     aws = FakeAws(clusters={"prod": "API"})
     aws.add_group("prod", serving, 5, OLD_AMI, active=True)
     aws.add_group("prod", new, 0, OLD_AMI)
@@ -101,21 +88,22 @@ def test_changed_ami_flips_colors_and_drains_the_old_one(wired_main, serving: st
     assert result.outputs["cutover"]["drain"] == serving and result.outputs["cutover"]["to"] == new
 
 
-def test_preview_shows_the_plan_with_every_step_input_known(wired_main) -> None:
+def test_preview_shows_the_plan_with_every_step_input_known() -> None:
     aws = FakeAws(clusters={"prod": "API"})
     aws.add_group("prod", "blue", 5, OLD_AMI, active=True)
     result = run(config(NEW_AMI), aws, preview=True)
     assert_chain(result, new="green", old="blue")
     for reg in steps(result).values():
-        # Known in preview: the step's diff can be decided before anything runs.
-        assert not decide_run(STEPS[0], step_props(reg), step_props(reg)).changed
+        # Known in preview: the step's diff is decided from plain values, not "unknown until apply".
+        assert not has_unknowns(step_props(reg))
+        assert decide_run(STEP_TYPES[reg.type], {}, step_props(reg)).reason.startswith("changed: ")
 
 
-def test_first_deploy_waits_for_the_first_nodes_and_has_nothing_to_drain(wired_main) -> None:
+def test_first_deploy_waits_for_the_first_nodes_and_has_nothing_to_drain() -> None:
     result = run(config(OLD_AMI), FakeAws(clusters={"prod": "API"}))
     assert_chain(result, new="blue", old="green")
     assert all(step_props(r)["old_color_serving"] is False for r in steps(result).values())
-    assert result.outputs["cutover"]["drain"] is None
+    assert result.outputs["cutover"]["drain"] == "none"
 
 
 def recorded(result: Run) -> dict[str, dict[str, Any]]:
@@ -132,7 +120,7 @@ def reruns(before: Run, after: Run) -> dict[str, bool]:
     }
 
 
-def test_steady_state_after_first_deploy_and_after_a_cutover_is_a_no_op(wired_main) -> None:
+def test_steady_state_after_first_deploy_and_after_a_cutover_is_a_no_op() -> None:
     first = run(config(OLD_AMI), FakeAws(clusters={"prod": "API"}))
     # What AWS looks like after the first deploy: blue serving, green parked.
     aws = FakeAws(clusters={"prod": "API"})
@@ -151,7 +139,7 @@ def test_steady_state_after_first_deploy_and_after_a_cutover_is_a_no_op(wired_ma
     assert reruns(cutover, after) == dict.fromkeys(recorded(after), False)
 
 
-def test_interrupted_cutover_resumes_and_going_back_drains_the_new_color(wired_main) -> None:
+def test_interrupted_cutover_resumes_and_going_back_drains_the_new_color() -> None:
     aws = FakeAws(clusters={"prod": "API"})
     aws.add_group("prod", "blue", 5, OLD_AMI, active=True)
     aws.add_group("prod", "green", 0, OLD_AMI)
@@ -175,6 +163,37 @@ def test_interrupted_cutover_resumes_and_going_back_drains_the_new_color(wired_m
     assert back.outputs["cutover"]["drain"] == "green"
 
 
-def test_pinned_color_on_first_deploy(wired_main) -> None:
+def test_pinned_color_on_first_deploy() -> None:
     result = run(config(OLD_AMI, activeColor="green"), FakeAws(clusters={"prod": "API"}))
     assert_chain(result, new="green", old="blue")
+
+
+PROD = harness.ROOT / "Pulumi.prod.yaml"
+
+
+def prod_config(**changes: Any) -> dict[str, Any]:
+    cfg = harness.stack_file_config(PROD)
+    cfg.update({f"{harness.PROJECT}:{k}": v for k, v in changes.items()})
+    return cfg
+
+
+def test_prod_stack_file_with_a_changed_ami_cuts_over_and_unchanged_does_no_cutover_work() -> None:
+    cfg = prod_config()
+    ami = cfg[f"{harness.PROJECT}:activeAmi"]
+    desired = cfg[f"{harness.PROJECT}:workers"]["desiredCapacity"]
+    for serving, new in (("blue", "green"), ("green", "blue")):
+        aws = FakeAws(clusters={"prod": "API"})
+        aws.add_group("prod", serving, desired, ami, active=True)
+        aws.add_group("prod", new, 0, ami)
+        unchanged = run(cfg, aws)
+        assert_chain(unchanged, new=serving, old=new)
+        again = run(cfg, aws)
+        assert reruns(unchanged, again) == dict.fromkeys(recorded(again), False)
+        assert unchanged.outputs["cutover"]["drain"] == "none"
+
+        changed = run(prod_config(activeAmi=NEW_AMI), aws)
+        assert_chain(changed, new=new, old=serving)
+        assert reruns(unchanged, changed) == dict.fromkeys(recorded(changed), True)
+        drain = step_props(steps(changed)["drain"])
+        assert (drain["old_color"], drain["old_color_serving"], drain["new_ami"]) == (serving, True, NEW_AMI)
+        assert drain["settings"]["canary_pause_s"] == 120.0 and len(drain["target_group_arns"]) == 2

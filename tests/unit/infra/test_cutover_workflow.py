@@ -76,7 +76,9 @@ def test_job_installs_requirements_then_runs_pulumi(workflow, job: str, command:
     job_steps = steps(workflow, job)
     checkout = index_of(job_steps, uses("actions/checkout@"))
     python = index_of(job_steps, uses("actions/setup-python@"))
-    install = index_of(job_steps, runs("pip install -r requirements.txt"))
+    venv = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]["options"]["virtualenv"]
+    # Into the virtualenv Pulumi.yaml names: that is the interpreter `pulumi` runs the program with.
+    install = index_of(job_steps, runs(f"{venv}/bin/python -m pip install -r requirements.txt"))
     aws = index_of(job_steps, uses("aws-actions/configure-aws-credentials@"))
     pulumi = index_of(job_steps, uses("pulumi/actions@"))
     assert checkout < python < install < pulumi and aws < pulumi
