@@ -7,7 +7,14 @@ import pytest
 from bluegreen.engine.api import GroupSpec
 from bluegreen.engine.drain import _drain_all, _Run
 from bluegreen.engine.errors import EvictionBlocked
-from bluegreen.engine.progress import CollectingReporter, EvictionRefused, NodeAlreadyDrained, NodeDrained, PodEvicted
+from bluegreen.engine.progress import (
+    CanaryPause,
+    CollectingReporter,
+    EvictionRefused,
+    NodeAlreadyDrained,
+    NodeDrained,
+    PodEvicted,
+)
 from bluegreen.engine.settings import RolloutSettings
 from tests.integration.engine.kube_world import start_kube_world
 
@@ -106,3 +113,15 @@ def test_parallel_nodes_still_respect_the_implicit_budget(world_factory):
     summary = world.cluster.measurements.summary()
     assert_invariants(summary)
     assert summary["lowest_availability"]["default/web"]["lowest_ready"] == 3
+
+
+def test_canary_pause_once_after_the_first_drained_node(world_factory):
+    world = world_factory([dict(kind="Deployment", name="web", replicas=2, ready_seconds=1)], placement="spread")
+    run, reporter = run_for(world, SETTINGS.with_overrides(canary_pause_s=15.0))
+    before = world.clock.now()
+    _drain_all(run)
+    pauses = reporter.of(CanaryPause)
+    assert [p.seconds for p in pauses] == [15.0]
+    order = [type(e).__name__ for e in reporter.events]
+    assert order.index("CanaryPause") == order.index("NodeDrained") + 1
+    assert world.clock.now() - before >= 15.0
