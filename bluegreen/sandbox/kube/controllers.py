@@ -162,19 +162,12 @@ class Controllers:
             managed = (UNSCHEDULABLE_TAINT, NOT_READY_TAINT)
             taints = [t for t in node["spec"].get("taints") or []
                       if not (t.get("key") in managed and t.get("effect") == "NoSchedule")]
+            # NoSchedule taints carry no timeAdded on a real node (only NoExecute ones do).
             if node["spec"].get("unschedulable"):
-                taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule",
-                               "timeAdded": self._kept_time(node, UNSCHEDULABLE_TAINT)})
+                taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
             if not node_ready(node):
-                taints.append({"key": NOT_READY_TAINT, "effect": "NoSchedule",
-                               "timeAdded": self._kept_time(node, NOT_READY_TAINT)})
+                taints.append({"key": NOT_READY_TAINT, "effect": "NoSchedule"})
             self.cluster.set_field(node, ("spec", "taints"), taints or None)
-
-    def _kept_time(self, node: dict, key: str) -> str:
-        for taint in node["spec"].get("taints") or []:
-            if taint.get("key") == key and taint.get("timeAdded"):
-                return taint["timeAdded"]
-        return self.cluster.timestamp()
 
     def kubelet_finish_terminating(self) -> None:
         """Pods whose grace period has passed vanish, unless their node is NotReady (no kubelet to confirm)."""
