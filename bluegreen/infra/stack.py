@@ -39,7 +39,8 @@ CutoverHook = Callable[[CutoverContext], Sequence[pulumi.Resource]]
 
 
 def no_cutover_steps(context: CutoverContext) -> Sequence[pulumi.Resource]:
-    """Until the cutover steps exist: the old color only scales down after the new group is updated."""
+    """The bare seam (tests, and programs without the cutover): the old color only scales down after the
+    new group is updated. Nothing waits for nodes or drains them; __main__.py passes the real steps."""
     return [context.active_group.group]
 
 
