@@ -33,6 +33,7 @@ from bluegreen.engine.progress import (
     NodeDrained,
     NodeDrainStarted,
     NodesCordoned,
+    Note,
     PodEvicted,
     PodForced,
     PreflightChecked,
@@ -187,7 +188,8 @@ def unguard(run: _Run) -> None:
             if CA_SCALE_DOWN_DISABLED in ((node.get("metadata") or {}).get("annotations") or {}):
                 unprotect = {"metadata": {"annotations": {CA_SCALE_DOWN_DISABLED: None}}}
                 run.kube.patch_node(node["metadata"]["name"], unprotect)
-    except Exception:  # an error here must not hide the drain's own error; the next run lifts the guard again
+    except Exception as exc:  # must not hide the drain's own error; the next run lifts the guard again
+        run.reporter.emit(Note(f"could not lift the guard on {run.old.group_name} ({exc}); the next run will"))
         return
     run.reporter.emit(GroupUnguarded(run.old.group_name))
 
