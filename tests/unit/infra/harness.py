@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
 import runpy
 import warnings
 from collections.abc import Mapping
@@ -223,6 +224,15 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+class _Collect(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__()
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage())
+
+
 def stack_file_config(path: Path) -> dict[str, Any]:
     """The ``config:`` of a Pulumi.<stack>.yaml, keys as written (namespaced)."""
     document = yaml.safe_load(path.read_text()) or {}
@@ -261,16 +271,9 @@ def run_program(
     monitor = RecordingMonitor(fake)
     logs: list[str] = []
 
-    class Collect(__import__("logging").Handler):
-        def emit(self, record):
-            logs.append(record.getMessage())
-
-    import logging
-
-    logger = logging.getLogger(f"bluegreen-mocks-{id(monitor)}")
-    logger.setLevel(logging.INFO)
-    logger.addHandler(Collect())
-    logger.propagate = False
+    # An unregistered logger per run: pulumi.log.info/warn/error of the program land in ``logs``.
+    logger = logging.Logger("bluegreen-mocks", level=logging.INFO)
+    logger.addHandler(_Collect(logs))
 
     def body() -> BaseException | None:
         # The loop first: set_mocks and the program schedule their RPCs on the current loop.
