@@ -39,6 +39,8 @@ def judge_readiness(
         lacks: list[str] = []
         if inst.lifecycle_state != "InService":
             lacks.append(f"not InService ({inst.lifecycle_state or 'unknown'})")
+        if inst.health_status and inst.health_status != "Healthy":
+            lacks.append(f"marked {inst.health_status} by its Auto Scaling group")
         if inst.ami is not None and inst.ami != expected_ami:
             lacks.append(f"runs {inst.ami}, expected {expected_ami}")
         node = by_instance.get(inst.id)

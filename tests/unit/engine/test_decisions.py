@@ -112,17 +112,19 @@ def test_readiness_names_every_gap():
         Instance("i-3", "Pending", "Healthy", "eu-west-1a", "ami-new"),
         Instance("i-4", "InService", "Healthy", "eu-west-1a", "ami-new"),
         Instance("i-5", "Terminating", "Healthy", "eu-west-1a", "ami-new"),
+        Instance("i-6", "InService", "Unhealthy", "eu-west-1a", "ami-new"),
     ]
     nodes = [node_from_json(node_json("n1", "i-1")), node_from_json(node_json("n2", "i-2")),
              node_from_json(node_json("n4", "i-4", ready=False, reason="KubeletNotReady",
                                       taints=["node.kubernetes.io/not-ready"]))]
-    verdict = judge_readiness(instances, nodes, [], expected_ami="ami-new", desired=5)
+    verdict = judge_readiness(instances, nodes, [], expected_ami="ami-new", desired=6)
     assert verdict.ready == (("i-1", "n1"),)
     text = "\n".join(verdict.gaps)
     assert "i-2: runs ami-old, expected ami-new" in text
     assert "i-3: not InService (Pending); not joined" in text
     assert "i-4: node n4 NotReady (KubeletNotReady); node n4 tainted node.kubernetes.io/not-ready" in text
-    assert "1 of 5 instance(s) not launched yet" in text
+    assert "i-6: marked Unhealthy by its Auto Scaling group; not joined" in text
+    assert "1 of 6 instance(s) not launched yet" in text
     assert "i-5" not in text
     ok = judge_readiness(instances[:1], nodes[:1], [], expected_ami="ami-new", desired=1)
     assert ok.passed
