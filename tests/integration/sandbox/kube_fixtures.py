@@ -39,7 +39,8 @@ def add_nodes(cluster: FakeCluster, count: int, *, color: str = "blue", start: i
 def demo_workloads() -> list[dict]:
     """3 workloads with PDBs (int, int maxUnavailable, percent), a DaemonSet and a bare pod."""
     return (
-        workload_objects("Deployment", "web", replicas=3, pdb={"minAvailable": 2}, ready_seconds=5)
+        workload_objects("Deployment", "web", replicas=3, pdb={"minAvailable": 2}, ready_seconds=5,
+                         grace_seconds=10)
         + workload_objects("StatefulSet", "db", namespace="data", replicas=3, pdb={"maxUnavailable": 1},
                            ready_seconds=3)
         + workload_objects("Deployment", "api", replicas=4, pdb={"maxUnavailable": "25%"}, empty_dir=True)

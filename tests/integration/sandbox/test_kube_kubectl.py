@@ -141,3 +141,23 @@ def test_kubectl_label_columns_and_delete_pod(served_demo: Served):  # noqa: F81
         time.sleep(0.05)
         uid = served_demo.kubectl("get", "pod", "-n", "data", "db-2", "-o", "jsonpath={.metadata.uid}").stdout
     assert uid and uid != old_uid  # the StatefulSet recreated db-2 under the same name
+
+
+def test_kubectl_drain_retries_a_429_and_passes_once_the_budget_recovers(served_demo: Served):  # noqa: F811
+    cluster = served_demo.cluster
+    for i in range(3):
+        assert served_demo.kubectl("cordon", node_name(i)).returncode == 0
+    web = {p["spec"]["nodeName"]: p["metadata"]["name"] for p in cluster.list("pods")
+           if p["metadata"]["name"].startswith("web-")}
+    first, target = sorted(web)[:2]
+    cluster.measurements.start(cluster.now)
+    cluster.evict("default", web[first], None)  # web is now at its budget until the replacement is Ready
+    result = served_demo.kubectl("drain", target, "--ignore-daemonsets", "--delete-emptydir-data", "--force",
+                                 "--timeout=30s")
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "(will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget." in (
+        result.stdout + result.stderr)
+    assert f"pod/{web[target]} evicted" in result.stdout
+    summary = cluster.measurements.summary()
+    assert summary["evictions_refused"] >= 1 and summary["budget_violations"] == []
+    assert summary["lowest_availability"]["default/web"]["lowest_ready"] == 2
