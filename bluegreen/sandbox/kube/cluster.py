@@ -292,6 +292,38 @@ class FakeCluster:
             self.set_status(current, copy.deepcopy(updated.get("status") or {}))
             return copy.deepcopy(current)
 
+    def read_scale(self, resource: str, namespace: str | None, name: str) -> dict:
+        """The autoscaling/v1 Scale of a Deployment, ReplicaSet or StatefulSet (``kubectl scale`` uses it)."""
+        rtype = resource_type(resource)
+        if rtype.plural not in ("deployments", "replicasets", "statefulsets"):
+            raise NotFound("the server could not find the requested resource")
+        with self.lock:
+            obj = self._stored(rtype.plural, namespace, name)
+            selector = ",".join(f"{k}={v}" for k, v in sorted((obj["spec"]["selector"].get("matchLabels") or {})
+                                                               .items()))
+            metadata = {k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                                         "creationTimestamp")}
+            return {"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata,
+                    "spec": {"replicas": int(obj["spec"].get("replicas", 1))},
+                    "status": {"replicas": int((obj.get("status") or {}).get("replicas", 0)), "selector": selector}}
+
+    def update_scale(self, resource: str, namespace: str | None, name: str, *, body: dict | None = None,
+                     patch: Any = None, content_type: str = "") -> dict:
+        """PUT or PATCH of the scale subresource: only ``spec.replicas`` changes."""
+        with self.lock:
+            scale = self.read_scale(resource, namespace, name)
+            updated = apply_patch(scale, patch, content_type) if body is None else body
+            replicas = ((updated or {}).get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                raise Invalid.of("Scale", name, "spec.replicas", f"Invalid value: {replicas!r}: must be an integer "
+                                 ">= 0", "autoscaling")
+            wanted_version = ((updated or {}).get("metadata") or {}).get("resourceVersion")
+            if body is not None and wanted_version and wanted_version != scale["metadata"]["resourceVersion"]:
+                raise Conflict(f'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
+                               "please apply your changes to the latest version and try again")
+            self.patch(resource, namespace, name, {"spec": {"replicas": replicas}}, "application/merge-patch+json")
+            return self.read_scale(resource, namespace, name)
+
     def _commit_update(self, rtype: ResourceType, current: dict, obj: dict) -> dict:
         self._check_kind(rtype, obj)
         metadata = obj.setdefault("metadata", {})

@@ -27,6 +27,10 @@ _SUBRESOURCES: dict[str, list[dict]] = {
          "verbs": ["get", "patch", "update"]}
         for plural, kind in (("deployments", "Deployment"), ("replicasets", "ReplicaSet"),
                              ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet"))
+    ] + [
+        {"name": f"{plural}/scale", "singularName": "", "namespaced": True, "group": "autoscaling",
+         "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}
+        for plural in ("deployments", "replicasets", "statefulsets")
     ],
     "policy/v1": [
         {"name": "poddisruptionbudgets/status", "singularName": "", "namespaced": True,

@@ -290,10 +290,13 @@ class _Handler(BaseHTTPRequestHandler):
         namespace = route.namespace
         if rtype.namespaced and route.name is not None and namespace is None:
             raise NotFound("the server could not find the requested resource")
-        if route.subresource not in (None, "status", "eviction") or (
+        if route.subresource not in (None, "status", "eviction", "scale") or (
             route.subresource == "eviction" and rtype.plural != "pods"
         ):
             raise NotFound("the server could not find the requested resource")
+        if route.subresource == "scale" and route.name is not None:
+            self._scale(method, route, raw)
+            return
         body_options = self._json_body(raw, required=False) if method == "DELETE" else None
         dry_run = query.get("dryRun") == "All" or "All" in ((body_options or {}).get("dryRun") or [])
         if dry_run and method != "GET":
@@ -349,6 +352,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise MethodNotAllowed(f"the server does not allow this method on the requested resource "
                                    f"({method} {rtype.plural})")
+
+    def _scale(self, method: str, route: Route, raw: bytes) -> None:
+        cluster, rtype = self.api.cluster, route.rtype
+        assert rtype is not None and route.name is not None
+        if method == "GET":
+            self._send(200, cluster.read_scale(rtype.plural, route.namespace, route.name))
+        elif method == "PUT":
+            self._send(200, cluster.update_scale(rtype.plural, route.namespace, route.name,
+                                                 body=self._json_body(raw, required=True)))
+        elif method == "PATCH":
+            self._send(200, cluster.update_scale(rtype.plural, route.namespace, route.name,
+                                                 patch=self._json_body(raw, required=True),
+                                                 content_type=self.headers.get("Content-Type") or ""))
+        else:
+            raise MethodNotAllowed(f"the server does not allow {method} on {rtype.plural}/scale")
 
     def _dry_run(self, method: str, route: Route, raw: bytes) -> None:
         """dryRun=All: evictions are decided (429 and all), patches and deletes are answered, nothing is kept."""

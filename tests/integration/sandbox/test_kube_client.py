@@ -235,3 +235,21 @@ def test_watch_streams_events(api_client):  # noqa: F811
     stream = watch.Watch().stream(core.list_namespaced_pod, "data", timeout_seconds=1)
     seen = {event["object"].metadata.name for event in stream if event["type"] == "ADDED"}
     assert seen == {"db-0", "db-1", "db-2"}
+
+
+def test_scale_subresource(api_client):  # noqa: F811
+    served, api = api_client
+    apps = client.AppsV1Api(api)
+    scale = apps.read_namespaced_stateful_set_scale("db", "data")
+    assert scale.spec.replicas == 3 and scale.status.selector == "app.kubernetes.io/name=db"
+    apps.patch_namespaced_stateful_set_scale("db", "data", {"spec": {"replicas": 4}})
+    served.advance(6)
+    names = sorted(p.metadata.name for p in client.CoreV1Api(api).list_namespaced_pod("data").items)
+    assert names == ["db-0", "db-1", "db-2", "db-3"]
+    apps.replace_namespaced_deployment_scale("api", "default", client.V1Scale(
+        metadata=client.V1ObjectMeta(name="api"), spec=client.V1ScaleSpec(replicas=2)))
+    served.advance(2)
+    assert apps.read_namespaced_deployment("api", "default").status.replicas == 2
+    with pytest.raises(ApiException) as invalid:
+        apps.patch_namespaced_deployment_scale("api", "default", {"spec": {"replicas": -1}})
+    assert invalid.value.status == 422
