@@ -84,6 +84,7 @@ class FakeCluster:
         self._node_order: dict[str, int] = {}
         self._node_counter = 0
         self._ip_counter = 0
+        self._event_counter = 0
         self._controllers = Controllers(self)
         for namespace in _DEFAULT_NAMESPACES:
             self.create("namespaces", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
@@ -115,6 +116,28 @@ class FakeCluster:
     def template_hash(template: dict) -> str:
         digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
         return "".join(_NAME_ALPHABET[b % len(_NAME_ALPHABET)] for b in digest[:10])
+
+    def record_event(self, obj: dict, reason: str, message: str, *, event_type: str = "Normal",
+                     component: str = "sandbox") -> None:
+        """A core/v1 Event about ``obj``, as the controller named ``component`` would emit it."""
+        namespace = obj["metadata"].get("namespace") or "default"
+        if ("", namespace) not in self._objects["namespaces"]:
+            return
+        self._event_counter += 1
+        stamp = self.timestamp()
+        name = f"{obj['metadata']['name']}.{self._event_counter:016x}"
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                               "name": obj["metadata"]["name"], "namespace": obj["metadata"].get("namespace"),
+                               "uid": obj["metadata"].get("uid"),
+                               "resourceVersion": obj["metadata"].get("resourceVersion")},
+            "reason": reason, "message": message, "type": event_type, "count": 1,
+            "source": {"component": component}, "firstTimestamp": stamp, "lastTimestamp": stamp,
+            "reportingComponent": component, "reportingInstance": "",
+        }
+        self.create("events", namespace, event)
 
     # ------------------------------------------------------------------ contract API (plain dicts)
     def apply(self, obj: dict) -> dict:
@@ -407,6 +430,8 @@ class FakeCluster:
         if runtime.delete_at is not None and runtime.delete_at <= delete_at:
             return copy.deepcopy(pod)  # a second delete may shorten the grace period, never extend it
         runtime.delete_at = delete_at
+        if runtime.started_at is not None:
+            self.record_event(pod, "Killing", "Stopping container app", component="kubelet")
         metadata["deletionTimestamp"] = self.timestamp(delete_at)
         metadata["deletionGracePeriodSeconds"] = grace_seconds
         self._controllers.mark_not_ready(pod)

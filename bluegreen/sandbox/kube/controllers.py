@@ -139,7 +139,11 @@ class Controllers:
         for default in DEFAULT_TOLERATIONS:
             if not any(t.get("key") == default["key"] and t.get("effect") == default["effect"] for t in tolerations):
                 tolerations.append(dict(default))
-        return self.cluster.create("pods", owner["metadata"]["namespace"], pod)
+        created = self.cluster.create("pods", owner["metadata"]["namespace"], pod)
+        component = {"ReplicaSet": "replicaset-controller", "StatefulSet": "statefulset-controller",
+                     "DaemonSet": "daemonset-controller"}.get(owner_kind, "sandbox")
+        self.cluster.record_event(owner, "SuccessfulCreate", f"Created pod: {name}", component=component)
+        return created
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
@@ -356,6 +360,8 @@ class Controllers:
                     condition["lastTransitionTime"] = self.cluster.timestamp()
                     status = dict(pod["status"], conditions=[condition])
                     self.cluster.set_status(pod, status)
+                    self.cluster.record_event(pod, "FailedScheduling", message, event_type="Warning",
+                                              component="default-scheduler")
                 continue
             pod["spec"]["nodeName"] = node.name
             cpu, memory = pod_requests(pod["spec"])
@@ -365,6 +371,8 @@ class Controllers:
             pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True",
                                             "lastTransitionTime": self.cluster.timestamp()}]
             self.cluster._touch(pod)
+            self.cluster.record_event(pod, "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/"
+                                      f"{pod['metadata']['name']} to {node.name}", component="default-scheduler")
 
     def kubelet_run_pods(self) -> None:
         """Bound pods on Ready nodes start at once and turn Ready after their readiness delay."""

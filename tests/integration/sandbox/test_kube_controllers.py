@@ -139,6 +139,11 @@ def test_scheduler_honours_selectors_taints_and_resources():
     condition = huge["status"]["conditions"][0]
     assert condition["reason"] == "Unschedulable" and condition["message"].startswith("0/3 nodes are available:")
     assert "3 Insufficient cpu" in condition["message"]
+    events = [(e["reason"], e["type"], e["source"]["component"]) for e in cluster.list("events")
+              if e["involvedObject"]["name"] == huge["metadata"]["name"]]
+    assert events == [("FailedScheduling", "Warning", "default-scheduler")]  # once, not on every tick
+    scheduled = [e["message"] for e in cluster.list("events") if e["reason"] == "Scheduled"]
+    assert len(scheduled) == 3 and all(m.startswith("Successfully assigned default/") for m in scheduled)
     # A third green-only pod no longer fits the 1-cpu green node (2 x 300m + 300m > ... is fine; 4 x 300m is not).
     cluster.patch("deployments", "default", "green-only", {"spec": {"replicas": 4}}, "application/merge-patch+json")
     cluster.settle(10)
