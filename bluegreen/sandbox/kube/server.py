@@ -6,6 +6,7 @@ kubectl (get, cordon, uncordon, drain) send; see docs/sandbox-kube.md for the fu
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import threading
@@ -308,12 +309,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             items, version = cluster.list_objects(rtype.plural, namespace, label_selector=query.get("labelSelector"),
                                                   field_selector=query.get("fieldSelector"))
+            items, list_metadata = _page(items, version, query.get("limit"), query.get("continue"))
             if self._wants_table():
-                self._send(200, to_table(rtype, items, now_stamp=cluster.timestamp(), resource_version=version,
-                                         include_object=query.get("includeObject", "Metadata")))
+                table = to_table(rtype, items, now_stamp=cluster.timestamp(), resource_version=version,
+                                 include_object=query.get("includeObject", "Metadata"))
+                table["metadata"].update(list_metadata)
+                self._send(200, table)
                 return
             self._send(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
-                             "metadata": {"resourceVersion": version}, "items": items})
+                             "metadata": list_metadata, "items": items})
         elif method == "GET":
             obj = cluster.read(rtype.plural, namespace, route.name)
             if self._wants_table() and route.subresource is None:
@@ -433,3 +437,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def _page(items: list[dict], version: str, limit: str | None, token: str | None) -> tuple[list[dict], dict]:
+    """limit/continue paging over the (namespace, name)-sorted list, as the real server pages etcd keys.
+
+    The continue token names the last key served; later pages are read from the current state (the real
+    server serves them from the first page's snapshot, or answers 410 once it is compacted)."""
+    start = 0
+    if token:
+        try:
+            last = json.loads(base64.urlsafe_b64decode(token.encode()))["last"]
+        except (ValueError, KeyError, TypeError):
+            raise BadRequest(f"continue key is not valid: {token!r}; start the list again without it") from None
+        keys = [[o["metadata"].get("namespace", ""), o["metadata"]["name"]] for o in items]
+        start = next((i for i, key in enumerate(keys) if key > last), len(items))
+    metadata: dict[str, Any] = {"resourceVersion": version}
+    size = int(limit) if limit and limit.isdigit() and int(limit) > 0 else 0
+    page = items[start:start + size] if size else items[start:]
+    if size and start + size < len(items):
+        last_key = [page[-1]["metadata"].get("namespace", ""), page[-1]["metadata"]["name"]]
+        metadata["continue"] = base64.urlsafe_b64encode(json.dumps({"last": last_key}).encode()).decode()
+        metadata["remainingItemCount"] = len(items) - start - size
+    return page, metadata

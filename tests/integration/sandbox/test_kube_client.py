@@ -253,3 +253,21 @@ def test_scale_subresource(api_client):  # noqa: F811
     with pytest.raises(ApiException) as invalid:
         apps.patch_namespaced_deployment_scale("api", "default", {"spec": {"replicas": -1}})
     assert invalid.value.status == 422
+
+
+def test_list_pagination_with_limit_and_continue(api_client):  # noqa: F811
+    _, api = api_client
+    core = client.CoreV1Api(api)
+    everything = [p.metadata.name for p in core.list_pod_for_all_namespaces().items]
+    pages, token = [], None
+    while True:
+        page = core.list_pod_for_all_namespaces(limit=5, _continue=token)
+        pages.append([p.metadata.name for p in page.items])
+        token = page.metadata._continue
+        if not token:
+            break
+        assert page.metadata.remaining_item_count == len(everything) - sum(len(p) for p in pages)
+    assert [len(p) for p in pages] == [5, 5, 5, 2] and sum(pages, []) == everything
+    with pytest.raises(ApiException) as bad:
+        core.list_pod_for_all_namespaces(limit=5, _continue="garbage")
+    assert bad.value.status == 400
