@@ -268,16 +268,24 @@ def _load_balancers(inputs: CutoverInputs) -> engine.LoadBalancerSpec:
 
 
 def _drain_summary(inputs: CutoverInputs, data: Mapping[str, Any]) -> str:
-    drained = len(data.get("nodes_drained") or [])
-    earlier = len(data.get("nodes_already_drained") or [])
-    pods = len(data.get("pods_evicted") or [])
-    forced = len(data.get("pods_forced") or [])
+    drained = _count(data.get("nodes_drained"))
+    earlier = _count(data.get("nodes_already_drained"))
+    pods = _count(data.get("pods_evicted"))
+    forced = _count(data.get("pods_forced"))
+    seconds = float(data.get("duration_s", data.get("seconds")) or 0)
     text = f"drained {drained} {inputs.old_color} node(s) onto {inputs.new_color}, {pods} pod(s) moved"
     if earlier:
         text += f", {earlier} node(s) drained by an earlier run"
     if forced:
         text += f", {forced} pod(s) FORCED past their budget"
-    return text + f" in {float(data.get('seconds') or 0):.0f}s"
+    return text + f" in {seconds:.0f}s"
+
+
+def _count(value: Any) -> int:
+    """A report's count, whether it gives the number or the list of names."""
+    if isinstance(value, int | float):
+        return int(value)
+    return len(value or [])
 
 
 # --- small helpers ------------------------------------------------------------------------------
