@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bluegreen.sandbox.kube.controllers import Controllers
+from bluegreen.sandbox.kube.controllers import READY_SECONDS_ANNOTATION, Controllers
 from bluegreen.sandbox.kube.disruption import BudgetStatus, budget_status, eviction_verdict, pod_terminal
 from bluegreen.sandbox.kube.errors import (
     AlreadyExists,
@@ -42,8 +42,6 @@ from bluegreen.sandbox.kube.selectors import (
     selector_requirements,
 )
 
-#: Pod (template) annotation: seconds from container start until the pod is Ready.
-READY_SECONDS_ANNOTATION = "sandbox.bluegreen.io/ready-seconds"
 KUBERNETES_VERSION = "v1.32.0"
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

@@ -29,6 +29,9 @@ from bluegreen.sandbox.kube.selectors import selector_matches
 if TYPE_CHECKING:
     from bluegreen.sandbox.kube.cluster import FakeCluster
 
+#: Pod (template) annotation: seconds from container start until the pod is Ready (the scenario's ready_seconds).
+READY_SECONDS_ANNOTATION = "sandbox.bluegreen.io/ready-seconds"
+
 # Tolerations the DaemonSet controller adds to every daemon pod (pkg/controller/daemon/util).
 DAEMON_TOLERATIONS = [
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
@@ -259,12 +262,11 @@ class Controllers:
                 if pod is None:
                     labels = {"statefulset.kubernetes.io/pod-name": pod_name, "apps.kubernetes.io/pod-index":
                               str(ordinal), "controller-revision-hash": revision}
-                    created = self._new_pod(sts, "StatefulSet", pod_name, labels)
+                    self._new_pod(sts, "StatefulSet", pod_name, labels)
                     stored = self.cluster._objects["pods"][(namespace, pod_name)]
                     stored["spec"]["hostname"] = pod_name
                     if spec.get("serviceName"):
                         stored["spec"]["subdomain"] = spec["serviceName"]
-                    del created
                     if ordered:
                         break
                     continue
@@ -376,8 +378,6 @@ class Controllers:
 
     def kubelet_run_pods(self) -> None:
         """Bound pods on Ready nodes start at once and turn Ready after their readiness delay."""
-        from bluegreen.sandbox.kube.cluster import READY_SECONDS_ANNOTATION
-
         nodes = {n["metadata"]["name"]: n for n in self.cluster._iter("nodes")}
         now = self.cluster.now
         for pod in self.cluster._iter("pods"):
