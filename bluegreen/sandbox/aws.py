@@ -495,6 +495,28 @@ class AwsRealism:
 
         self._patch(FakeAutoScalingGroup, "replace_autoscaling_group_instances", replace_autoscaling_group_instances)
 
+        # Gap 7: moto records suspended processes but ignores them. AWS launches nothing while
+        # Launch is suspended (the engine relies on it to keep the old color from growing during
+        # a drain) and terminates nothing on scale-in while Terminate is suspended; resuming
+        # brings the group back to its desired capacity.
+        original_set_desired = FakeAutoScalingGroup.set_desired_capacity
+        original_resume = AutoScalingBackend.resume_processes
+
+        def set_desired_capacity(group: Any, new_capacity: int | None) -> None:
+            target = group.min_size if new_capacity is None else new_capacity
+            if "Terminate" in _suspended(group) and (target or 0) < len(group.active_instances()):
+                group.desired_capacity = target  # recorded; nothing is terminated until Terminate resumes
+                return
+            original_set_desired(group, new_capacity)
+
+        def resume_processes(backend: Any, group_name: str, scaling_processes: list[str]) -> None:
+            original_resume(backend, group_name, scaling_processes)
+            group = backend.autoscaling_groups[group_name]
+            group.set_desired_capacity(group.desired_capacity)
+
+        self._patch(FakeAutoScalingGroup, "set_desired_capacity", set_desired_capacity)
+        self._patch(AutoScalingBackend, "resume_processes", resume_processes)
+
         # Gap 5: targets are `healthy` the moment they are registered; AWS says `initial`
         # (Elb.RegistrationInProgress) until health checks pass, and faults keep some `unhealthy`.
         original_register = FakeTargetGroup.register
@@ -715,6 +737,8 @@ class AwsRealism:
             elif group.ec2_launch_template.name:
                 launch_template = {"LaunchTemplateName": group.ec2_launch_template.name}
         associate_public_ip = group.launch_config.associate_public_ip_address if group.launch_config else None
+        if "Launch" in _suspended(group):
+            return  # Gap 7: nothing launches while Launch is suspended
         for _ in range(count_needed):
             per_zone = Counter(s.instance.placement.zone for s in group.active_instances())
             subnet_id = min(subnet_ids, key=lambda s: per_zone[subnet_zone[s]]) if subnet_ids else None
@@ -740,3 +764,8 @@ class AwsRealism:
                 group.instance_states.append(
                     InstanceState(instance, protected_from_scale_in=group.new_instances_protected_from_scale_in)
                 )
+
+
+def _suspended(group: Any) -> set[str]:
+    """Names of the group's suspended scaling processes."""
+    return {p["ProcessName"] for p in group.suspended_processes}

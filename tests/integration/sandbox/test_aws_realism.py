@@ -189,6 +189,32 @@ def test_requests_are_counted_per_service(aws: Aws) -> None:
     assert aws.server.action_counts()["elbv2:DescribeTargetGroups"] == 2
 
 
+def test_suspended_launch_keeps_a_group_from_growing_until_resumed(aws: Aws) -> None:
+    aws.make_group("g-blue", 1)
+    asg = aws.client("autoscaling")
+    asg.suspend_processes(AutoScalingGroupName="g-blue", ScalingProcesses=["Launch", "AZRebalance"])
+    asg.set_desired_capacity(AutoScalingGroupName="g-blue", DesiredCapacity=3)
+    assert len(aws.instances("g-blue")) == 1
+    victim = aws.instances("g-blue")[0]
+    aws.client("ec2").terminate_instances(InstanceIds=[victim])
+    assert aws.instances("g-blue") == [], "no replacement while Launch is suspended"
+    asg.resume_processes(AutoScalingGroupName="g-blue", ScalingProcesses=["Launch"])
+    assert len(aws.instances("g-blue")) == 3
+    assert set(aws.target_states()) == set(aws.instances("g-blue"))
+
+
+def test_suspended_terminate_keeps_instances_on_scale_in_until_resumed(aws: Aws) -> None:
+    aws.make_group("g-blue", 2)
+    asg = aws.client("autoscaling")
+    asg.suspend_processes(AutoScalingGroupName="g-blue", ScalingProcesses=["Terminate"])
+    asg.set_desired_capacity(AutoScalingGroupName="g-blue", DesiredCapacity=0)
+    found = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["g-blue"])["AutoScalingGroups"][0]
+    assert found["DesiredCapacity"] == 0 and len(found["Instances"]) == 2
+    asg.resume_processes(AutoScalingGroupName="g-blue")
+    assert aws.instances("g-blue") == []
+    assert aws.target_states() == {}
+
+
 def test_uninstall_restores_moto(aws: Aws) -> None:
     from moto.elbv2.models import FakeTargetGroup
 
