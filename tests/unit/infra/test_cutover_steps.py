@@ -279,3 +279,18 @@ def test_delete_and_read_touch_nothing(fake_engine) -> None:
     assert DrainProvider().delete("prod/drain/blue", props()) is None
     assert DrainProvider().read("prod/drain/blue", props()).outs == props()
     assert fake_engine.calls == []
+
+
+def test_one_provider_object_serves_concurrent_calls_without_shared_state(fake_engine) -> None:
+    # The provider process caches one unpickled provider per serialized string and calls it from a thread pool
+    # of four: every call must build its own connection and reporter and return its own inputs.
+    from concurrent.futures import ThreadPoolExecutor
+
+    provider = NodesReadyProvider()
+    bags = [props(desired=n, cluster_name=f"c{n}") for n in range(1, 9)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(provider.create, bags))
+    assert [(r.id, r.outs["desired"]) for r in results] == [(f"c{n}/nodes-ready/green", n) for n in range(1, 9)]
+    targets = [call[1] for call in fake_engine.calls if call[0] == "connect"]
+    assert sorted(t.cluster_name for t in targets) == sorted(f"c{n}" for n in range(1, 9))
+    assert vars(provider) == {"_clock": None}
