@@ -139,7 +139,6 @@ class _NodeSync:
     joined: dict[str, str] = field(default_factory=dict)  # instance id -> node name
     never_ready_quota: dict[str, int] = field(default_factory=dict)  # color -> instances still to fail
     never_ready: set[str] = field(default_factory=set)
-    join_order: dict[str, list[str]] = field(default_factory=dict)  # color -> instance ids in first-seen order
 
 
 class Sandbox:
@@ -451,7 +450,6 @@ class Sandbox:
                 iid = worker.instance.instance_id
                 if worker.instance.serving and iid not in sync.first_seen:
                     sync.first_seen[iid] = now
-                    sync.join_order.setdefault(worker.color, []).append(iid)
                     if sync.never_ready_quota.get(worker.color, 0) > 0:
                         sync.never_ready_quota[worker.color] -= 1
                         sync.never_ready.add(iid)

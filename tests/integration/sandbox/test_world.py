@@ -213,6 +213,18 @@ def test_target_unhealthy_fault_hits_one_new_target_only() -> None:
         sandbox.stop()
 
 
+def test_faults_with_color_old_hit_the_serving_color_from_the_start() -> None:
+    sandbox = start_with((NodeNeverReady(count=1, color="old"), TargetUnhealthy(count=1, color="old")))
+    try:
+        assert sorted(is_ready(n) for n in nodes_of(sandbox, "blue")) == [False, True, True]
+        assert sorted(target_states(sandbox).values()) == ["healthy", "healthy", "unhealthy"]
+        scale(sandbox, "green", 2)
+        wait_for(lambda: len(nodes_of(sandbox, "green")) == 2, sandbox)
+        assert all(is_ready(n) for n in nodes_of(sandbox, "green")), "the new color is not affected"
+    finally:
+        sandbox.stop()
+
+
 def test_api_errors_fault_starts_after_setup() -> None:
     sandbox = start_with((ApiErrors(rate=0.5, status=503, seed=1),))
     try:
