@@ -43,7 +43,10 @@ class ProviderProcess:
 
     def __init__(self) -> None:
         env = dict(os.environ, PULUMI_PROJECT="eks-bluegreen", AWS_ACCESS_KEY_ID="testing",
-                   AWS_SECRET_ACCESS_KEY="testing", PYTHONPATH=str(ROOT))
+                   AWS_SECRET_ACCESS_KEY="testing")
+        # As the Pulumi engine starts it: in the project directory, which `-m` puts on sys.path, so the
+        # pickled provider's class (bluegreen.infra.cutover_steps.*) is importable without PYTHONPATH.
+        env.pop("PYTHONPATH", None)
         env.pop("AWS_PROFILE", None)
         env.pop("AWS_SESSION_TOKEN", None)
         self.process = subprocess.Popen(
