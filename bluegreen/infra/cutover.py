@@ -197,12 +197,15 @@ def cutover_inputs(
     plan: ColorPlan,
     region: str,
     *,
+    desired: int | None = None,
     aws_endpoint_url: str | None = None,
     kubeconfig_path: str | None = None,
     kube_context: str | None = None,
 ) -> CutoverInputs:
     """The steps' inputs for this update, from the validated config and the color selection.
 
+    ``desired``: the node count the active group is declared with (a serving group keeps its live count);
+    default the configured ``workers.desiredCapacity``.
     ``aws_endpoint_url``/``kubeconfig_path``/``kube_context`` are the test-only route to the sandbox;
     a real stack leaves them None.
     """
@@ -211,7 +214,7 @@ def cutover_inputs(
         region=region,
         new_color=plan.active,
         new_ami=plan.active_ami,
-        desired=config.workers.desired_capacity,
+        desired=config.workers.desired_capacity if desired is None else desired,
         old_color_serving=plan.drain_idle,
         target_group_arns=tuple(config.load_balancers.target_group_arns),
         classic_elb_names=tuple(config.load_balancers.classic_elb_names),
@@ -226,7 +229,10 @@ def insert_cutover(context: CutoverContext) -> list[pulumi.Resource]:
     """The stack's cutover hook (``bluegreen.infra.stack.CutoverHook``): declare the steps after the active group
     and return what the idle group's scale-down must wait for. Also exports ``cutoverSteps``: what each step
     recorded when it last ran."""
-    inputs = cutover_inputs(context.config, context.plan, stack_region())
+    # The gates wait for the count the active group is actually declared with, not the configured one: a
+    # serving group keeps its live desired count, which the configured one may not match.
+    desired = context.active_group.args.capacity.desired
+    inputs = cutover_inputs(context.config, context.plan, stack_region(), desired=desired)
     cutover = Cutover("cutover", inputs, after=[context.active_group.group], reason=context.plan.reason)
     pulumi.export("cutoverSteps", cutover.story)
     return [cutover.done]

@@ -35,14 +35,15 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # Properties that decide whether a step must run again, per step (what the step checks or acts on).
 # Rollout settings are deliberately absent: they say how patiently to work, not what to do, so raising
 # a timeout never re-runs a finished cutover (a failed step re-runs anyway: it was never committed).
+# So is the node count: a serving group keeps its live desired count (cluster-autoscaler moves it), and a
+# count change is not a cutover; while a cutover is under way every step runs anyway (old_color_serving).
 _IDENTITY: dict[Step, tuple[str, ...]] = {
-    "nodes-ready": ("cluster_name", "region", "new_color", "new_ami", "desired"),
+    "nodes-ready": ("cluster_name", "region", "new_color", "new_ami"),
     "load-balancers-healthy": (
         "cluster_name",
         "region",
         "new_color",
         "new_ami",
-        "desired",
         "target_group_arns",
         "classic_elb_names",
     ),
@@ -63,7 +64,7 @@ class CutoverInputs:
 
     cluster_name: str
     region: str
-    # The color that serves after this cutover, its AMI and its node count.
+    # The color that serves after this cutover, its AMI, and the node count its group is declared with.
     new_color: str
     new_ami: str
     desired: int

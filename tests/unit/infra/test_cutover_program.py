@@ -197,3 +197,15 @@ def test_prod_stack_file_with_a_changed_ami_cuts_over_and_unchanged_does_no_cuto
         drain = step_props(steps(changed)["drain"])
         assert (drain["old_color"], drain["old_color_serving"], drain["new_ami"]) == (serving, True, NEW_AMI)
         assert drain["settings"]["canary_pause_s"] == 120.0 and len(drain["target_group_arns"]) == 2
+
+
+def test_an_autoscaled_serving_group_runs_nothing_and_its_gate_counts_its_real_nodes() -> None:
+    def serving_at(desired: int) -> Run:
+        aws = FakeAws(clusters={"prod": "API"})
+        aws.add_group("prod", "blue", desired, OLD_AMI, active=True)
+        aws.add_group("prod", "green", 0, OLD_AMI)
+        return run(config(OLD_AMI), aws)
+
+    six, seven = serving_at(6), serving_at(7)  # cluster-autoscaler grew blue past the configured 5
+    assert {step_props(r)["desired"] for r in steps(seven).values()} == {7}
+    assert reruns(six, seven) == dict.fromkeys(recorded(seven), False)

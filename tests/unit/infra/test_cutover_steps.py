@@ -55,8 +55,9 @@ STEADY = dict(old_color_serving=False)
         ("nodes-ready", {"new_ami": "ami-0fedcba9876543210"}, True),
         ("load-balancers-healthy", {"new_ami": "ami-0fedcba9876543210"}, True),
         ("drain", {"new_ami": "ami-0fedcba9876543210"}, True),
-        ("nodes-ready", {"desired": 4}, True),
-        ("drain", {"desired": 4}, False),  # scaling the serving color is not a reason to drain again
+        # A serving group's count moves with cluster-autoscaler; a new count is no reason to run a step again.
+        ("nodes-ready", {"desired": 4}, False),
+        ("drain", {"desired": 4}, False),
         ("load-balancers-healthy", {"classic_elb_names": ["legacy"]}, True),
         ("nodes-ready", {"classic_elb_names": ["legacy"]}, False),
         ("drain", {"settings": {**props()["settings"], "eviction_timeout_s": 900.0}}, False),
