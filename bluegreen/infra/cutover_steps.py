@@ -147,7 +147,9 @@ class _StepProvider(ResourceProvider):
         try:
             record = self.perform(inputs, reporter, clock)
         except CutoverError as err:
-            raise StepFailed(self.step, inputs, err) from err
+            # The engine's message is complete (what blocks, what to do); its traceback would only repeat it in
+            # the update's error output, so it is kept on ``StepFailed.cause`` instead of being chained.
+            raise StepFailed(self.step, inputs, err) from None
         duration = clock.now() - started
         reporter.emit(Note(record.summary))
         outs = {k: v for k, v in props.items() if k != PROVIDER_KEY and k not in OUTPUT_KEYS}

@@ -161,6 +161,8 @@ def test_gates_on_the_system_clock_and_a_failure_that_is_not_committed(provider_
         details = failed.value.details()
         assert "StepFailed: nodes-ready (green on ami-0bbbbbbbbbbbbbbbb, cluster sandbox) failed" in details
         assert "NotReady" in details and "`pulumi up` runs it again" in details
+        # Said once: the engine's traceback is not chained into the error the operator reads.
+        assert details.count("nodes of sandbox-workers-green not ready") == 1
         assert cordoned(nodes_of(sandbox, "blue")) == []
 
         for node in nodes_of(sandbox, "green"):
