@@ -209,3 +209,15 @@ def test_an_autoscaled_serving_group_runs_nothing_and_its_gate_counts_its_real_n
     six, seven = serving_at(6), serving_at(7)  # cluster-autoscaler grew blue past the configured 5
     assert {step_props(r)["desired"] for r in steps(seven).values()} == {7}
     assert reruns(six, seven) == dict.fromkeys(recorded(seven), False)
+
+
+def test_pinning_the_idle_color_cuts_over_to_it_and_pinning_the_serving_one_changes_nothing() -> None:
+    aws = FakeAws(clusters={"prod": "API"})
+    aws.add_group("prod", "blue", 5, OLD_AMI, active=True)
+    aws.add_group("prod", "green", 0, OLD_AMI)
+    steady = run(config(OLD_AMI), aws)
+    pinned_idle = run(config(OLD_AMI, activeColor="green"), aws)
+    assert_chain(pinned_idle, new="green", old="blue")
+    assert all(step_props(r)["old_color_serving"] for r in steps(pinned_idle).values())
+    pinned_serving = run(config(OLD_AMI, activeColor="blue"), aws)
+    assert reruns(steady, pinned_serving) == dict.fromkeys(recorded(pinned_serving), False)
