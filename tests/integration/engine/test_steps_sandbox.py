@@ -26,7 +26,8 @@ from bluegreen.engine.progress import CollectingReporter, GateWaiting, NodeCordo
 from bluegreen.sandbox.scenario import load_scenario
 from bluegreen.sandbox.world import Sandbox
 
-FAST = dict(node_ready_timeout_s=12.0, lb_healthy_timeout_s=12.0)
+# Long enough (simulated) for a first look even on a loaded machine, short enough to keep the tests quick.
+FAST = dict(node_ready_timeout_s=60.0, lb_healthy_timeout_s=60.0)
 
 
 @pytest.fixture(scope="module")
