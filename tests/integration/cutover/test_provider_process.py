@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -167,8 +168,11 @@ def test_gates_on_the_system_clock_and_a_failure_that_is_not_committed(provider_
 
         for node in nodes_of(sandbox, "green"):
             sandbox.cluster.set_node_ready(node["metadata"]["name"], True)
+        # The retry, with a patient timeout so a busy machine cannot make it flaky (settings never decide
+        # whether a step runs, only how long it may wait).
+        patient = replace(step, settings=step.settings.with_overrides(node_ready_timeout_s=60.0))
         created = provider_process.stub.Create(provider_pb2.CreateRequest(
-            urn=urn, properties=marshal(bag(NodesReadyProvider(), step))))
+            urn=urn, properties=marshal(bag(NodesReadyProvider(), patient))))
         state = unmarshal(created.properties)
         assert state["status"] == "passed" and len(state["report"]["nodes"]) == 3
         # Progress lines went to the provider process's stderr as the gate waited.
