@@ -4,6 +4,7 @@ and the old color still serving whenever a gate or budget stops the cutover."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bluegreen.engine.progress import CollectingReporter, EvictionRefused, GroupGuarded, GroupUnguarded, PodEvicted
-from bluegreen.rehearsal import rehearse
+from bluegreen.rehearsal import rehearse, run_rehearsal
 from bluegreen.sandbox.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,3 +139,17 @@ def test_cli_rehearse_json_as_a_subprocess():
                             capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert failed.returncode == 1
     assert "result: failed" in failed.stdout and "debug-shell has no controller" in failed.stdout
+
+
+def test_scenario_file_with_parallel_nodes_keeps_every_budget(tmp_path):
+    text = (ROOT / "bluegreen" / "sandbox" / "scenarios" / "small.yaml").read_text()
+    path = tmp_path / "parallel.yaml"
+    path.write_text(text.replace("name: small", "name: parallel") + "\nrollout:\n  max_parallel_nodes: 3\n")
+    out = io.StringIO()
+    assert run_rehearsal(str(path), as_json=True, speed=SPEED, out=out) == 0
+    data = json.loads(out.getvalue())
+    assert data["scenario"] == "parallel" and data["result"] == "ok"
+    assert data["nodes_drained"] == 3 and data["pods_lost"] == [] and data["budget_violations"] == []
+    assert data["pod_moves_per_evicted_pod"] == 1.0
+    for key, seen in data["lowest_availability"].items():
+        assert seen["lowest_ready"] >= seen["budget"], key
