@@ -184,7 +184,8 @@ def test_failed_readiness_gate_is_not_committed_and_the_retry_passes_once_fixed(
         # The operator fixes the node; the next `pulumi up` creates the step again, and it passes.
         for node in nodes_of(sandbox, "green"):
             sandbox.cluster.set_node_ready(node["metadata"]["name"], True)
-        retried = NodesReadyProvider(sandbox.clock).create(props)
+        # (Patient this time, so a busy machine cannot fail the retry; settings never decide whether a step runs.)
+        retried = NodesReadyProvider(sandbox.clock).create(inputs_for(sandbox, node_ready_timeout_s=900.0))
         assert retried.outs["status"] == "passed" and len(retried.outs["report"]["nodes"]) == 3
 
 
