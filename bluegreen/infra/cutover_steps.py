@@ -6,6 +6,11 @@ hold no clients, sockets, credentials or tokens: everything is built inside the
 method that needs it, from the step's plain inputs, and thrown away afterwards.
 Importing this module has no side effects beyond imports.
 
+The state stores each provider as a reference to its class (``dill`` pickles
+importable classes by name, about 110 characters): keep this module's path and
+the three class names stable, or leave aliases, since deleting an old step's
+record unpickles the provider it was created with.
+
 Each step:
 
 * ``check`` validates the inputs, so a malformed property bag fails the preview;
