@@ -8,9 +8,12 @@ credentials (see tokens.py), refreshed before it expires.
 from __future__ import annotations
 
 import base64
+import hashlib
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -127,10 +130,7 @@ def _eks_configuration(target: ClusterTarget, session: boto3.session.Session):
     configuration.host = endpoint
     ca_data = (cluster.get("certificateAuthority") or {}).get("data")
     if ca_data and endpoint.startswith("https://"):
-        ca_file = tempfile.NamedTemporaryFile(prefix="eks-ca-", suffix=".crt", delete=False)
-        with ca_file:
-            ca_file.write(base64.b64decode(ca_data))
-        configuration.ssl_ca_cert = ca_file.name
+        configuration.ssl_ca_cert = _ca_file(base64.b64decode(ca_data))
     sts_endpoint = target.aws_endpoint_url
     minted = {"at": -TOKEN_REFRESH_S * 2}
 
@@ -145,6 +145,16 @@ def _eks_configuration(target: ClusterTarget, session: boto3.session.Session):
     configuration.refresh_api_key_hook = refresh
     refresh(configuration)
     return configuration
+
+
+def _ca_file(pem: bytes) -> str:
+    """The cluster CA as a file (the client wants a path), named by its content so reconnects reuse it."""
+    path = Path(tempfile.gettempdir()) / f"eks-ca-{hashlib.sha256(pem).hexdigest()[:16]}.crt"
+    if not path.exists():
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(pem)
+        partial.replace(path)
+    return str(path)
 
 
 def local_session(region: str) -> boto3.session.Session:

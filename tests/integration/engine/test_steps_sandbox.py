@@ -21,7 +21,7 @@ from bluegreen.engine.api import (
     wait_nodes_ready,
 )
 from bluegreen.engine.connection import local_session
-from bluegreen.engine.errors import LoadBalancerTimeout, ReadinessTimeout
+from bluegreen.engine.errors import ConnectError, LoadBalancerTimeout, ReadinessTimeout
 from bluegreen.engine.progress import CollectingReporter, GateWaiting, NodeCordoned
 from bluegreen.sandbox.scenario import load_scenario
 from bluegreen.sandbox.world import Sandbox
@@ -127,3 +127,20 @@ def test_scale_group_sets_capacity(sandbox):
     scale_group(conn, name, desired=0, min_size=0, max_size=4)
     group = conn.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
     assert (group["DesiredCapacity"], group["MinSize"], group["MaxSize"]) == (0, 0, 4)
+
+
+def test_connect_failures_name_the_cluster_and_the_next_step(sandbox, tmp_path):
+    with pytest.raises(ConnectError, match="cannot describe EKS cluster nope in .*check the cluster name"):
+        connect(ClusterTarget("nope", sandbox.region, aws_endpoint_url=sandbox.aws_endpoint),
+                session=local_session(sandbox.region))
+    with pytest.raises(ConnectError, match="cannot load kubeconfig .*missing"):
+        connect(ClusterTarget("c", sandbox.region, kubeconfig_path=str(tmp_path / "missing")),
+                session=local_session(sandbox.region))
+
+
+def test_ca_file_is_written_once_per_content():
+    from bluegreen.engine.connection import _ca_file
+
+    first = _ca_file(b"-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n")
+    assert first == _ca_file(b"-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n")
+    assert open(first, "rb").read().startswith(b"-----BEGIN CERTIFICATE-----")
