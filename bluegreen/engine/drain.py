@@ -132,7 +132,8 @@ class _Run:
         patch: dict = {"metadata": {"annotations": {DRAIN_STATE_ANNOTATION: state}}}
         if cordon:
             patch["spec"] = {"unschedulable": True}
-        self.kube.patch_node(node, patch)
+        # A node that vanished (its instance terminated) has nothing left to drain: not an error.
+        self.kube.patch_node(node, patch, missing_ok=True)
 
     def status_of(self, ref: WorkloadRef) -> WorkloadStatus | None:
         where = WORKLOAD_PATHS.get(ref.kind)
@@ -184,6 +185,9 @@ def guard(run: _Run, new_nodes: list[str]) -> None:
 def unguard(run: _Run) -> None:
     try:
         groups.resume_growth(run.conn.autoscaling, run.old.group_name)
+        # The new group never needs a guard either: an earlier run killed mid-drain the other way round
+        # (a rollback) may have left it suspended.
+        groups.resume_growth(run.conn.autoscaling, run.new.group_name)
         for node in run.kube.nodes_of_color(run.new.color):
             if CA_SCALE_DOWN_DISABLED in ((node.get("metadata") or {}).get("annotations") or {}):
                 unprotect = {"metadata": {"annotations": {CA_SCALE_DOWN_DISABLED: None}}}

@@ -97,10 +97,13 @@ class KubeApi:
         nodes = self.list_nodes()
         return [n for n in nodes if ((n.get("metadata") or {}).get("labels") or {}).get(COLOR_LABEL) == color]
 
-    def patch_node(self, name: str, patch: dict) -> dict:
-        return self.request(
-            "PATCH", f"/api/v1/nodes/{quote(name)}", body=patch, content_type="application/merge-patch+json"
-        ).body
+    def patch_node(self, name: str, patch: dict, *, missing_ok: bool = False) -> dict:
+        """A JSON merge patch of the node; with ``missing_ok`` a node that no longer exists answers {}."""
+        answer = self.request(
+            "PATCH", f"/api/v1/nodes/{quote(name)}", body=patch, content_type="application/merge-patch+json",
+            ok_statuses=(404,) if missing_ok else (),
+        )
+        return {} if answer.status == 404 else answer.body
 
     # -- pods ------------------------------------------------------------------------------------------------
 

@@ -94,7 +94,12 @@ def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desi
         if node.instance_id in ids:
             daemon_pods += [p for p in map(pod_from_json, conn.kube.list_pods(node=node.name))
                             if p.owner_kind == "DaemonSet"]
-    return judge_readiness(list(group.instances), nodes, daemon_pods, expected_ami=expected_ami, desired=desired)
+    verdict = judge_readiness(list(group.instances), nodes, daemon_pods, expected_ami=expected_ami, desired=desired)
+    if not verdict.passed and "Launch" in group.suspended_processes:
+        hint = (f"group {group_name} has its Launch process suspended (left by an interrupted run?): "
+                f"aws autoscaling resume-processes --auto-scaling-group-name {group_name}")
+        return ReadinessVerdict(verdict.ready, verdict.gaps + (hint,))
+    return verdict
 
 
 def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter, clock: Clock) -> ReadinessReport:

@@ -144,3 +144,15 @@ def test_ca_file_is_written_once_per_content():
     first = _ca_file(b"-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n")
     assert first == _ca_file(b"-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n")
     assert open(first, "rb").read().startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_readiness_gate_points_at_a_suspended_launch_process(sandbox):
+    _, new = groups(sandbox)
+    conn = eks_connection(sandbox)
+    conn.autoscaling.suspend_processes(AutoScalingGroupName=new.group_name, ScalingProcesses=["Launch"])
+    try:
+        settings = sandbox.scenario.rollout_settings().with_overrides(**FAST)
+        with pytest.raises(ReadinessTimeout, match="Launch process suspended"):
+            wait_nodes_ready(conn, new, settings, CollectingReporter(), sandbox.clock)
+    finally:
+        conn.autoscaling.resume_processes(AutoScalingGroupName=new.group_name, ScalingProcesses=["Launch"])

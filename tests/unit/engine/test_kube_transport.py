@@ -96,3 +96,10 @@ def test_connection_refused_is_retried_then_named():
     with pytest.raises(KubernetesApiError, match="HTTP 0"):
         api.list_nodes()
     assert api.requests == 2
+
+
+def test_patching_a_vanished_node_can_be_tolerated(api):
+    Scripted.script = [(404, {"message": "nodes \"n1\" not found"}), (404, {"message": "nodes \"n1\" not found"})]
+    assert api.patch_node("n1", {"spec": {"unschedulable": True}}, missing_ok=True) == {}
+    with pytest.raises(KubernetesApiError, match="HTTP 404"):
+        api.patch_node("n1", {"spec": {"unschedulable": True}})
