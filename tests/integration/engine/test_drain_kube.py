@@ -106,13 +106,17 @@ def test_forcing_past_a_budget_is_opt_in_and_reported(world_factory):
 
 
 def test_parallel_nodes_still_respect_the_implicit_budget(world_factory):
-    world = world_factory([dict(kind="Deployment", name="web", replicas=4, ready_seconds=2)], placement="spread")
+    world = world_factory([dict(kind="Deployment", name="web", replicas=4, ready_seconds=2),
+                           dict(kind="Deployment", name="cart", namespace="shop", replicas=2, ready_seconds=1)],
+                          placement="spread")
     run, reporter = run_for(world, SETTINGS.with_overrides(max_parallel_nodes=2))
     drained, _ = _drain_all(run)
     assert sorted(drained) == ["blue-0", "blue-1"]
     summary = world.cluster.measurements.summary()
     assert_invariants(summary)
     assert summary["lowest_availability"]["default/web"]["lowest_ready"] == 3
+    assert summary["lowest_availability"]["shop/cart"]["lowest_ready"] == 1
+    assert all(p["spec"]["nodeName"].startswith("green-") for p in world.conn.kube.list_pods(namespace="shop"))
 
 
 def test_canary_pause_once_after_the_first_drained_node(world_factory):
