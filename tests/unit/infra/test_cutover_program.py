@@ -86,6 +86,8 @@ def test_changed_ami_flips_colors_and_drains_the_old_one(serving: str, new: str)
         assert props["settings"]["eviction_timeout_s"] == 120.0
         assert props["region"] == "eu-west-1" and "kubeconfig_path" not in props
     assert result.outputs["cutover"]["drain"] == serving and result.outputs["cutover"]["to"] == new
+    # What each step records is exported for `pulumi stack output cutoverSteps`.
+    assert set(result.outputs["cutoverSteps"]) == {"nodes_ready", "load_balancers_healthy", "drain"}
 
 
 def test_preview_shows_the_plan_with_every_step_input_known() -> None:
