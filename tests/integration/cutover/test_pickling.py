@@ -69,3 +69,18 @@ def test_provider_pickles_and_works_in_a_fresh_interpreter(provider_cls) -> None
 def test_serialization_is_deterministic() -> None:
     # Pulumi compares the serialized provider across runs; a stable string keeps previews quiet.
     assert serialize_provider(DrainProvider()) == serialize_provider(DrainProvider())
+
+
+def test_the_module_the_provider_process_loads_has_no_import_time_side_effects() -> None:
+    probe = (
+        "import sys, threading\n"
+        "import bluegreen.infra.cutover_steps\n"
+        "heavy = sorted(m for m in ('pulumi_aws', 'pulumi_eks', 'pulumi_kubernetes') if m in sys.modules)\n"
+        "sys.stderr.write(repr((heavy, threading.active_count())))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    # Nothing printed (stdout carries the provider process's port handshake), no cloud SDK loaded, no threads.
+    assert done.stdout == ""
+    assert done.stderr == "([], 1)"
