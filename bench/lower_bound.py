@@ -16,9 +16,10 @@ Formula (all times in simulated seconds, every input read from the scenario file
 
     k(W)         = disruptions W's budget allows with every pod healthy:
                    PDB maxUnavailable (int, or percent of replicas rounded up), or
-                   replicas - minAvailable (percent rounded up), or
-                   1 for a workload without a PDB (the implicit budget: a correct drain never takes more than
-                   one ready replica of an unprotected workload at once)
+                   replicas - minAvailable (percent rounded up), or, for a workload without a PDB, the implicit
+                   budget of DESIGN.md: one ready replica at a time, or the workload's own maxUnavailable --
+                   for a Deployment its rolling-update maxUnavailable, which the API server defaults to 25%
+                   (rounded down, never below 1); for a StatefulSet 1
     t_replace(W) = time from an eviction until its replacement is Ready, which is what frees the budget:
                    Deployment:  ready_seconds                 (the ReplicaSet replaces a pod as soon as it terminates)
                    StatefulSet: grace_seconds + ready_seconds (the same-named pod comes back only once the old is gone)
@@ -71,7 +72,7 @@ def allowed_disruptions(workload: Workload) -> int:
     """k(W): evictions W's budget (or the implicit budget of one) allows at once with every pod healthy."""
     pdb = workload.pdb
     if pdb is None:
-        return 1
+        return implicit_allowance(workload)
     if pdb.max_unavailable is not None:
         allowed = scaled(pdb.max_unavailable, workload.replicas)
     else:
@@ -83,6 +84,18 @@ def allowed_disruptions(workload: Workload) -> int:
             "so no drain can finish; loosen the budget in the scenario"
         )
     return allowed
+
+
+#: A Deployment's spec.strategy.rollingUpdate.maxUnavailable when the manifest does not set it (API default);
+#: the scenario schema has no strategy field, so every benchmark Deployment has it.
+DEPLOYMENT_MAX_UNAVAILABLE_PERCENT = 25
+
+
+def implicit_allowance(workload: Workload) -> int:
+    """Evictions at once for a workload without a PDB: its own maxUnavailable (rounded down), at least one."""
+    if workload.kind == "Deployment":
+        return max(1, math.floor(DEPLOYMENT_MAX_UNAVAILABLE_PERCENT * workload.replicas / 100))
+    return 1
 
 
 def replace_seconds(workload: Workload) -> float:

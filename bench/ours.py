@@ -60,8 +60,8 @@ def main(argv: list[str]) -> int:
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     print(json.dumps({
-        "result": result, "error": error, "began": began, "ended": ended, "cpu_s": cpu,
-        "peak_rss_mb": cpu_after.ru_maxrss / 1024.0,  # Linux reports KiB
+        "result": result, "error": error, "began": began, "ended": ended, "cutover_cpu_s": cpu,
+        "cutover_peak_rss_mb": cpu_after.ru_maxrss / 1024.0,  # Linux reports KiB
     }))
     return 0
 

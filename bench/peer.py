@@ -5,15 +5,17 @@
    one at a time, oldest first, ``--ignore-daemonsets --delete-emptydir-data``;
 3. the old group is scaled to zero and we wait until its instances are gone (as our cutover does).
 
-The shell script and every kubectl it starts run as one child process; ``os.wait4`` gives their combined CPU
+The shell script and every kubectl it starts run under ``bench/measure.py``, which reports their combined CPU
 time and the largest of their peak resident sizes (kubectl's), which is what the table reports.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from bluegreen.engine.naming import group_name
 from bluegreen.rehearsal import program_step
 
 LOOP_SCRIPT = Path(__file__).with_name("kubectl_drain_loop.sh")
+MEASURE = Path(__file__).with_name("measure.py")
 KUBECTL = "/usr/bin/kubectl"
 _RETRY_LINE = re.compile(r"will retry after 5s")
 
@@ -66,13 +69,14 @@ def run_peer(*, cluster_name: str, region: str, aws_endpoint: str, kubeconfig_pa
     real_drain_timeout = f"{max(int(drain_timeout_s / speed), 1)}s"
     began = time.monotonic()
     program_step(aws, cluster_name, new_color, new_ami, nodes)
+    usage_path = log_path.with_suffix(".usage.json")
     with open(log_path, "w", encoding="utf-8") as log:
-        child = subprocess.Popen(
-            ["bash", str(LOOP_SCRIPT), new_color, old_color, str(nodes), real_poll, real_drain_timeout],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+        child = subprocess.run(
+            [sys.executable, "-S", str(MEASURE), str(usage_path), "bash", str(LOOP_SCRIPT), new_color, old_color,
+             str(nodes), real_poll, real_drain_timeout],
+            stdout=log, stderr=subprocess.STDOUT, env=env, check=False,
         )
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+    usage = json.loads(usage_path.read_text(encoding="utf-8"))
     text = log_path.read_text(encoding="utf-8", errors="replace")
     result, error = "ok", None
     if child.returncode != 0:
@@ -84,8 +88,8 @@ def run_peer(*, cluster_name: str, region: str, aws_endpoint: str, kubeconfig_pa
         _wait_group_empty(aws, old_group, timeout_real_s=max(60.0, 600.0 / speed), poll_real_s=poll_s / speed)
     ended = time.monotonic()
     return PeerRun(
-        result=result, error=error, began=began, ended=ended, cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024.0, eviction_retries=len(_RETRY_LINE.findall(text)), log=str(log_path),
+        result=result, error=error, began=began, ended=ended, cpu_s=float(usage["cpu_s"]),
+        peak_rss_mb=float(usage["peak_rss_mb"]), eviction_retries=len(_RETRY_LINE.findall(text)), log=str(log_path),
     )
 
 

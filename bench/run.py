@@ -95,18 +95,25 @@ def observed(sandbox, before: dict, shape_placement: list[Counter[str]], start_p
     )
 
 
-def run_ours(sandbox, scenario_file: str, speed: float) -> dict:
+def run_ours(sandbox, scenario_file: str, speed: float, workdir: Path) -> dict:
     spec = {
         "scenario": scenario_file, "speed": speed, "cluster_name": sandbox.cluster_name, "region": sandbox.region,
         "aws_endpoint": sandbox.aws_endpoint, "kubeconfig_path": sandbox.kubeconfig_path,
         "old_color": sandbox.old_color, "new_color": sandbox.new_color,
     }
-    child = subprocess.run([sys.executable, "-m", "bench.ours", json.dumps(spec)], cwd=REPO, capture_output=True,
-                           text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    usage_path = workdir / "ours.usage.json"
+    child = subprocess.run(
+        [sys.executable, "-S", str(REPO / "bench" / "measure.py"), str(usage_path),
+         sys.executable, "-m", "bench.ours", json.dumps(spec)],
+        cwd=REPO, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), check=False,
+    )
     if child.returncode != 0 or not child.stdout.strip():
         return {"result": "failed", "error": f"bench.ours exited {child.returncode}: {child.stderr[-2000:]}",
                 "began": 0.0, "ended": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0}
-    return json.loads(child.stdout.strip().splitlines()[-1])
+    run = json.loads(child.stdout.strip().splitlines()[-1])
+    # CPU and peak memory as the launcher measured them (whole process, imports included), like kubectl's.
+    run.update(json.loads(usage_path.read_text(encoding="utf-8")))
+    return run
 
 
 def run_one(name: str, tool: str, speed: float, workdir: Path) -> RunRecord:
@@ -121,7 +128,7 @@ def run_one(name: str, tool: str, speed: float, workdir: Path) -> RunRecord:
         to_move, at_start = pods_on_old_nodes(sandbox)
         before = dict(sandbox.measurements().get("api_requests", {}))
         if tool == OURS:
-            run = run_ours(sandbox, str(Path(scenario.source)), speed)
+            run = run_ours(sandbox, str(Path(scenario.source)), speed, workdir)
             result, error = run["result"], run["error"]
             began, ended, cpu, rss = run["began"], run["ended"], run["cpu_s"], run["peak_rss_mb"]
         else:

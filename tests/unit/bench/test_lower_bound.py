@@ -39,7 +39,9 @@ def deployment(name, replicas, ready=10, grace=30, pdb=None, cpu="100m", kind="D
 @pytest.mark.parametrize(
     ("pdb", "replicas", "expected"),
     [
-        (None, 5, 1),  # implicit budget: one ready replica at a time
+        (None, 2, 1),  # implicit budget: one ready replica at a time ...
+        (None, 7, 1),  # ... the Deployment's default maxUnavailable 25% rounds down to 1 ...
+        (None, 40, 10),  # ... and allows more when it is more than one
         ({"maxUnavailable": 2}, 5, 2),
         ({"maxUnavailable": "25%"}, 10, 3),  # 2.5 rounded up, as the disruption controller does
         ({"minAvailable": 3}, 5, 2),
@@ -72,6 +74,11 @@ def test_deployment_chain_waits_for_each_replacement_and_the_last_pod_to_go():
     node = node_bound(0, {"app/web": 4}, {w.key: w for w in shape.movable})
     # 3 waves each freed by a Ready replacement (10 s), then the last pod needs its 30 s grace to be gone.
     assert (node.waves, node.seconds, node.critical_workload) == (4, 3 * 10 + 30, "app/web")
+
+
+def test_statefulset_without_pdb_moves_one_pod_at_a_time():
+    shape = scenario(workloads=[deployment("db", 40, kind="StatefulSet")])
+    assert allowed_disruptions(shape.movable[0]) == 1
 
 
 def test_statefulset_replacement_waits_for_the_old_pod_to_be_gone():
