@@ -248,20 +248,13 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
     finally:
         sandbox.stop()
     nodes = sorted({n for a in attempts for n in a.nodes_drained})
-    # DaemonSet pods are never evicted: they end with their node when the old group scales in, by design. The
-    # sandbox counts them as lost (and a DaemonSet's desired count jumps while both colors run); they are
-    # reported apart so that pods_lost and budget_violations speak of the workloads a drain moves.
-    daemonsets = {k for k, v in measured.get("lowest_availability", {}).items() if v.get("kind") == "DaemonSet"}
-    raw_lost = list(measured.get("pods_lost", []))
-    ended = [p for p in raw_lost if any(p.startswith(f"{d}-") for d in daemonsets)]
-    violations = [v for v in measured.get("budget_violations", []) if v.get("kind") != "DaemonSet"]
     return RehearsalReport(
         scenario=scenario.name, result=result, error=error, duration_s=duration, wall_s=time.monotonic() - wall,
         nodes_drained=len(nodes), pods_evicted=int(measured.get("pods_evicted", 0)),
         pod_moves_per_evicted_pod=measured.get("pod_moves_per_evicted_pod"),
         lowest_availability=measured.get("lowest_availability", {}),
-        budget_violations=violations, pods_lost=[p for p in raw_lost if p not in ended],
-        daemonset_pods_ended=ended,
+        budget_violations=list(measured.get("budget_violations", [])), pods_lost=list(measured.get("pods_lost", [])),
+        daemonset_pods_ended=list(measured.get("daemonset_pods_ended", [])),
         api_requests=dict(measured.get("api_requests", {})), old_color_capacity=old_capacity,
         new_color_capacity=new_capacity, attempts=tuple(attempts), crash_at=scenario.crash_at, measurements=measured,
     )

@@ -65,6 +65,8 @@ def node_ready(node: dict) -> bool:
 class Controllers:
     def __init__(self, cluster: FakeCluster):
         self.cluster = cluster
+        # DaemonSet pods seen Ready at least once: only these count towards a DaemonSet's availability.
+        self._daemon_pods_established: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
     def _owned(self) -> dict[str, list[dict]]:
@@ -543,7 +545,12 @@ class Controllers:
                 pods = pods_by_workload.get((kind, namespace, name), [])
                 ready = sum(1 for p in pods if pod_healthy(p))
                 if kind == "DaemonSet":
-                    desired = int((workload.get("status") or {}).get("desiredNumberScheduled", 0))
+                    # A DaemonSet grows with every node that joins and shrinks with every node that leaves;
+                    # neither is a disruption. Measure it over its established pods (Ready at least once and
+                    # still there), so only an established pod going unready shows as lost availability.
+                    established = self._daemon_pods_established
+                    established.update(p["metadata"]["uid"] for p in pods if pod_healthy(p))
+                    desired = sum(1 for p in pods if p["metadata"]["uid"] in established)
                 else:
                     desired = int(workload["spec"].get("replicas", 1))
                 template_labels = (workload["spec"]["template"].get("metadata") or {}).get("labels")

@@ -55,6 +55,7 @@ class Measurements:
     evictions_refused: int = 0
     pod_moves: list[dict] = field(default_factory=list)
     bare_pods_lost: list[str] = field(default_factory=list)
+    daemonset_pods_ended: list[str] = field(default_factory=list)
     _pending: dict[str, deque] = field(default_factory=dict)  # workload -> pods awaiting a Ready replacement
     _lineage: dict[str, tuple[str, str]] = field(default_factory=dict)  # pod uid -> (original name, original uid)
     _evicted_originals: set[str] = field(default_factory=set)
@@ -88,6 +89,10 @@ class Measurements:
                 self.pods_killed_by_node_removal += 1
             if pod.workload is None:
                 self.bare_pods_lost.append(f"{pod.namespace}/{pod.name}")
+                return
+            if pod.workload_kind == "DaemonSet" and how == "node_removed":
+                # A DaemonSet pod ends with its node by design; no replacement elsewhere is owed.
+                self.daemonset_pods_ended.append(f"{pod.namespace}/{pod.name}")
                 return
             original, original_uid = self._lineage.get(pod.uid, (pod.name, pod.uid))
             if how == "evicted":
@@ -156,6 +161,7 @@ class Measurements:
                 "pod_moves": list(self.pod_moves),
                 "pod_moves_per_evicted_pod": round(self.pods_evicted / distinct, 4) if distinct else 0.0,
                 "pods_lost": sorted(lost + self.bare_pods_lost),
+                "daemonset_pods_ended": sorted(self.daemonset_pods_ended),
                 "pods_awaiting_replacement": len(lost),
                 "evictions_refused": self.evictions_refused,
             }

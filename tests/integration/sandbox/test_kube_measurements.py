@@ -96,3 +96,30 @@ def test_pods_of_a_removed_node_count_as_killed_and_are_replaced():
     assert all(m["to_node"] == node_name(1) for m in summary["pod_moves"])
     assert summary["pods_lost"] == ["default/lonely"]
     assert summary["budget_violations"][0]["workload"] == "default/web"
+
+
+def test_daemonsets_are_measured_over_established_pods_and_end_with_their_nodes():
+    """Nodes joining (a DaemonSet pod still starting) or leaving (its pod ends with it) are not disruptions."""
+    cluster = FakeCluster()
+    old = add_nodes(cluster, 2, color="blue")
+    for obj in workload_objects("DaemonSet", "agent", ready_seconds=5):
+        cluster.apply(obj)
+    cluster.settle(10)
+    cluster.measurements.start(cluster.now)
+    add_nodes(cluster, 2, color="green", start=2)
+    cluster.settle(cluster.now + 2)  # the new nodes' agent pods exist but are not Ready yet
+    assert cluster.measurements.summary()["budget_violations"] == []
+    cluster.settle(cluster.now + 10)
+    for name in old:
+        cluster.remove_node(name)
+    cluster.settle(cluster.now + 10)
+    summary = cluster.measurements.summary()
+    assert summary["budget_violations"] == [] and summary["pods_lost"] == []
+    assert len(summary["daemonset_pods_ended"]) == 2
+    assert summary["lowest_availability"]["default/agent"]["lowest_ready"] == 2
+    # An established pod going away without its node is a real loss of availability.
+    victim = next(p for p in cluster.list("pods") if p["metadata"]["name"].startswith("agent"))
+    cluster.delete("pods", "default", victim["metadata"]["name"], grace_seconds=0)
+    cluster.settle(cluster.now + 1)
+    summary = cluster.measurements.summary()
+    assert summary["lowest_availability"]["default/agent"]["lowest_ready"] == 1
