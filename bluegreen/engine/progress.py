@@ -233,14 +233,20 @@ class CollectingReporter:
 
 
 class PrintReporter:
-    """One concise line per event, prefixed with elapsed time; repeated identical waiting lines are dropped."""
+    """One concise line per event, prefixed with elapsed time.
 
-    def __init__(self, stream: TextIO | None = None, clock: Clock | None = None, prefix: str = "") -> None:
+    A waiting line that says what the previous one said is dropped, unless ``heartbeat_s`` passed since it was
+    printed: a long wait still shows a sign of life, without a line per poll.
+    """
+
+    def __init__(self, stream: TextIO | None = None, clock: Clock | None = None, prefix: str = "",
+                 heartbeat_s: float = 60.0) -> None:
         self._stream = stream if stream is not None else sys.stdout
         self._clock = clock or SystemClock()
         self._start = self._clock.now()
         self._prefix = prefix
-        self._last_waiting: dict[tuple[str, str], str] = {}
+        self._heartbeat_s = heartbeat_s
+        self._last_waiting: dict[tuple[str, str], tuple[str, float]] = {}
         self._lock = threading.Lock()
 
     def use_clock(self, clock: Clock) -> None:
@@ -252,12 +258,14 @@ class PrintReporter:
     def emit(self, event: Event) -> None:
         text = event.line()
         with self._lock:
+            now = self._clock.now()
             if isinstance(event, GateWaiting):
                 key = (event.gate, event.group)
-                if self._last_waiting.get(key) == text:
+                last = self._last_waiting.get(key)
+                if last is not None and last[0] == text and now - last[1] < self._heartbeat_s:
                     return
-                self._last_waiting[key] = text
-            elapsed = self._clock.now() - self._start
+                self._last_waiting[key] = (text, now)
+            elapsed = now - self._start
             self._stream.write(f"{self._prefix}[{elapsed:7.1f}s] {text}\n")
             self._stream.flush()
 

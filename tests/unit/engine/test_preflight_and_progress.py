@@ -99,3 +99,15 @@ def test_print_reporter_lines_and_dedup():
     assert "drained old0 (1/3): 4 pod(s) moved in 30s" in lines[2]
     assert len(collect.events) == 4 and len(collect.of(PodEvicted)) == 1
     assert collect.events[2].to_dict()["event"] == "PodEvicted"
+
+
+def test_print_reporter_repeats_an_unchanged_wait_as_a_heartbeat():
+    out = io.StringIO()
+    clock = StepClock()
+    printer = PrintReporter(out, clock, heartbeat_s=60)
+    waiting = GateWaiting("load-balancers", "c-workers-green", 0, 2, ("i-1: initial",))
+    for _ in range(5):  # polls every 20 s: printed at 0 s and again once 60 s have passed
+        printer.emit(waiting)
+        clock.sleep(20)
+    lines = out.getvalue().splitlines()
+    assert [line[:10] for line in lines] == ["[    0.0s]", "[   60.0s]"]
