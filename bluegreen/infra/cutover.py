@@ -55,58 +55,38 @@ class _Step(pulumi.dynamic.Resource):
     duration_s: pulumi.Output[float]
     finished_at: pulumi.Output[str]
 
+    #: The dynamic provider class this step runs (an adapter over one engine entry point).
+    provider_class: type[pulumi.dynamic.ResourceProvider]
+
     def __init__(
         self,
-        provider: pulumi.dynamic.ResourceProvider,
         name: str,
         inputs: CutoverInputs,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        clock: Clock | None = None,
     ) -> None:
         # Output-only properties are declared as None so the SDK exposes them as Outputs of this object.
         props: dict[str, Any] = {**inputs.to_props(), **dict.fromkeys(OUTPUT_KEYS)}
-        super().__init__(provider, name, props, opts)
+        super().__init__(self.provider_class(clock), name, props, opts)
 
 
 class NodesReady(_Step, module="bluegreen", name="NodesReady"):
     """Every instance of the new color joined and Ready (desired count, expected AMI)."""
 
-    def __init__(
-        self,
-        name: str,
-        inputs: CutoverInputs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(NodesReadyProvider(clock), name, inputs, opts)
+    provider_class = NodesReadyProvider
 
 
 class LoadBalancersHealthy(_Step, module="bluegreen", name="LoadBalancersHealthy"):
     """Every instance of the new color healthy in every target group and classic ELB."""
 
-    def __init__(
-        self,
-        name: str,
-        inputs: CutoverInputs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(LoadBalancersHealthyProvider(clock), name, inputs, opts)
+    provider_class = LoadBalancersHealthyProvider
 
 
 class Drain(_Step, module="bluegreen", name="Drain"):
     """The old color's nodes cordoned and drained onto the new color (gates re-checked first)."""
 
-    def __init__(
-        self,
-        name: str,
-        inputs: CutoverInputs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(DrainProvider(clock), name, inputs, opts)
+    provider_class = DrainProvider
 
 
 class Cutover(pulumi.ComponentResource):
