@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from types import SimpleNamespace
 
 import boto3
 
+from bench.kubectl_log import node_waits, speed_inflation_s
 from bluegreen.engine.groups import describe_group, scale
 from bluegreen.engine.naming import group_name
 from bluegreen.rehearsal import program_step
@@ -30,7 +30,6 @@ from bluegreen.rehearsal import program_step
 LOOP_SCRIPT = Path(__file__).with_name("kubectl_drain_loop.sh")
 MEASURE = Path(__file__).with_name("measure.py")
 KUBECTL = "/usr/bin/kubectl"
-_RETRY_LINE = re.compile(r"will retry after 5s")
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,7 @@ class PeerRun:
     cpu_s: float
     peak_rss_mb: float
     eviction_retries: int  # kubectl's "will retry after 5s" lines: each is a 5 s real-time sleep
+    inflation_s: float  # simulated seconds its real-time waits cost beyond speed 1 (bench.kubectl_log, estimate)
     log: str
 
 
@@ -87,9 +87,11 @@ def run_peer(*, cluster_name: str, region: str, aws_endpoint: str, kubeconfig_pa
         scale(aws.autoscaling, old_group, desired=0, min_size=0)
         _wait_group_empty(aws, old_group, timeout_real_s=max(60.0, 600.0 / speed), poll_real_s=poll_s / speed)
     ended = time.monotonic()
+    waits = node_waits(text)
     return PeerRun(
         result=result, error=error, began=began, ended=ended, cpu_s=float(usage["cpu_s"]),
-        peak_rss_mb=float(usage["peak_rss_mb"]), eviction_retries=len(_RETRY_LINE.findall(text)), log=str(log_path),
+        peak_rss_mb=float(usage["peak_rss_mb"]), eviction_retries=sum(w.retries for w in waits),
+        inflation_s=speed_inflation_s(waits, speed), log=str(log_path),
     )
 
 

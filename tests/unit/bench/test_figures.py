@@ -1,0 +1,87 @@
+"""Figures of a run, targets and the printed tables, from plain records."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.figures import OURS, PEER, RunRecord, budget_floor, figures, requests_growth, target_checks, violations
+from bench.shape import shape_from_mapping
+from bench.table import availability_table, results_table, targets_table, worst_availability
+
+SHAPE = shape_from_mapping({
+    "name": "t",
+    "nodes_per_color": 2,
+    "node": {"cpu": "4", "memory": "16Gi", "pods": 20},
+    "workloads": [
+        {"kind": "Deployment", "name": "web", "namespace": "shop", "replicas": 10, "pdb": {"maxUnavailable": 2}},
+        {"kind": "Deployment", "name": "tool", "namespace": "tools", "replicas": 2},
+        {"kind": "DaemonSet", "name": "agent", "namespace": "kube-system"},
+    ],
+})
+
+
+def record(tool=OURS, scenario="medium", **overrides) -> RunRecord:
+    base = dict(
+        scenario=scenario, tool=tool, speed=10.0, result="ok", error=None, wall_s=110.0, real_s=11.0,
+        pods_to_move=12, evictions=12, pods_lost=0, lowest_ready={"shop/web": 8, "tools/tool": 1},
+        k8s_requests=120, aws_requests=24, peak_rss_mb=90.0, cpu_s=3.0,
+    )
+    base.update(overrides)
+    return RunRecord(**base)
+
+
+def test_budget_floor_is_the_pdb_or_the_implicit_budget():
+    assert budget_floor(SHAPE) == {"shop/web": 8, "tools/tool": 1}
+
+
+def test_violations_name_the_workload_and_the_shortfall():
+    assert violations({"shop/web": 7, "tools/tool": 1}, {"shop/web": 8, "tools/tool": 1}) == ("shop/web (7 < 8)",)
+    assert violations({"shop/web": 8}, {"shop/web": 8, "tools/tool": 1}) == ()
+
+
+def test_figures_divide_by_the_lower_bound_and_the_pods_to_move():
+    f = figures(record(evictions=15, speed_inflation_s=10.0), SHAPE, lower_bound_s=100.0)
+    assert f.overhead == pytest.approx(1.10)
+    assert f.adjusted_overhead == pytest.approx(1.00)
+    assert f.moves_per_evicted == pytest.approx(15 / 12)
+    assert (f.k8s_per_pod, f.aws_per_pod) == (10.0, 2.0)
+    assert f.lowest_availability == {"shop/web": "8/10", "tools/tool": "1/2"}
+    assert f.budget_violations == ()
+
+
+def test_a_failed_run_has_no_overhead():
+    f = figures(record(result="failed", error="boom"), SHAPE, lower_bound_s=100.0)
+    assert f.overhead is None and f.adjusted_overhead is None
+
+
+def test_targets_report_met_and_missed_per_tool():
+    rows = [
+        figures(record(OURS, "medium"), SHAPE, 100.0),
+        figures(record(OURS, "large", k8s_requests=144, peak_rss_mb=310.0), SHAPE, 100.0),
+        figures(record(PEER, "medium", wall_s=200.0, evictions=13, lowest_ready={"shop/web": 8, "tools/tool": 0}),
+                SHAPE, 100.0),
+    ]
+    checks = {(c.tool, c.target): c for c in target_checks(rows)}
+    assert checks[(OURS, "overhead <= 1.10 (medium)")].met is True
+    assert checks[(PEER, "overhead <= 1.10 (medium)")].met is False
+    assert checks[(PEER, "pod moves per evicted pod = 1.00 (medium)")].value == "1.08"
+    assert checks[(PEER, "budget violations = 0 (medium)")].met is False
+    growth = checks[(OURS, "requests per pod moved flat medium->large (growth <= 1.10x)")]
+    assert (growth.value, growth.met) == ("1.17x", False)  # (144 + 24) / (120 + 24)
+    assert checks[(OURS, "peak memory < 300 MB (large)")].met is False
+
+
+def test_requests_growth_needs_both_scenarios_measured():
+    medium = figures(record(pods_to_move=0), SHAPE, 100.0)
+    assert requests_growth(medium, figures(record(), SHAPE, 100.0)) is None
+
+
+def test_tables_show_every_row_and_the_worst_workload():
+    rows = [figures(record(OURS), SHAPE, 100.0),
+            figures(record(PEER, lowest_ready={"shop/web": 9, "tools/tool": 0}), SHAPE, 100.0)]
+    table = results_table(rows)
+    assert table.count("\n") == 3  # header, rule, two rows
+    assert "| medium | kubectl-drain | ok | 110 | 100 | 1.10 |" in table
+    assert worst_availability(rows[1]) == "0/2 tools/tool"
+    assert "| medium | tools/tool | 1/2 | 0/2 |" in availability_table(rows)
+    assert "| NO |" in targets_table(target_checks(rows))
