@@ -175,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated: {','.join(TOOLS)}")
     parser.add_argument("--speed", action="append", default=[], help="NAME=SPEED, e.g. large=25 (repeatable)")
     parser.add_argument("--json", dest="json_path", help="also write every record and figure to this file")
+    parser.add_argument("--report", dest="report_path", help="print the report of a --json file again; run nothing")
     args = parser.parse_args(argv)
+    if args.report_path:
+        print(report_from_json(Path(args.report_path)))
+        return 0
     names = [n for n in args.scenarios.split(",") if n]
     tools = [t for t in args.tools.split(",") if t]
     unknown = [n for n in names if n not in NAMES] + [t for t in tools if t not in TOOLS]
@@ -208,6 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def report_from_json(path: Path) -> str:
+    """The report of an earlier run, from its --json file (figures recomputed from the records)."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    records = [RunRecord(**{**r, "notes": tuple(r.get("notes", ()))}) for r in saved["records"]]
+    rows = [figures(r, load_shape(r.scenario), lower_bound(load_shape(r.scenario)).total_seconds) for r in records]
+    return report(rows, records, saved["speeds"], saved["total_real_s"], saved.get("machine"))
+
+
 def machine() -> str:
     cpus = os.cpu_count()
     kubectl = subprocess.run(["kubectl", "version", "--client", "-o", "json"], capture_output=True, text=True)
@@ -218,7 +230,8 @@ def machine() -> str:
             f"kubectl {version}")
 
 
-def report(rows: list[Figures], records: list[RunRecord], speeds: dict[str, float], total_s: float) -> str:
+def report(rows: list[Figures], records: list[RunRecord], speeds: dict[str, float], total_s: float,
+           machine_line: str | None = None) -> str:
     notes = [f"- {r.scenario} / {r.tool}: " + "; ".join(r.notes) for r in records if r.notes]
     errors = [f"- {r.scenario} / {r.tool}: {r.error}" for r in records if r.error]
     used = {r.scenario: speeds[r.scenario] for r in records}
@@ -234,7 +247,7 @@ def report(rows: list[Figures], records: list[RunRecord], speeds: dict[str, floa
         "## Notes",
         "\n".join(notes + errors) or "- none",
         f"Speeds (simulated s per real s): {', '.join(f'{k}={v:g}' for k, v in used.items())}. "
-        f"Machine: {machine()}. Total real time: {total_s:.0f} s.",
+        f"Machine: {machine_line or machine()}. Total real time: {total_s:.0f} s.",
     ])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bench.figures import Figures, TargetCheck
@@ -16,11 +17,7 @@ def worst_availability(f: Figures) -> str:
     if not f.lowest_availability:
         return "n/a"
 
-    def fraction(item: tuple[str, str]) -> float:
-        ready, desired = item[1].split("/")
-        return int(ready) / int(desired) if int(desired) else 1.0
-
-    key, value = min(sorted(f.lowest_availability.items()), key=fraction)
+    key, value = min(sorted(f.lowest_availability.items()), key=lambda item: _fraction(item[1]))
     return f"{value} {key}"
 
 
@@ -44,17 +41,40 @@ def results_table(rows: Sequence[Figures]) -> str:
     return "\n".join(lines)
 
 
+_NUMBERED = re.compile(r"-\d+$")
+
+
+def _fraction(value: str) -> float:
+    ready, desired = value.split("/")
+    return int(ready) / int(desired) if int(desired) else 1.0
+
+
+def family(key: str) -> str:
+    """``tools/admin-07`` -> ``tools/admin-*``: numbered look-alike workloads share one row."""
+    return _NUMBERED.sub("-*", key)
+
+
 def availability_table(rows: Sequence[Figures]) -> str:
-    """Lowest Ready/desired of every workload, one row per scenario and workload, one column per tool."""
+    """Lowest Ready/desired of every workload (numbered look-alikes folded into their worst one), one row per
+    scenario and workload, one column per tool."""
     tools = sorted({f.tool for f in rows})
     lines = ["| scenario | workload | " + " | ".join(tools) + " |", "|---|---|" + "---|" * len(tools)]
     by = {(f.scenario, f.tool): f for f in rows}
     for scenario in dict.fromkeys(f.scenario for f in rows):
-        keys = sorted({k for t in tools if (scenario, t) in by for k in by[(scenario, t)].lowest_availability})
-        for key in keys:
-            cells = [by[(scenario, t)].lowest_availability.get(key, "n/a") if (scenario, t) in by else "n/a"
-                     for t in tools]
-            lines.append(f"| {scenario} | {key} | " + " | ".join(cells) + " |")
+        folded: dict[tuple[str, str], list[str]] = {}
+        for tool in tools:
+            for key, value in (by[(scenario, tool)].lowest_availability if (scenario, tool) in by else {}).items():
+                folded.setdefault((family(key), tool), []).append(value)
+        for name in sorted({name for name, _ in folded}):
+            cells = []
+            for tool in tools:
+                values = folded.get((name, tool))
+                if not values:
+                    cells.append("n/a")
+                    continue
+                worst = min(values, key=_fraction)
+                cells.append(worst if len(values) == 1 else f"{worst} (worst of {len(values)})")
+            lines.append(f"| {scenario} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

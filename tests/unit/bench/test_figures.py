@@ -85,3 +85,12 @@ def test_tables_show_every_row_and_the_worst_workload():
     assert worst_availability(rows[1]) == "0/2 tools/tool"
     assert "| medium | tools/tool | 1/2 | 0/2 |" in availability_table(rows)
     assert "| NO |" in targets_table(target_checks(rows))
+
+
+def test_numbered_look_alike_workloads_fold_into_their_worst():
+    many = {f"tools/admin-{i:02d}": "1/2" for i in range(5)} | {"tools/admin-03": "0/2", "shop/web": "9/10"}
+    row = figures(record(lowest_ready={}), SHAPE, 100.0)
+    row = type(row)(**{**row.__dict__, "lowest_availability": many})
+    table = availability_table([row])
+    assert "| medium | tools/admin-* | 0/2 (worst of 5) |" in table
+    assert "| medium | shop/web | 9/10 |" in table
