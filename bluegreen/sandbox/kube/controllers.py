@@ -558,9 +558,20 @@ class Controllers:
                 budgets = [int((pdb.get("status") or {}).get("desiredHealthy", 0))
                            for pdb in self.cluster._iter("poddisruptionbudgets", namespace)
                            if selector_matches(pdb["spec"].get("selector"), template_labels)]
-                budget = max(budgets) if budgets else max(desired - 1, 0)
+                budget = max(budgets) if budgets else max(desired - implicit_allowance(kind, workload, desired), 0)
                 result.append(WorkloadAvailability(f"{namespace}/{name}", kind, desired, ready, budget))
         return result
+
+
+def implicit_allowance(kind: str, workload: dict, desired: int) -> int:
+    """How many ready replicas a workload without a PDB may lose at once (DESIGN.md, "implicit budget"): one, or
+    its own rolling-update maxUnavailable (rounded down, as a Deployment rounds it), but never less than one."""
+    if kind == "DaemonSet":
+        return 1
+    spec = workload.get("spec") or {}
+    strategy = spec.get("strategy") if kind == "Deployment" else spec.get("updateStrategy")
+    value = ((strategy or {}).get("rollingUpdate") or {}).get("maxUnavailable")
+    return 1 if value is None else max(1, scaled_value(value, desired, round_up=False))
 
 
 def _ordinal(pod_name: str, sts_name: str) -> int:

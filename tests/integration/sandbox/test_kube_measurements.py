@@ -123,3 +123,21 @@ def test_daemonsets_are_measured_over_established_pods_and_end_with_their_nodes(
     cluster.settle(cluster.now + 1)
     summary = cluster.measurements.summary()
     assert summary["lowest_availability"]["default/agent"]["lowest_ready"] == 1
+
+
+@pytest.mark.parametrize(("strategy", "budget"), [
+    (None, 6),  # defaulted like the real API server: maxUnavailable 25% of 8, rounded down
+    ({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 1}}, 7),
+    ({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%", "maxSurge": 1}}, 7),  # never below one
+])
+def test_implicit_budget_follows_the_deployments_own_max_unavailable(strategy, budget):
+    cluster = FakeCluster()
+    add_nodes(cluster, 2)
+    for obj in workload_objects("Deployment", "queue", replicas=8):
+        if strategy is not None and obj["kind"] == "Deployment":
+            obj["spec"]["strategy"] = strategy
+        cluster.apply(obj)
+    cluster.settle(5)
+    cluster.measurements.start(cluster.now)
+    cluster.settle(cluster.now + 1)
+    assert cluster.measurements.summary()["lowest_availability"]["default/queue"]["budget"] == budget
