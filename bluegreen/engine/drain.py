@@ -120,6 +120,7 @@ class _Run:
     evicted: list[str] = field(default_factory=list)
     forced: list[str] = field(default_factory=list)
     workloads: set[str] = field(default_factory=set)
+    selectors: dict = field(default_factory=dict)  # WorkloadRef -> its label selector, as a query string
 
     @property
     def kube(self):
@@ -140,12 +141,29 @@ class _Run:
         if where is None or ref.kind == "DaemonSet":
             return None
         obj = self.kube.get_namespaced(where[0], where[1], ref.namespace, ref.name)
+        if obj is not None and ref not in self.selectors:
+            match = ((obj.get("spec") or {}).get("selector") or {})
+            labels = match.get("matchLabels") or {}
+            if labels and not match.get("matchExpressions"):
+                self.selectors[ref] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         return None if obj is None else workload_status_from_json(ref, obj)
 
     def live_pods(self, namespaces: set[str]) -> list[Pod]:
         """Pods of the namespaces involved only: a drain polls this, and a cluster-wide list of a big cluster
         every few seconds would cost the API server far more than the drain needs."""
         return [pod_from_json(p) for ns in sorted(namespaces) for p in self.kube.list_pods(namespace=ns)]
+
+    def node_pods(self, nodes: list[str]) -> list[Pod]:
+        """Pods still bound to ``nodes`` (an evicted pod stays on its node until it is gone)."""
+        return [pod_from_json(p) for name in nodes for p in self.kube.list_pods(node=name)]
+
+    def workload_pods(self, ref: WorkloadRef) -> list[Pod]:
+        """The pods of one workload, by its own label selector (its namespace's pods when it has none usable)."""
+        selector = self.selectors.get(ref)
+        if selector is None:
+            return [p for p in self.live_pods({ref.namespace}) if workload_of(p, self.owners) == ref]
+        pods = self.kube.list_pods(namespace=ref.namespace, label_selector=selector)
+        return [p for p in map(pod_from_json, pods) if workload_of(p, self.owners) == ref]
 
 
 def drain(conn, old, new, settings: RolloutSettings, reporter: Reporter, clock: Clock, *,
@@ -270,8 +288,8 @@ def _drain_batch(run: _Run, batch: list[Node], done_before: int, total: int) -> 
         if now - start >= settings.node_drain_timeout_s:
             names = [p.key for p, _ in pending] + [p.key for p, _ in in_flight.values()]
             raise DrainTimeout(", ".join(n.name for n in batch), now - start, names)
-        live = run.live_pods({p.namespace for p, _ in pending} | {p.namespace for p, _ in in_flight.values()})
-        live_uids = {p.uid for p in live}
+        live_uids = {p.uid for p in run.node_pods([n.name for n in batch])} if in_flight else set()
+        workload_live: dict[WorkloadRef, list[Pod]] = {}
         for uid in [u for u in in_flight if u not in live_uids]:
             del in_flight[uid]  # gone: its replacement is scheduled elsewhere (every old node is cordoned)
         for pod, ref in list(pending):
@@ -283,7 +301,9 @@ def _drain_batch(run: _Run, batch: list[Node], done_before: int, total: int) -> 
                     statuses[ref] = run.status_of(ref)
                 status = statuses[ref]
                 if status is not None:
-                    ready = ready_pods([p for p in live if workload_of(p, run.owners) == ref])
+                    if ref not in workload_live:
+                        workload_live[ref] = run.workload_pods(ref)
+                    ready = ready_pods(workload_live[ref])
                     flying = sum(1 for _, r in in_flight.values() if r == ref)
                     if not may_evict_implicitly(in_flight=flying, desired=status.desired, ready=ready,
                                                 allowance=implicit_allowance(status)):
@@ -340,10 +360,9 @@ def _wait_workloads(run: _Run, touched: set[WorkloadRef], node_start: float) -> 
     start = clock.now()
     waiting = {ref for ref in touched if ref.kind != "Pod"}
     while waiting:
-        live = run.live_pods({ref.namespace for ref in waiting})
         for ref in sorted(waiting):
             status = run.status_of(ref)
-            ready = ready_pods([p for p in live if workload_of(p, run.owners) == ref])
+            ready = ready_pods(run.workload_pods(ref))
             gap = workload_gap(status, ready)
             if gap is None:
                 waiting.discard(ref)
