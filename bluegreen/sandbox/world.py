@@ -421,7 +421,7 @@ class Sandbox:
                 want, ready = int(status.get("desiredNumberScheduled", 0)), int(status.get("numberReady", 0))
                 if want == 0 or ready < want - len(broken):
                     missing.append(f"DaemonSet {obj['metadata']['namespace']}/{obj['metadata']['name']} {ready}/{want}")
-            for pod in self.cluster.list("pods"):
+            for pod in self.cluster._iter("pods"):  # read-only, under the lock: no copies of every pod
                 if pod["spec"].get("nodeName") in broken:
                     continue
                 ready = any(
