@@ -322,7 +322,7 @@ class _Parser:
         description = self.get(data, "description", "", "")
         if not isinstance(description, str):
             raise self.fail("description", f"{description!r} is not a string")
-        nodes_per_color = self.integer(self.get(data, "nodes_per_color", ""), "nodes_per_color", 1, 100)
+        nodes_per_color = self.integer(self.get(data, "nodes_per_color", ""), "nodes_per_color", 1, 500)
         workloads = self.workloads(self.get(data, "workloads", "", []))
         faults = self.faults(self.get(data, "faults", "", []), nodes_per_color)
         return Scenario(

@@ -156,7 +156,7 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path: Path) -> None:
     ("path", "value", "message"),
     [
         (("nodes_per_color",), ..., r"nodes_per_color: is required"),
-        (("nodes_per_color",), 0, r"nodes_per_color: 0 is out of range; allowed: an integer between 1 and 100"),
+        (("nodes_per_color",), 0, r"nodes_per_color: 0 is out of range; allowed: an integer between 1 and 500"),
         (("nodes_per_color",), "3", r"nodes_per_color: '3' is not an integer"),
         (("node", "cpu"), "four", r"node.cpu: 'four' is not a Kubernetes quantity"),
         (("node", "memory"), "-1Gi", r"node.memory: '-1Gi' is not a Kubernetes quantity"),
