@@ -99,6 +99,14 @@ def workload_gap(status: WorkloadStatus | None, ready_now: int) -> str | None:
     return None
 
 
+def budgets_with_room(kube, pods: list[Pod], budgets: list[Budget]) -> set[str]:
+    """Keys of the budgets covering ``pods`` whose status allows a disruption now (read fresh)."""
+    namespaces = {b.namespace for pod in pods for b in budgets_for(pod, budgets)}
+    fresh = [budget_from_json(b) for ns in sorted(namespaces)
+             for b in kube.list_namespaced("/apis/policy/v1", "poddisruptionbudgets", ns)]
+    return {b.key for b in fresh if b.disruptions_allowed > 0}
+
+
 def next_batch(nodes: list[Node], done: set[str], size: int) -> list[Node]:
     """The next ``size`` old nodes to drain, oldest first, skipping those finished in this run."""
     return [n for n in drain_order(nodes) if n.name not in done][: max(1, size)]
@@ -292,8 +300,12 @@ def _drain_batch(run: _Run, batch: list[Node], done_before: int, total: int) -> 
         workload_live: dict[WorkloadRef, list[Pod]] = {}
         for uid in [u for u in in_flight if u not in live_uids]:
             del in_flight[uid]  # gone: its replacement is scheduled elsewhere (every old node is cordoned)
+        # A refused eviction waits out its backoff, unless its budget shows room again: one small list of PDBs
+        # per poll instead of a retry that lands seconds after the replacement became Ready.
+        backing_off = [pod for pod, _ in pending if next_try.get(pod.key, 0.0) > now]
+        room = budgets_with_room(run.kube, backing_off, run.budgets) if backing_off else set()
         for pod, ref in list(pending):
-            if next_try.get(pod.key, 0.0) > now:
+            if next_try.get(pod.key, 0.0) > now and not any(b.key in room for b in budgets_for(pod, run.budgets)):
                 continue
             covering = budgets_for(pod, run.budgets)
             if not covering and ref.kind != "Pod":

@@ -146,6 +146,10 @@ class KubeApi:
         """Every object of a resource in all namespaces, e.g. ("/apis/policy/v1", "poddisruptionbudgets")."""
         return self.request("GET", f"{group_path}/{resource}").body.get("items") or []
 
+    def list_namespaced(self, group_path: str, resource: str, namespace: str) -> list[dict]:
+        """Every object of a resource in one namespace."""
+        return self.request("GET", f"{group_path}/namespaces/{quote(namespace)}/{resource}").body.get("items") or []
+
     def get_namespaced(self, group_path: str, resource: str, namespace: str, name: str) -> dict | None:
         answer = self.request(
             "GET", f"{group_path}/namespaces/{quote(namespace)}/{resource}/{quote(name)}", ok_statuses=(404,)
