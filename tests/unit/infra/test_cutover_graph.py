@@ -8,18 +8,17 @@ register request through a MockMonitor subclass.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from typing import Any
 
 import dill
 import pulumi
 import pytest
-from pulumi.runtime.mocks import MockMonitor
 
 from bluegreen.engine.settings import RolloutSettings
 from bluegreen.infra.cutover import COMPONENT_TYPE, Cutover, cutover_inputs, cutover_plan
 from bluegreen.infra.cutover_inputs import CutoverInputs
 from bluegreen.infra.cutover_steps import DrainProvider, LoadBalancersHealthyProvider, NodesReadyProvider
+from tests.unit.infra.harness import RecordingMonitor, Registration
 
 STEP_TYPES = {
     "pulumi-python:dynamic/bluegreen:NodesReady": "nodes-ready",
@@ -29,35 +28,8 @@ STEP_TYPES = {
 ASG_TYPE = "aws:autoscaling/group:Group"
 
 
-@dataclass
-class Registration:
-    type: str
-    name: str
-    urn: str
-    parent: str
-    dependencies: list[str]
-    inputs: dict[str, Any]
-
-
-class Recorder(MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
-        super().__init__(mocks)
-        self.registrations = []
-
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(
-                Registration(
-                    type=request.type,
-                    name=request.name,
-                    urn=response.urn,
-                    parent=request.parent,
-                    dependencies=list(request.dependencies),
-                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
-                )
-            )
-        return response
+class Recorder(RecordingMonitor):
+    """The program harness's recording monitor, looked up by resource name."""
 
     def by_name(self, name: str) -> Registration:
         found = [r for r in self.registrations if r.name == name]
