@@ -41,6 +41,8 @@ from bluegreen.sandbox.kube.selectors import (
     selector_matches,
     selector_requirements,
 )
+from bluegreen.sandbox.kube.services import kubernetes_service
+from bluegreen.sandbox.kube.watch import DEFAULT_HISTORY, ObjectTable, WatchLog
 
 KUBERNETES_VERSION = "v1.32.0"
 
@@ -65,7 +67,8 @@ class PodRuntime:
 class FakeCluster:
     """State plus controllers of a small Kubernetes cluster; thread-safe through ``lock``."""
 
-    def __init__(self, *, placement: str = "spread", seed: int = 0, epoch: float | None = None):
+    def __init__(self, *, placement: str = "spread", seed: int = 0, epoch: float | None = None,
+                 watch_history: int = DEFAULT_HISTORY):
         if placement not in PLACEMENTS:
             raise ValueError(f"placement {placement!r} is not one of {', '.join(PLACEMENTS)}")
         self.placement = placement
@@ -76,7 +79,10 @@ class FakeCluster:
         self.epoch = float(int(time.time())) if epoch is None else epoch
         self.measurements = Measurements()
         self._rng = random.Random(seed)
-        self._objects: dict[str, dict[tuple[str, str], dict]] = {plural: {} for plural in BY_PLURAL}
+        #: Every change, per resource (``watch_history`` events each), for watches and lists at a resourceVersion.
+        self.watch_log = WatchLog(watch_history)
+        self._objects: dict[str, dict[tuple[str, str], dict]] = {
+            plural: ObjectTable(plural, self.watch_log, self._next_resource_version) for plural in BY_PLURAL}
         self._resource_version = 0
         self._runtime: dict[str, PodRuntime] = {}  # pod uid -> runtime
         self._node_order: dict[str, int] = {}
@@ -86,6 +92,17 @@ class FakeCluster:
         self._controllers = Controllers(self)
         for namespace in _DEFAULT_NAMESPACES:
             self.create("namespaces", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        self._bootstrap_kubernetes_service()
+
+    def _bootstrap_kubernetes_service(self) -> None:
+        """The API server's own Service; its uid does not come from the seeded generator, so names and uids
+        of everything else are the same as without it."""
+        state = self._rng.getstate()
+        service = self.create("services", "default", kubernetes_service())
+        self._rng.setstate(state)
+        stored = self._stored("services", "default", service["metadata"]["name"])
+        stored["metadata"]["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bluegreen-sandbox/{self.seed}/kubernetes"))
+        self._touch(stored)
 
     # ------------------------------------------------------------------ time and identity
     def timestamp(self, at: float | None = None) -> str:
@@ -179,6 +196,7 @@ class FakeCluster:
 
     def _touch(self, obj: dict) -> None:
         obj["metadata"]["resourceVersion"] = self._next_resource_version()
+        self.watch_log.touched(obj)
 
     def _store_status(self, resource: str, namespace: str | None, name: str, status: dict) -> dict:
         obj = self._stored(resource, namespace, name)
