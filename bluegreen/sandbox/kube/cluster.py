@@ -15,12 +15,11 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bluegreen.sandbox.kube.controllers import READY_SECONDS_ANNOTATION, Controllers
-from bluegreen.sandbox.kube.disruption import BudgetStatus, budget_status, eviction_verdict, pod_terminal
+from bluegreen.sandbox.kube.controllers import Controllers
+from bluegreen.sandbox.kube.disruption import BudgetStatus, eviction_verdict, pod_terminal
 from bluegreen.sandbox.kube.errors import (
     AlreadyExists,
     ApiError,
@@ -39,9 +38,9 @@ from bluegreen.sandbox.kube.selectors import (
     parse_field_selector,
     parse_label_selector,
     selector_matches,
-    selector_requirements,
 )
 from bluegreen.sandbox.kube.services import kubernetes_service
+from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, PodRuntime
 from bluegreen.sandbox.kube.watch import DEFAULT_HISTORY, ObjectTable, WatchLog
 
 KUBERNETES_VERSION = "v1.32.0"
@@ -53,15 +52,6 @@ _DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease
 _STATUS_OWNED = {"pods", "nodes", "deployments", "replicasets", "statefulsets", "daemonsets",
                  "poddisruptionbudgets", "namespaces"}
 _GENERATION_TRACKED = {"deployments", "replicasets", "statefulsets", "daemonsets", "poddisruptionbudgets"}
-
-
-@dataclass
-class PodRuntime:
-    """What the kubelet knows about a pod and the API object does not show."""
-
-    created_at: float
-    started_at: float | None = None
-    delete_at: float | None = None
 
 
 class FakeCluster:
@@ -178,6 +168,25 @@ class FakeCluster:
     def list(self, resource: str, namespace: str | None = None) -> list[dict]:
         with self.lock:
             return [copy.deepcopy(o) for o in self._iter(resource, namespace)]
+
+    # ------------------------------------------------------------------ the store's public interface (store.py)
+    def objects(self, resource: str, namespace: str | None = None) -> list[dict]:
+        """Stored objects (not copies) in creation order; for the controllers, under the lock."""
+        return self._iter(resource, namespace)
+
+    def lookup(self, resource: str, namespace: str | None, name: str) -> dict | None:
+        """The stored object (not a copy), or None."""
+        rtype = resource_type(resource)
+        return self._objects[rtype.plural].get(((namespace or "") if rtype.namespaced else "", name))
+
+    def touch(self, obj: dict) -> None:
+        self._touch(obj)
+
+    def delete_pod(self, pod: dict, grace_seconds: int | None, how: str) -> dict:
+        return self._delete_pod(pod, grace_seconds, how)
+
+    def remove_pod(self, pod: dict) -> None:
+        self._remove_pod(pod)
 
     # ------------------------------------------------------------------ store internals
     def _iter(self, resource: str, namespace: str | None = None) -> list[dict]:
@@ -513,12 +522,7 @@ class FakeCluster:
         return found
 
     def pdb_status(self, pdb: dict) -> BudgetStatus:
-        namespace = pdb["metadata"]["namespace"]
-        requirements = selector_requirements(pdb["spec"].get("selector"))
-        if requirements is None:
-            return budget_status(pdb["spec"], [], 0)
-        pods = [p for p in self._iter("pods", namespace) if labels_match(requirements, p["metadata"].get("labels"))]
-        return budget_status(pdb["spec"], pods, self._controllers.expected_scale(pods))
+        return self._controllers.pdb_status(pdb)
 
     # ------------------------------------------------------------------ nodes (the kubelet's side)
     def add_node(self, name: str, *, provider_id: str, labels: dict[str, str], cpu: str, memory: str, pods: int,

@@ -11,9 +11,15 @@ write through ``cluster.set_status``/``set_field`` so resourceVersions move only
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
 
-from bluegreen.sandbox.kube.disruption import pod_healthy, pod_ready, pod_terminal, scaled_value
+from bluegreen.sandbox.kube.disruption import (
+    BudgetStatus,
+    budget_status,
+    pod_healthy,
+    pod_ready,
+    pod_terminal,
+    scaled_value,
+)
 from bluegreen.sandbox.kube.measurements import WorkloadAvailability
 from bluegreen.sandbox.kube.quantity import cpu_millis, memory_bytes
 from bluegreen.sandbox.kube.scheduler import (
@@ -24,13 +30,8 @@ from bluegreen.sandbox.kube.scheduler import (
     pod_requests,
     untolerated_taints,
 )
-from bluegreen.sandbox.kube.selectors import selector_matches
-
-if TYPE_CHECKING:
-    from bluegreen.sandbox.kube.cluster import FakeCluster
-
-#: Pod (template) annotation: seconds from container start until the pod is Ready (the scenario's ready_seconds).
-READY_SECONDS_ANNOTATION = "sandbox.bluegreen.io/ready-seconds"
+from bluegreen.sandbox.kube.selectors import labels_match, selector_matches, selector_requirements
+from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, ClusterStore
 
 # Tolerations the DaemonSet controller adds to every daemon pod (pkg/controller/daemon/util).
 DAEMON_TOLERATIONS = [
@@ -63,7 +64,7 @@ def node_ready(node: dict) -> bool:
 
 
 class Controllers:
-    def __init__(self, cluster: FakeCluster):
+    def __init__(self, cluster: ClusterStore):
         self.cluster = cluster
         # DaemonSet pods seen Ready at least once: only these count towards a DaemonSet's availability.
         self._daemon_pods_established: set[str] = set()
@@ -73,14 +74,14 @@ class Controllers:
         """Pods and ReplicaSets by their controller's uid, in creation order."""
         owned: dict[str, list[dict]] = {}
         for plural in ("replicasets", "pods"):
-            for obj in self.cluster._iter(plural):
+            for obj in self.cluster.objects(plural):
                 ref = controller_ref(obj)
                 if ref:
                     owned.setdefault(ref["uid"], []).append(obj)
         return owned
 
     def _by_uid(self, plural: str) -> dict[str, dict]:
-        return {o["metadata"]["uid"]: o for o in self.cluster._iter(plural)}
+        return {o["metadata"]["uid"]: o for o in self.cluster.objects(plural)}
 
     def workload_of(self, pod: dict) -> tuple[str, str, str] | None:
         ref = controller_ref(pod)
@@ -88,7 +89,7 @@ class Controllers:
             return None
         namespace = pod["metadata"]["namespace"]
         if ref.get("kind") == "ReplicaSet":
-            rs = self.cluster._objects["replicasets"].get((namespace, ref["name"]))
+            rs = self.cluster.lookup("replicasets", namespace, ref["name"])
             rs_ref = controller_ref(rs) if rs else None
             if rs_ref and rs_ref.get("kind") == "Deployment":
                 return ("Deployment", namespace, rs_ref["name"])
@@ -108,9 +109,19 @@ class Controllers:
                 continue
             seen.add(workload)
             plural = {"Deployment": "deployments", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets"}
-            owner = self.cluster._objects[plural[workload[0]]].get((workload[1], workload[2]))
+            owner = self.cluster.lookup(plural[workload[0]], workload[1], workload[2])
             total += int(owner["spec"].get("replicas", 1)) if owner else 0
         return total
+
+    def pdb_status(self, pdb: dict) -> BudgetStatus:
+        """The budget's status computed from the pods it selects now and their controllers' scale."""
+        namespace = pdb["metadata"]["namespace"]
+        requirements = selector_requirements(pdb["spec"].get("selector"))
+        if requirements is None:
+            return budget_status(pdb["spec"], [], 0)
+        pods = [p for p in self.cluster.objects("pods", namespace)
+                if labels_match(requirements, p["metadata"].get("labels"))]
+        return budget_status(pdb["spec"], pods, self.expected_scale(pods))
 
     def mark_not_ready(self, pod: dict) -> None:
         """A terminating pod stops being Ready (endpoints drop it; the PDB no longer counts it)."""
@@ -167,7 +178,7 @@ class Controllers:
 
     def node_lifecycle(self) -> None:
         """Taint cordoned and NotReady nodes with NoSchedule, as the node lifecycle controller does."""
-        for node in self.cluster._iter("nodes"):
+        for node in self.cluster.objects("nodes"):
             managed = (UNSCHEDULABLE_TAINT, NOT_READY_TAINT)
             taints = [t for t in node["spec"].get("taints") or []
                       if not (t.get("key") in managed and t.get("effect") == "NoSchedule")]
@@ -180,15 +191,15 @@ class Controllers:
 
     def kubelet_finish_terminating(self) -> None:
         """Pods whose grace period has passed vanish, unless their node is NotReady (no kubelet to confirm)."""
-        nodes = {n["metadata"]["name"]: n for n in self.cluster._iter("nodes")}
-        for pod in list(self.cluster._iter("pods")):
+        nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
+        for pod in list(self.cluster.objects("pods")):
             runtime = self.cluster.runtime(pod)
             if runtime.delete_at is None or self.cluster.now < runtime.delete_at:
                 continue
             node = nodes.get(pod["spec"].get("nodeName", ""))
             if node is not None and not node_ready(node):
                 continue
-            self.cluster._remove_pod(pod)
+            self.cluster.remove_pod(pod)
 
     def deployments(self) -> None:
         """Each Deployment owns one ReplicaSet per pod template; the current one gets all replicas.
@@ -196,8 +207,8 @@ class Controllers:
         Template changes scale the old ReplicaSets to 0 at once (no surge arithmetic): the engine
         never changes templates, and the sandbox documents this.
         """
-        replicasets = self.cluster._iter("replicasets")
-        for deployment in list(self.cluster._iter("deployments")):
+        replicasets = self.cluster.objects("replicasets")
+        for deployment in list(self.cluster.objects("deployments")):
             namespace, name = deployment["metadata"]["namespace"], deployment["metadata"]["name"]
             uid = deployment["metadata"]["uid"]
             spec = deployment["spec"]
@@ -234,7 +245,7 @@ class Controllers:
                     old["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
 
     def replicasets(self, owned: dict[str, list[dict]]) -> None:
-        for rs in list(self.cluster._iter("replicasets")):
+        for rs in list(self.cluster.objects("replicasets")):
             pods = [p for p in owned.get(rs["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
             want = int(rs["spec"].get("replicas", 1))
             for _ in range(want - len(pods)):
@@ -246,12 +257,12 @@ class Controllers:
                     return (bool(pod["spec"].get("nodeName")), phase_rank, pod_ready(pod),
                             -self.cluster.runtime(pod).created_at)
                 for pod in sorted(pods, key=rank)[: len(pods) - want]:
-                    self.cluster._delete_pod(pod, None, "scaled_down")
+                    self.cluster.delete_pod(pod, None, "scaled_down")
 
     def statefulsets(self, owned: dict[str, list[dict]]) -> None:
         """Pods name-0..n-1 with stable names; OrderedReady creates the lowest missing ordinal only when
         every lower ordinal is Running and Ready, and waits for a terminating pod to be gone."""
-        for sts in list(self.cluster._iter("statefulsets")):
+        for sts in list(self.cluster.objects("statefulsets")):
             name, namespace = sts["metadata"]["name"], sts["metadata"]["namespace"]
             spec = sts["spec"]
             replicas = int(spec.get("replicas", 1))
@@ -260,12 +271,13 @@ class Controllers:
             existing = {p["metadata"]["name"]: p for p in owned.get(sts["metadata"]["uid"], []) if p["kind"] == "Pod"}
             for ordinal in range(replicas):
                 pod_name = f"{name}-{ordinal}"
-                pod = existing.get(pod_name) or self.cluster._objects["pods"].get((namespace, pod_name))
+                pod = existing.get(pod_name) or self.cluster.lookup("pods", namespace, pod_name)
                 if pod is None:
                     labels = {"statefulset.kubernetes.io/pod-name": pod_name, "apps.kubernetes.io/pod-index":
                               str(ordinal), "controller-revision-hash": revision}
                     self._new_pod(sts, "StatefulSet", pod_name, labels)
-                    stored = self.cluster._objects["pods"][(namespace, pod_name)]
+                    stored = self.cluster.lookup("pods", namespace, pod_name)
+                    assert stored is not None
                     stored["spec"]["hostname"] = pod_name
                     if spec.get("serviceName"):
                         stored["spec"]["subdomain"] = spec["serviceName"]
@@ -278,7 +290,7 @@ class Controllers:
             extra = sorted((p for n, p in existing.items() if _ordinal(n, name) >= replicas and is_active(p)),
                            key=lambda p: -_ordinal(p["metadata"]["name"], name))
             for pod in extra[:1] if ordered else extra:
-                self.cluster._delete_pod(pod, None, "scaled_down")
+                self.cluster.delete_pod(pod, None, "scaled_down")
 
     def daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
         """(should run a new pod there, may keep an existing one): nodeSelector and taints, the daemon
@@ -295,8 +307,8 @@ class Controllers:
         return new_ok, keep_ok
 
     def daemonsets(self, owned: dict[str, list[dict]]) -> None:
-        nodes = self.cluster._iter("nodes")
-        for ds in list(self.cluster._iter("daemonsets")):
+        nodes = self.cluster.objects("nodes")
+        for ds in list(self.cluster.objects("daemonsets")):
             pods = [p for p in owned.get(ds["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
             by_node: dict[str, list[dict]] = {}
             for pod in pods:
@@ -309,7 +321,8 @@ class Controllers:
                     revision = self.cluster.template_hash(ds["spec"]["template"])
                     pod = self._new_pod(ds, "DaemonSet", f"{ds['metadata']['name']}-{self.cluster.random_suffix()}",
                                         {"controller-revision-hash": revision})
-                    stored = self.cluster._objects["pods"][(pod["metadata"]["namespace"], pod["metadata"]["name"])]
+                    stored = self.cluster.lookup("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+                    assert stored is not None
                     stored["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
                         "nodeSelectorTerms": [{"matchFields": [
                             {"key": "metadata.name", "operator": "In", "values": [node_name]}]}]}}}
@@ -318,18 +331,18 @@ class Controllers:
                     stored["spec"]["nodeName"] = node_name  # bound by its node affinity; skip the queue
                 elif here and not keep_ok:
                     for pod in here:
-                        self.cluster._delete_pod(pod, None, "scaled_down")
+                        self.cluster.delete_pod(pod, None, "scaled_down")
                 else:
                     for pod in here[1:]:
-                        self.cluster._delete_pod(pod, None, "scaled_down")
+                        self.cluster.delete_pod(pod, None, "scaled_down")
             for orphaned in by_node.values():  # pods of nodes that no longer exist, or never bound
                 for pod in orphaned:
                     if pod["spec"].get("nodeName"):
-                        self.cluster._delete_pod(pod, 0, "scaled_down")
+                        self.cluster.delete_pod(pod, 0, "scaled_down")
 
     def node_views(self) -> list[NodeView]:
         views = {}
-        for node in self.cluster._iter("nodes"):
+        for node in self.cluster.objects("nodes"):
             allocatable = node.get("status", {}).get("allocatable") or {}
             name = node["metadata"]["name"]
             views[name] = NodeView(
@@ -338,7 +351,7 @@ class Controllers:
                 cpu_m=cpu_millis(allocatable.get("cpu", 0)), memory=memory_bytes(allocatable.get("memory", 0)),
                 pods=int(allocatable.get("pods", 110)),
             )
-        for pod in self.cluster._iter("pods"):
+        for pod in self.cluster.objects("pods"):
             view = views.get(pod["spec"].get("nodeName") or "")
             if view is None or pod_terminal(pod):
                 continue
@@ -350,7 +363,7 @@ class Controllers:
 
     def schedule(self) -> None:
         """Bind pending pods in creation order; unschedulable ones get a PodScheduled=False condition."""
-        pending = [p for p in self.cluster._iter("pods") if not p["spec"].get("nodeName") and is_active(p)]
+        pending = [p for p in self.cluster.objects("pods") if not p["spec"].get("nodeName") and is_active(p)]
         if not pending:
             return
         views = self.node_views()
@@ -374,15 +387,15 @@ class Controllers:
             node.used_pods += 1
             pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True",
                                             "lastTransitionTime": self.cluster.timestamp()}]
-            self.cluster._touch(pod)
+            self.cluster.touch(pod)
             self.cluster.record_event(pod, "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/"
                                       f"{pod['metadata']['name']} to {node.name}", component="default-scheduler")
 
     def kubelet_run_pods(self) -> None:
         """Bound pods on Ready nodes start at once and turn Ready after their readiness delay."""
-        nodes = {n["metadata"]["name"]: n for n in self.cluster._iter("nodes")}
+        nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
         now = self.cluster.now
-        for pod in self.cluster._iter("pods"):
+        for pod in self.cluster.objects("pods"):
             node = nodes.get(pod["spec"].get("nodeName") or "")
             if node is None or not node_ready(node) or pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
                 continue
@@ -413,7 +426,7 @@ class Controllers:
                         for c in pod["spec"].get("containers") or []
                     ],
                 })
-                self.cluster._touch(pod)
+                self.cluster.touch(pod)
             if pod_ready(pod):
                 continue
             delay = float((pod["metadata"].get("annotations") or {}).get(READY_SECONDS_ANNOTATION, 0) or 0)
@@ -426,20 +439,20 @@ class Controllers:
                         condition.pop("message", None)
                 for container in status.get("containerStatuses") or []:
                     container["ready"] = True
-                self.cluster._touch(pod)
+                self.cluster.touch(pod)
                 self.cluster.measurements.on_pod_ready(self.cluster.pod_ref(pod), now)
 
     # ------------------------------------------------------------------ statuses
     def workload_statuses(self, owned: dict[str, list[dict]]) -> None:
         stamp = self.cluster.timestamp()
-        for rs in self.cluster._iter("replicasets"):
+        for rs in self.cluster.objects("replicasets"):
             pods = [p for p in owned.get(rs["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
             ready = sum(1 for p in pods if pod_ready(p))
             status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
                       "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
             self.cluster.set_status(rs, {k: v for k, v in status.items() if v or k == "replicas"})
-        replicasets = self.cluster._iter("replicasets")
-        for deployment in self.cluster._iter("deployments"):
+        replicasets = self.cluster.objects("replicasets")
+        for deployment in self.cluster.objects("deployments"):
             uid = deployment["metadata"]["uid"]
             mine = [rs for rs in replicasets if (controller_ref(rs) or {}).get("uid") == uid]
             template_hash = self.cluster.template_hash(deployment["spec"]["template"])
@@ -478,7 +491,7 @@ class Controllers:
             }
             self.cluster.set_status(deployment, {k: v for k, v in status.items()
                                                  if v or k in ("replicas", "observedGeneration", "conditions")})
-        for sts in self.cluster._iter("statefulsets"):
+        for sts in self.cluster.objects("statefulsets"):
             pods = [p for p in owned.get(sts["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
             ready = sum(1 for p in pods if pod_ready(p))
             revision = f"{sts['metadata']['name']}-{self.cluster.template_hash(sts['spec']['template'])}"
@@ -487,8 +500,8 @@ class Controllers:
                       "availableReplicas": ready, "currentRevision": revision, "updateRevision": revision,
                       "collisionCount": 0}
             self.cluster.set_status(sts, status)
-        nodes = self.cluster._iter("nodes")
-        for ds in self.cluster._iter("daemonsets"):
+        nodes = self.cluster.objects("nodes")
+        for ds in self.cluster.objects("daemonsets"):
             pods = [p for p in owned.get(ds["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
             on_node = {p["spec"].get("nodeName"): p for p in pods}
             desired = scheduled = misscheduled = ready = 0
@@ -510,8 +523,8 @@ class Controllers:
 
     def disruption(self) -> None:
         stamp = self.cluster.timestamp()
-        for pdb in self.cluster._iter("poddisruptionbudgets"):
-            computed = self.cluster.pdb_status(pdb)
+        for pdb in self.cluster.objects("poddisruptionbudgets"):
+            computed = self.pdb_status(pdb)
             previous = (pdb.get("status") or {}).get("conditions") or []
             allowed = computed.disruptions_allowed > 0
             old = previous[0] if previous else None
@@ -533,14 +546,14 @@ class Controllers:
     def availability(self) -> list[WorkloadAvailability]:
         """Ready pods per workload now, against its desired count and its budget (PDB or implicit)."""
         pods_by_workload: dict[tuple[str, str, str], list[dict]] = {}
-        for pod in self.cluster._iter("pods"):
+        for pod in self.cluster.objects("pods"):
             workload = self.workload_of(pod)
             if workload:
                 pods_by_workload.setdefault(workload, []).append(pod)
         result = []
         for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets"),
                              ("DaemonSet", "daemonsets")):
-            for workload in self.cluster._iter(plural):
+            for workload in self.cluster.objects(plural):
                 namespace, name = workload["metadata"]["namespace"], workload["metadata"]["name"]
                 pods = pods_by_workload.get((kind, namespace, name), [])
                 ready = sum(1 for p in pods if pod_healthy(p))
@@ -556,7 +569,7 @@ class Controllers:
                 template_labels = (workload["spec"]["template"].get("metadata") or {}).get("labels")
                 # PDB statuses were refreshed by the disruption controller in this same advance.
                 budgets = [int((pdb.get("status") or {}).get("desiredHealthy", 0))
-                           for pdb in self.cluster._iter("poddisruptionbudgets", namespace)
+                           for pdb in self.cluster.objects("poddisruptionbudgets", namespace)
                            if selector_matches(pdb["spec"].get("selector"), template_labels)]
                 budget = max(budgets) if budgets else max(desired - implicit_allowance(kind, workload, desired), 0)
                 result.append(WorkloadAvailability(f"{namespace}/{name}", kind, desired, ready, budget))
