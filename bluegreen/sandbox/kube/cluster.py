@@ -119,7 +119,9 @@ class FakeCluster:
 
     @staticmethod
     def template_hash(template: dict) -> str:
-        digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
+        # Nulls are dropped: a template sent back by a Go client (kubectl rollout undo) carries
+        # "creationTimestamp": null and is still the same template (controller.ComputeHash hashes the struct).
+        digest = hashlib.sha256(json.dumps(_without_nulls(template), sort_keys=True).encode()).digest()
         return "".join(_NAME_ALPHABET[b % len(_NAME_ALPHABET)] for b in digest[:10])
 
     def record_event(self, obj: dict, reason: str, message: str, *, event_type: str = "Normal",
@@ -731,6 +733,14 @@ def _qos_class(spec: dict) -> str:
     if all(r.get("limits") and r.get("requests", r.get("limits")) == r.get("limits") for r in resources):
         return "Guaranteed"
     return "Burstable"
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _ip_from_name(name: str) -> str | None:

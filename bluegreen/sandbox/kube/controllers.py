@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 
+from bluegreen.sandbox.kube import revisions
 from bluegreen.sandbox.kube.disruption import (
     BudgetStatus,
     budget_status,
@@ -217,6 +218,7 @@ class Controllers:
             mine = [rs for rs in replicasets if (controller_ref(rs) or {}).get("uid") == uid]
             current = next((rs for rs in mine if rs["metadata"]["name"] == rs_name), None)
             replicas = int(spec.get("replicas", 1))
+            revision = revisions.next_revision([rs for rs in mine if rs is not current])
             if current is None:
                 template = copy.deepcopy(spec["template"])
                 template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = template_hash
@@ -227,8 +229,8 @@ class Controllers:
                     "metadata": {
                         "name": rs_name, "namespace": namespace,
                         "labels": dict(template["metadata"]["labels"]),
-                        "annotations": {"deployment.kubernetes.io/desired-replicas": str(replicas),
-                                        "deployment.kubernetes.io/revision": str(len(mine) + 1)},
+                        "annotations": revisions.new_replicaset_annotations(
+                            deployment, revision, replicas, replicas + _max_surge(deployment, replicas)),
                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
                                              "uid": uid, "controller": True, "blockOwnerDeletion": True}],
                     },
@@ -236,9 +238,14 @@ class Controllers:
                              "minReadySeconds": spec.get("minReadySeconds", 0)},
                 })
             else:
+                promoted = revisions.promoted_annotations(current["metadata"].get("annotations"), deployment, revision)
+                self.cluster.set_field(current, ("metadata", "annotations"), promoted)
+                revision = revisions.revision_of(current)
                 if current["spec"].get("replicas") != replicas:
                     self.cluster.set_field(current, ("spec", "replicas"), replicas)
                     current["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+            self.cluster.set_field(deployment, ("metadata", "annotations"),
+                                   revisions.deployment_annotations(deployment, revision))
             for old in mine:
                 if old["metadata"]["name"] != rs_name and old["spec"].get("replicas", 0) != 0:
                     self.cluster.set_field(old, ("spec", "replicas"), 0)
@@ -585,6 +592,14 @@ def implicit_allowance(kind: str, workload: dict, desired: int) -> int:
     strategy = spec.get("strategy") if kind == "Deployment" else spec.get("updateStrategy")
     value = ((strategy or {}).get("rollingUpdate") or {}).get("maxUnavailable")
     return 1 if value is None else max(1, scaled_value(value, desired, round_up=False))
+
+
+def _max_surge(deployment: dict, replicas: int) -> int:
+    """Pods a rolling update may add above ``replicas`` (deployment_util.go MaxSurge; 0 for Recreate)."""
+    strategy = deployment["spec"].get("strategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0
+    return scaled_value((strategy.get("rollingUpdate") or {}).get("maxSurge", "25%"), replicas, round_up=True)
 
 
 def _ordinal(pod_name: str, sts_name: str) -> int:
