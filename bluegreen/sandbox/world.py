@@ -34,6 +34,7 @@ from bluegreen.sandbox.kube.cluster import FakeCluster
 from bluegreen.sandbox.kube.errors import NotFound
 from bluegreen.sandbox.kube.objects import workload_objects
 from bluegreen.sandbox.kube.server import FakeApiServer
+from bluegreen.sandbox.kube.tick_costs import TickCosts
 from bluegreen.sandbox.scenario import ApiErrors, NodeNeverReady, Scenario, TargetUnhealthy
 from bluegreen.sandbox.ticker import Ticker
 
@@ -231,6 +232,7 @@ class Sandbox:
         self._kube_baseline = self.api.request_counts()
         with self.cluster.lock:
             self.cluster.measurements.start(self.cluster.now)
+            self.cluster.tick_costs = TickCosts()  # the run's ticks, not the fast-forward of the setup
 
     def stop(self) -> None:
         """Stop the ticker and both servers, restore moto, remove the temporary workdir. Idempotent."""

@@ -41,6 +41,7 @@ from bluegreen.sandbox.kube.selectors import (
 )
 from bluegreen.sandbox.kube.services import kubernetes_service
 from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, PodRuntime
+from bluegreen.sandbox.kube.tick_costs import TickCosts
 from bluegreen.sandbox.kube.watch import DEFAULT_HISTORY, ObjectTable, WatchLog
 
 KUBERNETES_VERSION = "v1.32.0"
@@ -68,6 +69,7 @@ class FakeCluster:
         # Wall-clock time that simulated second 0 maps to, for timestamps kubectl turns into ages.
         self.epoch = float(int(time.time())) if epoch is None else epoch
         self.measurements = Measurements()
+        self.tick_costs = TickCosts()  # real time per advance, for reports
         self._rng = random.Random(seed)
         #: Every change, per resource (``watch_history`` events each), for watches and lists at a resourceVersion.
         self.watch_log = WatchLog(watch_history)
@@ -75,6 +77,8 @@ class FakeCluster:
             plural: ObjectTable(plural, self.watch_log, self._next_resource_version) for plural in BY_PLURAL}
         self._resource_version = 0
         self._runtime: dict[str, PodRuntime] = {}  # pod uid -> runtime
+        self._terminating: dict[str, dict] = {}  # pod uid -> stored pod with a grace period running
+        self._pod_changes: dict[str, dict | None] = {}  # pod uid -> stored pod (None: gone) since last taken
         self._node_order: dict[str, int] = {}
         self._node_counter = 0
         self._ip_counter = 0
@@ -190,6 +194,15 @@ class FakeCluster:
     def remove_pod(self, pod: dict) -> None:
         self._remove_pod(pod)
 
+    def take_pod_changes(self) -> dict[str, dict | None]:
+        """Pods created, written or removed since the last call (uid -> stored pod, None when gone)."""
+        changes, self._pod_changes = self._pod_changes, {}
+        return changes
+
+    def terminating_pods(self) -> list[dict]:
+        """Stored pods whose grace period is running, in the order their deletion began."""
+        return list(self._terminating.values())
+
     # ------------------------------------------------------------------ store internals
     def _iter(self, resource: str, namespace: str | None = None) -> list[dict]:
         """Stored objects (not copies) in creation order; for controllers and the server."""
@@ -207,6 +220,8 @@ class FakeCluster:
 
     def _touch(self, obj: dict) -> None:
         obj["metadata"]["resourceVersion"] = self._next_resource_version()
+        if obj.get("kind") == "Pod":
+            self._pod_changes[obj["metadata"]["uid"]] = obj
         self.watch_log.touched(obj)
 
     def _store_status(self, resource: str, namespace: str | None, name: str, status: dict) -> dict:
@@ -457,6 +472,7 @@ class FakeCluster:
         if runtime.delete_at is not None and runtime.delete_at <= delete_at:
             return copy.deepcopy(pod)  # a second delete may shorten the grace period, never extend it
         runtime.delete_at = delete_at
+        self._terminating[metadata["uid"]] = pod
         if runtime.started_at is not None:
             self.record_event(pod, "Killing", "Stopping container app", component="kubelet")
         metadata["deletionTimestamp"] = self.timestamp(delete_at)
@@ -470,11 +486,15 @@ class FakeCluster:
         if self._objects["pods"].get(key) is pod:
             del self._objects["pods"][key]
         self._runtime.pop(pod["metadata"]["uid"], None)
+        self._terminating.pop(pod["metadata"]["uid"], None)
+        self._pod_changes[pod["metadata"]["uid"]] = None
 
     def _forget_pod(self, pod: dict, how: str) -> None:
         if not pod["metadata"].get("deletionTimestamp"):
             self._record_pod_gone(pod, how)
         self._runtime.pop(pod["metadata"]["uid"], None)
+        self._terminating.pop(pod["metadata"]["uid"], None)
+        self._pod_changes[pod["metadata"]["uid"]] = None
 
     def _record_pod_gone(self, pod: dict, how: str) -> None:
         if how == "scaled_down":
@@ -624,8 +644,10 @@ class FakeCluster:
             if now < self.now:
                 raise ValueError(f"advance({now}) goes back in time; the cluster is at {self.now}")
             self.now = now
+            started = time.perf_counter()
             self._controllers.run()
             self.measurements.sample(now, self._controllers.availability())
+            self.tick_costs.record(time.perf_counter() - started, len(self._objects["pods"]))
 
     def settle(self, until: float, step: float = 1.0) -> None:
         """Advance in ``step``s up to ``until`` (convenience for tests and builders)."""

@@ -21,6 +21,7 @@ from bluegreen.sandbox.kube.disruption import (
     pod_terminal,
     scaled_value,
 )
+from bluegreen.sandbox.kube.index import PodIndex, controller_uid
 from bluegreen.sandbox.kube.measurements import WorkloadAvailability
 from bluegreen.sandbox.kube.quantity import cpu_millis, memory_bytes
 from bluegreen.sandbox.kube.scheduler import (
@@ -69,17 +70,16 @@ class Controllers:
         self.cluster = cluster
         # DaemonSet pods seen Ready at least once: only these count towards a DaemonSet's availability.
         self._daemon_pods_established: set[str] = set()
+        # The stored pods, indexed (see index.py); brought up to date by ``reindex``.
+        self.index: PodIndex = PodIndex()
+        self._template_hashes: dict[tuple[str, int], str] = {}
+        self._daemon_fit: dict[tuple, tuple[bool, bool]] = {}
+        self._pdb_memo: dict[str, tuple[tuple, BudgetStatus]] = {}
 
     # ------------------------------------------------------------------ helpers
-    def _owned(self) -> dict[str, list[dict]]:
-        """Pods and ReplicaSets by their controller's uid, in creation order."""
-        owned: dict[str, list[dict]] = {}
-        for plural in ("replicasets", "pods"):
-            for obj in self.cluster.objects(plural):
-                ref = controller_ref(obj)
-                if ref:
-                    owned.setdefault(ref["uid"], []).append(obj)
-        return owned
+    def _owned(self, uid: str) -> list[dict]:
+        """The pods whose controller has ``uid`` (from the index), in creation order."""
+        return self.index.owned(uid)
 
     def _by_uid(self, plural: str) -> dict[str, dict]:
         return {o["metadata"]["uid"]: o for o in self.cluster.objects(plural)}
@@ -100,8 +100,14 @@ class Controllers:
         """Sum of the desired replicas of the pods' controllers (each counted once), as the disruption
         controller's finders compute it; a pod without a scalable controller counts as one."""
         seen: set[tuple[str, str, str]] = set()
+        seen_owners: set[str] = set()
         total = 0
         for pod in pods:
+            owner = controller_uid(pod)
+            if owner is not None:
+                if owner in seen_owners:
+                    continue
+                seen_owners.add(owner)
             workload = self.workload_of(pod)
             if workload is None or workload[0] not in ("Deployment", "ReplicaSet", "StatefulSet"):
                 total += 1
@@ -120,9 +126,23 @@ class Controllers:
         requirements = selector_requirements(pdb["spec"].get("selector"))
         if requirements is None:
             return budget_status(pdb["spec"], [], 0)
-        pods = [p for p in self.cluster.objects("pods", namespace)
-                if labels_match(requirements, p["metadata"].get("labels"))]
-        return budget_status(pdb["spec"], pods, self.expected_scale(pods))
+        self.reindex()
+        groups = [group for group in self.index.label_groups.get(namespace, {}).values()
+                  if labels_match(requirements, group.labels)]
+        # Recompute only when the budget, one of its pods or a controller's scale changed since the last time.
+        key = (pdb["metadata"].get("resourceVersion"), tuple((g.serial, g.version) for g in groups),
+               self._scale_fingerprint())
+        memo = self._pdb_memo.get(pdb["metadata"]["uid"])
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        pods = [p for group in groups for p in group.pods.values()]
+        computed = budget_status(pdb["spec"], pods, self.expected_scale(pods))
+        self._pdb_memo[pdb["metadata"]["uid"]] = (key, computed)
+        return computed
+
+    def _scale_fingerprint(self) -> tuple:
+        return tuple((o["metadata"]["uid"], o["spec"].get("replicas")) for plural in
+                     ("deployments", "replicasets", "statefulsets") for o in self.cluster.objects(plural))
 
     def mark_not_ready(self, pod: dict) -> None:
         """A terminating pod stops being Ready (endpoints drop it; the PDB no longer counts it)."""
@@ -157,6 +177,9 @@ class Controllers:
             if not any(t.get("key") == default["key"] and t.get("effect") == default["effect"] for t in tolerations):
                 tolerations.append(dict(default))
         created = self.cluster.create("pods", owner["metadata"]["namespace"], pod)
+        stored = self.cluster.lookup("pods", owner["metadata"]["namespace"], name)
+        assert stored is not None
+        self.index.file(stored)
         component = {"ReplicaSet": "replicaset-controller", "StatefulSet": "statefulset-controller",
                      "DaemonSet": "daemonset-controller"}.get(owner_kind, "sandbox")
         self.cluster.record_event(owner, "SuccessfulCreate", f"Created pod: {name}", component=component)
@@ -167,15 +190,19 @@ class Controllers:
         self.node_lifecycle()
         self.kubelet_finish_terminating()
         self.deployments()
-        owned = self._owned()
-        self.replicasets(owned)
-        self.statefulsets(owned)
-        self.daemonsets(owned)
+        self.reindex()
+        self.replicasets()
+        self.statefulsets()
+        self.daemonsets()
         self.schedule()
         self.kubelet_run_pods()
-        owned = self._owned()
-        self.workload_statuses(owned)
+        self.reindex()
+        self.workload_statuses()
         self.disruption()
+
+    def reindex(self) -> None:
+        """Re-file the pods that changed since the index last looked; the loops after this read the index."""
+        self.index.apply(self.cluster.take_pod_changes())
 
     def node_lifecycle(self) -> None:
         """Taint cordoned and NotReady nodes with NoSchedule, as the node lifecycle controller does."""
@@ -193,7 +220,7 @@ class Controllers:
     def kubelet_finish_terminating(self) -> None:
         """Pods whose grace period has passed vanish, unless their node is NotReady (no kubelet to confirm)."""
         nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
-        for pod in list(self.cluster.objects("pods")):
+        for pod in self.cluster.terminating_pods():
             runtime = self.cluster.runtime(pod)
             if runtime.delete_at is None or self.cluster.now < runtime.delete_at:
                 continue
@@ -208,14 +235,14 @@ class Controllers:
         Template changes scale the old ReplicaSets to 0 at once (no surge arithmetic): the engine
         never changes templates, and the sandbox documents this.
         """
-        replicasets = self.cluster.objects("replicasets")
+        replicasets = self.replicasets_by_owner()
         for deployment in list(self.cluster.objects("deployments")):
             namespace, name = deployment["metadata"]["namespace"], deployment["metadata"]["name"]
             uid = deployment["metadata"]["uid"]
             spec = deployment["spec"]
-            template_hash = self.cluster.template_hash(spec["template"])
+            template_hash = self.template_hash(deployment)
             rs_name = f"{name}-{template_hash}"
-            mine = [rs for rs in replicasets if (controller_ref(rs) or {}).get("uid") == uid]
+            mine = replicasets.get(uid, [])
             current = next((rs for rs in mine if rs["metadata"]["name"] == rs_name), None)
             replicas = int(spec.get("replicas", 1))
             revision = revisions.next_revision([rs for rs in mine if rs is not current])
@@ -251,13 +278,14 @@ class Controllers:
                     self.cluster.set_field(old, ("spec", "replicas"), 0)
                     old["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
 
-    def replicasets(self, owned: dict[str, list[dict]]) -> None:
+    def replicasets(self) -> None:
         for rs in list(self.cluster.objects("replicasets")):
-            pods = [p for p in owned.get(rs["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
+            active = self.index.active_count.get(rs["metadata"]["uid"], 0)
             want = int(rs["spec"].get("replicas", 1))
-            for _ in range(want - len(pods)):
+            for _ in range(want - active):
                 self._new_pod(rs, "ReplicaSet", f"{rs['metadata']['name']}-{self.cluster.random_suffix()}", {})
-            if len(pods) > want:
+            if active > want:
+                pods = self.index.active_owned(rs["metadata"]["uid"])
                 # Like the real controller: unscheduled, then pending, then not ready, then newest first.
                 def rank(pod: dict) -> tuple:
                     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(pod["status"].get("phase"), 3)
@@ -266,7 +294,7 @@ class Controllers:
                 for pod in sorted(pods, key=rank)[: len(pods) - want]:
                     self.cluster.delete_pod(pod, None, "scaled_down")
 
-    def statefulsets(self, owned: dict[str, list[dict]]) -> None:
+    def statefulsets(self) -> None:
         """Pods name-0..n-1 with stable names; OrderedReady creates the lowest missing ordinal only when
         every lower ordinal is Running and Ready, and waits for a terminating pod to be gone."""
         for sts in list(self.cluster.objects("statefulsets")):
@@ -274,8 +302,8 @@ class Controllers:
             spec = sts["spec"]
             replicas = int(spec.get("replicas", 1))
             ordered = spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady"
-            revision = f"{name}-{self.cluster.template_hash(spec['template'])}"
-            existing = {p["metadata"]["name"]: p for p in owned.get(sts["metadata"]["uid"], []) if p["kind"] == "Pod"}
+            revision = f"{name}-{self.template_hash(sts)}"
+            existing = {p["metadata"]["name"]: p for p in self._owned(sts["metadata"]["uid"])}
             for ordinal in range(replicas):
                 pod_name = f"{name}-{ordinal}"
                 pod = existing.get(pod_name) or self.cluster.lookup("pods", namespace, pod_name)
@@ -299,7 +327,35 @@ class Controllers:
             for pod in extra[:1] if ordered else extra:
                 self.cluster.delete_pod(pod, None, "scaled_down")
 
+    def template_hash(self, owner: dict) -> str:
+        """The owner's pod-template hash, computed once per (uid, generation)."""
+        metadata = owner["metadata"]
+        key = (metadata["uid"], metadata.get("generation", 1))
+        found = self._template_hashes.get(key)
+        if found is None:
+            found = self._template_hashes[key] = self.cluster.template_hash(owner["spec"]["template"])
+        return found
+
+    def replicasets_by_owner(self) -> dict[str, list[dict]]:
+        """ReplicaSets by their controller's uid, in creation order."""
+        owned: dict[str, list[dict]] = {}
+        for rs in self.cluster.objects("replicasets"):
+            ref = controller_ref(rs)
+            if ref:
+                owned.setdefault(ref["uid"], []).append(rs)
+        return owned
+
     def daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
+        key = (ds["metadata"]["uid"], ds["metadata"].get("generation", 1), node["metadata"]["name"],
+               node["metadata"].get("resourceVersion"))
+        found = self._daemon_fit.get(key)
+        if found is None:
+            if len(self._daemon_fit) > 100_000:
+                self._daemon_fit.clear()
+            found = self._daemon_fit[key] = self._daemon_should_run(ds, node)
+        return found
+
+    def _daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
         """(should run a new pod there, may keep an existing one): nodeSelector and taints, the daemon
         tolerations added; unschedulable is tolerated, as for every daemon pod."""
         template_spec = ds["spec"]["template"]["spec"]
@@ -313,10 +369,10 @@ class Controllers:
         keep_ok = not untolerated_taints(tolerations, taints, ("NoExecute",))
         return new_ok, keep_ok
 
-    def daemonsets(self, owned: dict[str, list[dict]]) -> None:
+    def daemonsets(self) -> None:
         nodes = self.cluster.objects("nodes")
         for ds in list(self.cluster.objects("daemonsets")):
-            pods = [p for p in owned.get(ds["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
+            pods = self.index.active_owned(ds["metadata"]["uid"])
             by_node: dict[str, list[dict]] = {}
             for pod in pods:
                 by_node.setdefault(pod["spec"].get("nodeName", ""), []).append(pod)
@@ -325,7 +381,7 @@ class Controllers:
                 new_ok, keep_ok = self.daemon_should_run(ds, node)
                 here = by_node.pop(node_name, [])
                 if not here and new_ok:
-                    revision = self.cluster.template_hash(ds["spec"]["template"])
+                    revision = self.template_hash(ds)
                     pod = self._new_pod(ds, "DaemonSet", f"{ds['metadata']['name']}-{self.cluster.random_suffix()}",
                                         {"controller-revision-hash": revision})
                     stored = self.cluster.lookup("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
@@ -336,6 +392,8 @@ class Controllers:
                     stored["spec"]["tolerations"] = _merge_tolerations(stored["spec"].get("tolerations") or [],
                                                                        DAEMON_TOLERATIONS)
                     stored["spec"]["nodeName"] = node_name  # bound by its node affinity; skip the queue
+                    self.cluster.touch(stored)
+                    self.index.file(stored)
                 elif here and not keep_ok:
                     for pod in here:
                         self.cluster.delete_pod(pod, None, "scaled_down")
@@ -358,19 +416,24 @@ class Controllers:
                 cpu_m=cpu_millis(allocatable.get("cpu", 0)), memory=memory_bytes(allocatable.get("memory", 0)),
                 pods=int(allocatable.get("pods", 110)),
             )
-        for pod in self.cluster.objects("pods"):
-            view = views.get(pod["spec"].get("nodeName") or "")
-            if view is None or pod_terminal(pod):
-                continue
-            cpu, memory = pod_requests(pod["spec"])
-            view.used_cpu_m += cpu
-            view.used_memory += memory
-            view.used_pods += 1
+        for name, view in views.items():
+            for uid, pod in self.index.by_node.get(name, {}).items():
+                if pod_terminal(pod):
+                    continue
+                cpu, memory = self.index.requests[uid]
+                view.used_cpu_m += cpu
+                view.used_memory += memory
+                view.used_pods += 1
         return sorted(views.values(), key=lambda v: v.order)
+
+
 
     def schedule(self) -> None:
         """Bind pending pods in creation order; unschedulable ones get a PodScheduled=False condition."""
-        pending = [p for p in self.cluster.objects("pods") if not p["spec"].get("nodeName") and is_active(p)]
+        self.reindex()  # pods created or removed by the loops before this one
+        pending = sorted((p for p in self.index.pending.values()
+                          if not p["spec"].get("nodeName") and is_active(p)),
+                         key=lambda p: self.cluster.runtime(p).created_at)
         if not pending:
             return
         views = self.node_views()
@@ -395,6 +458,7 @@ class Controllers:
             pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True",
                                             "lastTransitionTime": self.cluster.timestamp()}]
             self.cluster.touch(pod)
+            self.index.file(pod)
             self.cluster.record_event(pod, "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/"
                                       f"{pod['metadata']['name']} to {node.name}", component="default-scheduler")
 
@@ -402,7 +466,8 @@ class Controllers:
         """Bound pods on Ready nodes start at once and turn Ready after their readiness delay."""
         nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
         now = self.cluster.now
-        for pod in self.cluster.objects("pods"):
+        self.reindex()
+        for pod in list(self.index.starting.values()):
             node = nodes.get(pod["spec"].get("nodeName") or "")
             if node is None or not node_ready(node) or pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
                 continue
@@ -450,19 +515,19 @@ class Controllers:
                 self.cluster.measurements.on_pod_ready(self.cluster.pod_ref(pod), now)
 
     # ------------------------------------------------------------------ statuses
-    def workload_statuses(self, owned: dict[str, list[dict]]) -> None:
+    def workload_statuses(self) -> None:
         stamp = self.cluster.timestamp()
         for rs in self.cluster.objects("replicasets"):
-            pods = [p for p in owned.get(rs["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
-            ready = sum(1 for p in pods if pod_ready(p))
-            status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
+            active = self.index.active_count.get(rs["metadata"]["uid"], 0)
+            ready = self.index.healthy_count.get(rs["metadata"]["uid"], 0)
+            status = {"replicas": active, "fullyLabeledReplicas": active, "readyReplicas": ready,
                       "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
             self.cluster.set_status(rs, {k: v for k, v in status.items() if v or k == "replicas"})
-        replicasets = self.cluster.objects("replicasets")
+        replicasets = self.replicasets_by_owner()
         for deployment in self.cluster.objects("deployments"):
             uid = deployment["metadata"]["uid"]
-            mine = [rs for rs in replicasets if (controller_ref(rs) or {}).get("uid") == uid]
-            template_hash = self.cluster.template_hash(deployment["spec"]["template"])
+            mine = replicasets.get(uid, [])
+            template_hash = self.template_hash(deployment)
             current_name = f"{deployment['metadata']['name']}-{template_hash}"
             total = sum(rs["status"].get("replicas", 0) for rs in mine)
             ready = sum(rs["status"].get("readyReplicas", 0) for rs in mine)
@@ -499,17 +564,17 @@ class Controllers:
             self.cluster.set_status(deployment, {k: v for k, v in status.items()
                                                  if v or k in ("replicas", "observedGeneration", "conditions")})
         for sts in self.cluster.objects("statefulsets"):
-            pods = [p for p in owned.get(sts["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
-            ready = sum(1 for p in pods if pod_ready(p))
-            revision = f"{sts['metadata']['name']}-{self.cluster.template_hash(sts['spec']['template'])}"
-            status = {"observedGeneration": sts["metadata"].get("generation", 1), "replicas": len(pods),
-                      "readyReplicas": ready, "currentReplicas": len(pods), "updatedReplicas": len(pods),
+            active = self.index.active_count.get(sts["metadata"]["uid"], 0)
+            ready = self.index.healthy_count.get(sts["metadata"]["uid"], 0)
+            revision = f"{sts['metadata']['name']}-{self.template_hash(sts)}"
+            status = {"observedGeneration": sts["metadata"].get("generation", 1), "replicas": active,
+                      "readyReplicas": ready, "currentReplicas": active, "updatedReplicas": active,
                       "availableReplicas": ready, "currentRevision": revision, "updateRevision": revision,
                       "collisionCount": 0}
             self.cluster.set_status(sts, status)
         nodes = self.cluster.objects("nodes")
         for ds in self.cluster.objects("daemonsets"):
-            pods = [p for p in owned.get(ds["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
+            pods = self.index.active_owned(ds["metadata"]["uid"])
             on_node = {p["spec"].get("nodeName"): p for p in pods}
             desired = scheduled = misscheduled = ready = 0
             for node in nodes:
@@ -553,17 +618,22 @@ class Controllers:
     def availability(self) -> list[WorkloadAvailability]:
         """Ready pods per workload now, against its desired count and its budget (PDB or implicit)."""
         pods_by_workload: dict[tuple[str, str, str], list[dict]] = {}
-        for pod in self.cluster.objects("pods"):
-            workload = self.workload_of(pod)
+        ready_by_workload: dict[tuple[str, str, str], int] = {}
+        for owner, by_uid in self.index.by_owner.items():  # pods of one controller share its workload
+            workload = self.workload_of(next(iter(by_uid.values())))
             if workload:
-                pods_by_workload.setdefault(workload, []).append(pod)
+                # pod_healthy (Ready and not terminating), counted by the index
+                healthy = self.index.healthy_count.get(owner, 0)
+                ready_by_workload[workload] = ready_by_workload.get(workload, 0) + healthy
+                if workload[0] == "DaemonSet":
+                    pods_by_workload.setdefault(workload, []).extend(by_uid.values())
         result = []
         for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets"),
                              ("DaemonSet", "daemonsets")):
             for workload in self.cluster.objects(plural):
                 namespace, name = workload["metadata"]["namespace"], workload["metadata"]["name"]
                 pods = pods_by_workload.get((kind, namespace, name), [])
-                ready = sum(1 for p in pods if pod_healthy(p))
+                ready = ready_by_workload.get((kind, namespace, name), 0)
                 if kind == "DaemonSet":
                     # A DaemonSet grows with every node that joins and shrinks with every node that leaves;
                     # neither is a disruption. Measure it over its established pods (Ready at least once and

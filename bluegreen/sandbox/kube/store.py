@@ -71,6 +71,14 @@ class ClusterStore(Protocol):
         """The pod object is gone from the store (the kubelet confirmed termination, or GC)."""
         ...
 
+    def take_pod_changes(self) -> dict[str, dict | None]:
+        """Pods created, written or removed since the last call (uid -> stored pod, None when gone)."""
+        ...
+
+    def terminating_pods(self) -> list[dict]:
+        """Stored pods whose grace period is running."""
+        ...
+
     def record_event(self, obj: dict, reason: str, message: str, *, event_type: str = "Normal",
                      component: str = "sandbox") -> None:
         ...
