@@ -265,14 +265,17 @@ class Controllers:
                              "minReadySeconds": spec.get("minReadySeconds", 0)},
                 })
             else:
-                promoted = revisions.promoted_annotations(current["metadata"].get("annotations"), deployment, revision)
-                self.cluster.set_field(current, ("metadata", "annotations"), promoted)
+                if revisions.stale(current, deployment, revision):
+                    promoted = revisions.promoted_annotations(current["metadata"].get("annotations"), deployment,
+                                                              revision)
+                    self.cluster.set_field(current, ("metadata", "annotations"), promoted)
                 revision = revisions.revision_of(current)
                 if current["spec"].get("replicas") != replicas:
                     self.cluster.set_field(current, ("spec", "replicas"), replicas)
                     current["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
-            self.cluster.set_field(deployment, ("metadata", "annotations"),
-                                   revisions.deployment_annotations(deployment, revision))
+            if revisions.revision_of(deployment) != revision:
+                self.cluster.set_field(deployment, ("metadata", "annotations"),
+                                       revisions.deployment_annotations(deployment, revision))
             for old in mine:
                 if old["metadata"]["name"] != rs_name and old["spec"].get("replicas", 0) != 0:
                     self.cluster.set_field(old, ("spec", "replicas"), 0)

@@ -43,6 +43,14 @@ def new_replicaset_annotations(deployment: dict, revision: int, replicas: int, m
             MAX_REPLICAS: str(max_replicas)}
 
 
+def stale(replicaset: dict, deployment: dict, revision: int) -> bool:
+    """Whether the Deployment's new ReplicaSet needs its annotations updated: a lower revision than ``revision``,
+    or a Deployment annotation it does not carry yet."""
+    annotations = (replicaset.get("metadata") or {}).get("annotations") or {}
+    return revision_of(replicaset) < revision or any(
+        annotations.get(k) != v for k, v in copied_annotations(deployment).items())
+
+
 def promoted_annotations(annotations: dict[str, str] | None, deployment: dict, revision: int) -> dict[str, str]:
     """An existing ReplicaSet's annotations once it is the Deployment's new one again: its revision rises to
     ``revision`` (never falls) and the revision it had joins revision-history (oldest dropped past 2,000 chars)."""
