@@ -319,6 +319,7 @@ class Controllers:
                     stored["spec"]["hostname"] = pod_name
                     if spec.get("serviceName"):
                         stored["spec"]["subdomain"] = spec["serviceName"]
+                    self.cluster.touch(stored)  # a write of its own, so watches and snapshots see the hostname
                     if ordered:
                         break
                     continue
