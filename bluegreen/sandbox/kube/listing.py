@@ -144,6 +144,15 @@ def validate(options: ListOptions) -> None:
                                       for field, kind, message in errors]})
 
 
+def exact(options: ListOptions) -> bool:
+    """Whether a list reads the state at exactly its resourceVersion: resourceVersionMatch=Exact, or the legacy
+    form, a resourceVersion other than "0" with a limit and no match (cacher.go shouldDelegateList)."""
+    if options.resource_version_match == Match.EXACT:
+        return True
+    return (options.resource_version_match == Match.UNSET and options.limit > 0
+            and options.resource_version not in ("", "0"))
+
+
 def watch_timeout(options: ListOptions, rng: random.Random) -> float:
     """Real seconds a watch stays open: timeoutSeconds, or the server's randomised default."""
     if options.timeout_seconds is not None and options.timeout_seconds > 0:

@@ -6,6 +6,7 @@ kubectl (get, cordon, uncordon, drain) send; see docs/sandbox-kube.md for the fu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import select
@@ -455,7 +456,7 @@ class _Handler(BaseHTTPRequestHandler):
             if options.resource_version not in ("", "0"):
                 raise BadRequest("specifying resource version is not allowed when using continue")
             at, after = listing.decode_continue(options.continue_token)
-        elif options.resource_version_match == listing.Match.EXACT:
+        elif listing.exact(options):
             at = int(options.resource_version)
         else:
             wanted = options.start_resource_version()
@@ -463,6 +464,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._wait_for(wanted)
             items, version = cluster.list_objects(rtype.plural, namespace, label_selector=options.label_selector,
                                                   field_selector=options.field_selector)
+            if options.resource_version == "0":
+                options = dataclasses.replace(options, limit=0)  # served "from the watch cache": limit ignored
             return listing.page(items, int(version), options)
         self._wait_for(at)
         labels = parse_label_selector(options.label_selector)

@@ -211,6 +211,12 @@ def test_list_resource_version_semantics(served):
     exact = core.list_namespaced_pod("default", resource_version=before.metadata.resource_version,
                                      resource_version_match="Exact")
     assert names(exact) == names(before) and exact.metadata.resource_version == before.metadata.resource_version
+    # A resourceVersion with a limit and no match is the legacy spelling of Exact; "0" ignores limit (the watch
+    # cache does not page).
+    legacy = core.list_namespaced_pod("default", resource_version=before.metadata.resource_version, limit=50)
+    assert names(legacy) == names(before)
+    anything = core.list_namespaced_pod("default", resource_version="0", limit=1)
+    assert len(anything.items) == len(before.items) + 1 and not anything.metadata._continue
     ahead = str(int(s.cluster.resource_version) + 1)
     threading.Timer(0.3, lambda: core.create_namespaced_pod("default", _pod("arrives"))).start()
     waited = core.list_namespaced_pod("default", resource_version=ahead, resource_version_match="NotOlderThan")
