@@ -222,7 +222,7 @@ class FakeCluster:
         obj["metadata"]["resourceVersion"] = self._next_resource_version()
         if obj.get("kind") == "Pod":
             self._pod_changes[obj["metadata"]["uid"]] = obj
-        self.watch_log.touched(obj)
+        self.watch_log.touched(obj, self._objects)
 
     def _store_status(self, resource: str, namespace: str | None, name: str, status: dict) -> dict:
         obj = self._stored(resource, namespace, name)

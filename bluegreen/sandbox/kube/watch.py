@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -121,13 +121,17 @@ class WatchLog:
             self.last_resource_version = max(self.last_resource_version, change.resource_version)
             self.changed.notify_all()
 
-    def touched(self, obj: dict) -> None:
-        """``obj`` got a new resourceVersion: MODIFIED if it is stored; a create is recorded when stored."""
+    def touched(self, obj: dict, tables: Mapping[str, Mapping[Key, dict]]) -> None:
+        """``obj`` got a new resourceVersion: MODIFIED if the object stored under its key is this one (same uid);
+        a create is recorded once it is stored, and a write to an object no longer stored is not an event."""
         rtype = BY_KIND.get(obj.get("kind", ""))
         if rtype is None:
             return
         metadata = obj["metadata"]
         key = (metadata.get("namespace") or "" if rtype.namespaced else "", metadata["name"])
+        stored = tables[rtype.plural].get(key)
+        if stored is None or stored["metadata"].get("uid") != metadata.get("uid"):
+            return
         history = self.histories[rtype.plural]
         previous = history.latest.get(key)
         if previous is None:

@@ -181,6 +181,9 @@ def test_a_resource_version_older_than_the_history_is_410_expired(tmp_path: Path
         assert status["message"].startswith(f"too old resource version: {old} (")
         code, body = _get(s, f"/api/v1/namespaces/default/pods?resourceVersion={old}&resourceVersionMatch=Exact")
         assert (code, body["reason"]) == (410, "Expired")
+        # The history is bounded per resource: pod churn does not expire a watch on nodes from the same point.
+        assert _raw_watch(s, "/api/v1/nodes", resourceVersion=old, timeoutSeconds="1") == []
+        assert len(s.cluster.watch_log.history("pods").events) == 8
         # A recent resourceVersion still resumes.
         recent = s.cluster.resource_version
         s.cluster.create("pods", "default", _pod("after"))
