@@ -18,6 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from bluegreen.sandbox.kube.admission import default_toleration_seconds
 from bluegreen.sandbox.kube.controllers import Controllers
 from bluegreen.sandbox.kube.disruption import BudgetStatus, eviction_verdict, pod_terminal
 from bluegreen.sandbox.kube.errors import (
@@ -40,7 +41,7 @@ from bluegreen.sandbox.kube.selectors import (
     selector_matches,
 )
 from bluegreen.sandbox.kube.services import kubernetes_service
-from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, PodRuntime
+from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, ClusterTiming, NodeRuntime, PodRuntime
 from bluegreen.sandbox.kube.tick_costs import TickCosts
 from bluegreen.sandbox.kube.watch import DEFAULT_HISTORY, ObjectTable, WatchLog
 
@@ -59,11 +60,13 @@ class FakeCluster:
     """State plus controllers of a small Kubernetes cluster; thread-safe through ``lock``."""
 
     def __init__(self, *, placement: str = "spread", seed: int = 0, epoch: float | None = None,
-                 watch_history: int = DEFAULT_HISTORY):
+                 timing: ClusterTiming | None = None, watch_history: int = DEFAULT_HISTORY):
         if placement not in PLACEMENTS:
             raise ValueError(f"placement {placement!r} is not one of {', '.join(PLACEMENTS)}")
         self.placement = placement
         self.seed = seed
+        self.timing = timing or ClusterTiming()
+        self._node_runtime: dict[str, NodeRuntime] = {}
         self.lock = threading.RLock()
         self.now = 0.0
         # Wall-clock time that simulated second 0 maps to, for timestamps kubectl turns into ages.
@@ -305,6 +308,8 @@ class FakeCluster:
             if rtype.plural in _GENERATION_TRACKED:
                 metadata["generation"] = 1
             self._default(rtype, obj)
+            if rtype.plural == "pods":
+                default_toleration_seconds(obj["spec"], self.timing.default_toleration_seconds)
             self._validate(rtype, obj)
             self._touch(obj)
             self._objects[rtype.plural][key] = obj
@@ -604,6 +609,7 @@ class FakeCluster:
                 },
             }
             self.create("nodes", None, node)
+            self._node_runtime[name] = NodeRuntime(heartbeat_at=self.now)
             self._node_order[name] = len(self._node_order)
             self._controllers.node_lifecycle()
 
@@ -627,9 +633,20 @@ class FakeCluster:
             if ("", name) not in self._objects["nodes"]:
                 raise NotFound.of("nodes", name)
             del self._objects["nodes"][("", name)]
+            self._node_runtime.pop(name, None)
             for pod in [p for p in self._iter("pods") if p["spec"].get("nodeName") == name]:
                 self._forget_pod(pod, "node_removed")
                 self._remove_pod(pod)
+
+    def stop_kubelet(self, name: str) -> None:
+        """The node's kubelet stops reporting (the instance froze or lost its network): nothing changes on the
+        API until the node lifecycle controller's grace period has passed (a scenario's ``node_lost`` fault)."""
+        with self.lock:
+            self._stored("nodes", None, name)
+            self.node_runtime(name).kubelet_running = False
+
+    def node_runtime(self, name: str) -> NodeRuntime:
+        return self._node_runtime.setdefault(name, NodeRuntime(heartbeat_at=self.now))
 
     def node_order(self, name: str) -> int:
         return self._node_order.get(name, 1 << 30)

@@ -23,9 +23,15 @@ from bluegreen.sandbox.kube.disruption import (
 )
 from bluegreen.sandbox.kube.index import PodIndex, controller_uid
 from bluegreen.sandbox.kube.measurements import WorkloadAvailability
+from bluegreen.sandbox.kube.nodelifecycle import eviction_delay, node_taints, ready_status, unknown_conditions
 from bluegreen.sandbox.kube.quantity import cpu_millis, memory_bytes
+from bluegreen.sandbox.kube.rollout import (
+    ReplicaSetCount,
+    new_replicaset_replicas,
+    old_replicasets_after_scale_down,
+    resolve_fenceposts,
+)
 from bluegreen.sandbox.kube.scheduler import (
-    NOT_READY_TAINT,
     UNSCHEDULABLE_TAINT,
     NodeView,
     choose_node,
@@ -43,11 +49,6 @@ DAEMON_TOLERATIONS = [
     {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
     {"key": UNSCHEDULABLE_TAINT, "operator": "Exists", "effect": "NoSchedule"},
-]
-# DefaultTolerationSeconds admission adds these to every pod.
-DEFAULT_TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
 ]
 
 
@@ -75,6 +76,8 @@ class Controllers:
         self._template_hashes: dict[tuple[str, int], str] = {}
         self._daemon_fit: dict[tuple, tuple[bool, bool]] = {}
         self._pdb_memo: dict[str, tuple[tuple, BudgetStatus]] = {}
+        self._node_ready_seen: dict[str, str] = {}  # node -> Ready status at the last pass
+        self._taint_seen: dict[str, dict[str, float]] = {}  # node -> pod uid -> first seen under NoExecute taints
 
     # ------------------------------------------------------------------ helpers
     def _owned(self, uid: str) -> list[dict]:
@@ -154,7 +157,8 @@ class Controllers:
         for container in status.get("containerStatuses") or []:
             container["ready"] = False
 
-    def _new_pod(self, owner: dict, owner_kind: str, name: str, extra_labels: dict[str, str]) -> dict:
+    def _new_pod(self, owner: dict, owner_kind: str, name: str, extra_labels: dict[str, str],
+                 extra_tolerations: list[dict] | None = None) -> dict:
         template = copy.deepcopy(owner["spec"]["template"])
         metadata = template.get("metadata") or {}
         pod = {
@@ -172,10 +176,8 @@ class Controllers:
         }
         if metadata.get("annotations"):
             pod["metadata"]["annotations"] = dict(metadata["annotations"])
-        tolerations = pod["spec"].setdefault("tolerations", [])
-        for default in DEFAULT_TOLERATIONS:
-            if not any(t.get("key") == default["key"] and t.get("effect") == default["effect"] for t in tolerations):
-                tolerations.append(dict(default))
+        if extra_tolerations:
+            pod["spec"]["tolerations"] = _merge_tolerations(pod["spec"].get("tolerations") or [], extra_tolerations)
         created = self.cluster.create("pods", owner["metadata"]["namespace"], pod)
         stored = self.cluster.lookup("pods", owner["metadata"]["namespace"], name)
         assert stored is not None
@@ -187,7 +189,9 @@ class Controllers:
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
+        self.kubelet_heartbeat()
         self.node_lifecycle()
+        self.taint_eviction()
         self.kubelet_finish_terminating()
         self.deployments()
         self.reindex()
@@ -204,18 +208,79 @@ class Controllers:
         """Re-file the pods that changed since the index last looked; the loops after this read the index."""
         self.index.apply(self.cluster.take_pod_changes())
 
-    def node_lifecycle(self) -> None:
-        """Taint cordoned and NotReady nodes with NoSchedule, as the node lifecycle controller does."""
+    def kubelet_heartbeat(self) -> None:
+        """Every running kubelet renews its node's Lease (kept as the node's heartbeat, not as an object)."""
         for node in self.cluster.objects("nodes"):
-            managed = (UNSCHEDULABLE_TAINT, NOT_READY_TAINT)
-            taints = [t for t in node["spec"].get("taints") or []
-                      if not (t.get("key") in managed and t.get("effect") == "NoSchedule")]
-            # NoSchedule taints carry no timeAdded on a real node (only NoExecute ones do).
-            if node["spec"].get("unschedulable"):
-                taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
-            if not node_ready(node):
-                taints.append({"key": NOT_READY_TAINT, "effect": "NoSchedule"})
+            runtime = self.cluster.node_runtime(node["metadata"]["name"])
+            if runtime.kubelet_running:
+                runtime.heartbeat_at = self.cluster.now
+
+    def node_lifecycle(self) -> None:
+        """node_lifecycle_controller.go monitorNodeHealth + the tainting passes (see nodelifecycle.py): a node
+        silent for the grace period goes Unknown; on Ready -> not Ready its pods are marked not Ready
+        (MarkPodsNotReady); taints follow the Ready condition and spec.unschedulable."""
+        now, stamp = self.cluster.now, self.cluster.timestamp()
+        grace = self.cluster.timing.node_monitor_grace_seconds
+        for node in self.cluster.objects("nodes"):
+            name = node["metadata"]["name"]
+            runtime = self.cluster.node_runtime(name)
+            ready = ready_status(node)
+            if ready != "Unknown" and not runtime.kubelet_running and now - runtime.heartbeat_at >= grace:
+                conditions = unknown_conditions(node["status"].get("conditions") or [], stamp)
+                self.cluster.set_status(node, {**node["status"], "conditions": conditions})
+                self.cluster.record_event(node, "NodeNotReady", f"Node {name} status is now: NodeNotReady",
+                                          component="node-controller")
+                ready = "Unknown"
+            if ready != "True" and self._node_ready_seen.get(name) == "True":
+                self.mark_pods_not_ready(name)
+            self._node_ready_seen[name] = ready
+            taints = node_taints(node, ready, stamp)
             self.cluster.set_field(node, ("spec", "taints"), taints or None)
+
+    def mark_pods_not_ready(self, node_name: str) -> None:
+        """controller/util/node MarkPodsNotReady: the Ready condition of every pod on the node turns False."""
+        self.reindex()
+        stamp = self.cluster.timestamp()
+        for pod in self.index.on_node(node_name):
+            for condition in pod.get("status", {}).get("conditions") or []:
+                if condition["type"] == "Ready" and condition["status"] != "False":
+                    condition.update(status="False", lastTransitionTime=stamp)
+                    self.cluster.touch(pod)
+
+    def taint_eviction(self) -> None:
+        """tainteviction/taint_eviction.go: pods on a node with NoExecute taints are deleted at once when they
+        do not tolerate one, after their smallest matching tolerationSeconds when they do, never when they
+        tolerate it forever (DaemonSet pods)."""
+        now = self.cluster.now
+        self.reindex()
+        for node in self.cluster.objects("nodes"):
+            name = node["metadata"]["name"]
+            taints = [t for t in node["spec"].get("taints") or [] if t.get("effect") == "NoExecute"]
+            if not taints:
+                self._taint_seen.pop(name, None)
+                continue
+            seen = self._taint_seen.setdefault(name, {})
+            for pod in self.index.on_node(name):
+                if pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
+                    continue
+                delay = eviction_delay(pod["spec"].get("tolerations") or [], taints)
+                if delay is None:
+                    continue
+                first = seen.setdefault(pod["metadata"]["uid"], now)
+                if now >= first + delay:
+                    self._evict_for_taint(pod)
+
+    def _evict_for_taint(self, pod: dict) -> None:
+        stamp = self.cluster.timestamp()
+        conditions = [c for c in pod["status"].get("conditions") or [] if c["type"] != "DisruptionTarget"]
+        conditions.append({"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager",
+                           "message": "Taint manager: deleting due to NoExecute taint", "lastTransitionTime": stamp})
+        pod["status"]["conditions"] = conditions
+        self.cluster.touch(pod)
+        namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        self.cluster.record_event(pod, "TaintManagerEviction", f"Marking for deletion Pod {namespace}/{name}",
+                                  component="taint-eviction-controller")
+        self.cluster.delete_pod(pod, None, "taint_evicted")
 
     def kubelet_finish_terminating(self) -> None:
         """Pods whose grace period has passed vanish, unless their node is NotReady (no kubelet to confirm)."""
@@ -224,62 +289,118 @@ class Controllers:
             runtime = self.cluster.runtime(pod)
             if runtime.delete_at is None or self.cluster.now < runtime.delete_at:
                 continue
-            node = nodes.get(pod["spec"].get("nodeName", ""))
-            if node is not None and not node_ready(node):
+            name = pod["spec"].get("nodeName", "")
+            node = nodes.get(name)
+            if node is not None and (not node_ready(node) or not self.cluster.node_runtime(name).kubelet_running):
                 continue
             self.cluster.remove_pod(pod)
 
     def deployments(self) -> None:
-        """Each Deployment owns one ReplicaSet per pod template; the current one gets all replicas.
-
-        Template changes scale the old ReplicaSets to 0 at once (no surge arithmetic): the engine
-        never changes templates, and the sandbox documents this.
-        """
+        """Each Deployment owns one ReplicaSet per pod template (pkg/controller/deployment/sync.go
+        getNewReplicaSet); a template change rolls pods over with RollingUpdate's maxSurge/maxUnavailable
+        (rolling.go rolloutRolling, see rollout.py) or, for Recreate, scales the old sets to zero and the new
+        one up once their pods are gone (recreate.go rolloutRecreate). Scaling during a rollout is not
+        proportional: the new set is capped at the desired count and the old sets shrink as the rollout allows."""
         replicasets = self.replicasets_by_owner()
         for deployment in list(self.cluster.objects("deployments")):
-            namespace, name = deployment["metadata"]["namespace"], deployment["metadata"]["name"]
-            uid = deployment["metadata"]["uid"]
+            name, uid = deployment["metadata"]["name"], deployment["metadata"]["uid"]
             spec = deployment["spec"]
             template_hash = self.template_hash(deployment)
             rs_name = f"{name}-{template_hash}"
             mine = replicasets.get(uid, [])
             current = next((rs for rs in mine if rs["metadata"]["name"] == rs_name), None)
-            replicas = int(spec.get("replicas", 1))
-            revision = revisions.next_revision([rs for rs in mine if rs is not current])
+            old = [rs for rs in mine if rs is not current]
+            revision = revisions.next_revision(old)
+            desired = int(spec.get("replicas", 1))
+            strategy = spec.get("strategy") or {}
+            recreate = strategy.get("type") == "Recreate"
+            rolling = strategy.get("rollingUpdate") or {}
+            surge, unavailable = resolve_fenceposts(rolling.get("maxSurge"), rolling.get("maxUnavailable"), desired)
+            old_counts = [_rs_count(rs) for rs in old]
             if current is None:
-                template = copy.deepcopy(spec["template"])
-                template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = template_hash
-                selector = copy.deepcopy(spec["selector"])
-                selector.setdefault("matchLabels", {})["pod-template-hash"] = template_hash
-                self.cluster.create("replicasets", namespace, {
-                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
-                    "metadata": {
-                        "name": rs_name, "namespace": namespace,
-                        "labels": dict(template["metadata"]["labels"]),
-                        "annotations": revisions.new_replicaset_annotations(
-                            deployment, revision, replicas, replicas + _max_surge(deployment, replicas)),
-                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
-                                             "uid": uid, "controller": True, "blockOwnerDeletion": True}],
-                    },
-                    "spec": {"replicas": replicas, "selector": selector, "template": template,
-                             "minReadySeconds": spec.get("minReadySeconds", 0)},
-                })
-            else:
-                if revisions.stale(current, deployment, revision):
-                    promoted = revisions.promoted_annotations(current["metadata"].get("annotations"), deployment,
-                                                              revision)
-                    self.cluster.set_field(current, ("metadata", "annotations"), promoted)
-                revision = revisions.revision_of(current)
-                if current["spec"].get("replicas") != replicas:
-                    self.cluster.set_field(current, ("spec", "replicas"), replicas)
-                    current["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
-            if revisions.revision_of(deployment) != revision:
-                self.cluster.set_field(deployment, ("metadata", "annotations"),
-                                       revisions.deployment_annotations(deployment, revision))
-            for old in mine:
-                if old["metadata"]["name"] != rs_name and old["spec"].get("replicas", 0) != 0:
-                    self.cluster.set_field(old, ("spec", "replicas"), 0)
-                    old["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
+                if recreate:
+                    initial = 0 if any(c.replicas for c in old_counts) else desired
+                else:
+                    initial = new_replicaset_replicas(desired, surge, ReplicaSetCount(rs_name, 0, 0), old_counts)
+                self._create_replicaset(deployment, rs_name, template_hash, initial, revision)
+                self._record_revision(deployment, revision)
+                continue
+            self._record_revision(deployment, self._promote(deployment, current, revision))
+            if current["spec"].get("minReadySeconds", 0) != spec.get("minReadySeconds", 0):
+                self.cluster.set_field(current, ("spec", "minReadySeconds"), spec.get("minReadySeconds", 0))
+            new = _rs_count(current)
+            if recreate:
+                for rs in old:
+                    self._scale_replicaset(deployment, rs, 0)
+                if not any(int((rs.get("status") or {}).get("replicas", 0)) for rs in old):
+                    self._scale_replicaset(deployment, current, desired)
+                continue
+            if not any(c.replicas for c in old_counts):
+                self._scale_replicaset(deployment, current, desired)  # no rollout in progress: a plain scale
+                continue
+            # rolloutRolling: scale the new set up first; if it moved, that is this sync's work.
+            target = desired if new.replicas > desired else new_replicaset_replicas(
+                desired, surge, new, [new, *old_counts])
+            if target != new.replicas:
+                self._scale_replicaset(deployment, current, target)
+                if target > new.replicas:
+                    continue
+                new = ReplicaSetCount(new.name, target, new.available)
+            by_name = {rs["metadata"]["name"]: rs for rs in old}
+            for rs_of, replicas in old_replicasets_after_scale_down(desired, unavailable, new, old_counts).items():
+                self._scale_replicaset(deployment, by_name[rs_of], replicas)
+
+    def _create_replicaset(self, deployment: dict, rs_name: str, template_hash: str, replicas: int,
+                           revision: int) -> None:
+        namespace, name = deployment["metadata"]["namespace"], deployment["metadata"]["name"]
+        spec = deployment["spec"]
+        template = copy.deepcopy(spec["template"])
+        template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = template_hash
+        selector = copy.deepcopy(spec["selector"])
+        selector.setdefault("matchLabels", {})["pod-template-hash"] = template_hash
+        self.cluster.create("replicasets", namespace, {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {
+                "name": rs_name, "namespace": namespace,
+                "labels": dict(template["metadata"]["labels"]),
+                "annotations": revisions.new_replicaset_annotations(
+                    deployment, revision, int(spec.get("replicas", 1)),
+                    int(spec.get("replicas", 1)) + _max_surge(deployment, int(spec.get("replicas", 1)))),
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                     "uid": deployment["metadata"]["uid"], "controller": True,
+                                     "blockOwnerDeletion": True}],
+            },
+            "spec": {"replicas": replicas, "selector": selector, "template": template,
+                     "minReadySeconds": spec.get("minReadySeconds", 0)},
+        })
+        self.cluster.record_event(deployment, "ScalingReplicaSet", f"Scaled up replica set {rs_name} from 0 to "
+                                  f"{replicas}", component="deployment-controller")
+
+    def _promote(self, deployment: dict, current: dict, revision: int) -> int:
+        """The current ReplicaSet takes the next revision when it becomes current again (a rollback); returns its
+        revision (deployment_util.go SetNewReplicaSetAnnotations)."""
+        if revisions.stale(current, deployment, revision):
+            self.cluster.set_field(current, ("metadata", "annotations"),
+                                   revisions.promoted_annotations(current["metadata"].get("annotations"), deployment,
+                                                                  revision))
+        return revisions.revision_of(current)
+
+    def _record_revision(self, deployment: dict, revision: int) -> None:
+        """The Deployment carries its current ReplicaSet's revision (deployment_util.go SetDeploymentRevision)."""
+        if revisions.revision_of(deployment) != revision:
+            self.cluster.set_field(deployment, ("metadata", "annotations"),
+                                   revisions.deployment_annotations(deployment, revision))
+
+    def _scale_replicaset(self, deployment: dict, rs: dict, replicas: int) -> None:
+        before = int(rs["spec"].get("replicas", 1))
+        if before == replicas:
+            return
+        self.cluster.set_field(rs, ("spec", "replicas"), replicas)
+        rs["metadata"]["generation"] = rs["metadata"].get("generation", 1) + 1
+        way = "up" if replicas > before else "down"
+        self.cluster.record_event(deployment, "ScalingReplicaSet", f"Scaled {way} replica set "
+                                  f"{rs['metadata']['name']} from {before} to {replicas}",
+                                  component="deployment-controller")
 
     def replicasets(self) -> None:
         for rs in list(self.cluster.objects("replicasets")):
@@ -340,6 +461,15 @@ class Controllers:
             found = self._template_hashes[key] = self.cluster.template_hash(owner["spec"]["template"])
         return found
 
+    def _available(self, owner_uid: str, min_ready_seconds: int) -> int:
+        """podutil.IsPodAvailable over the owner's pods: Ready, not terminating, for minReadySeconds."""
+        now, count = self.cluster.now, 0
+        for uid, pod in self.index.by_owner.get(owner_uid, {}).items():
+            if uid in self.index.ready and uid not in self.index.inactive:
+                ready_at = self.cluster.runtime(pod).ready_at
+                count += ready_at is None or now >= ready_at + min_ready_seconds
+        return count
+
     def replicasets_by_owner(self) -> dict[str, list[dict]]:
         """ReplicaSets by their controller's uid, in creation order."""
         owned: dict[str, list[dict]] = {}
@@ -387,14 +517,12 @@ class Controllers:
                 if not here and new_ok:
                     revision = self.template_hash(ds)
                     pod = self._new_pod(ds, "DaemonSet", f"{ds['metadata']['name']}-{self.cluster.random_suffix()}",
-                                        {"controller-revision-hash": revision})
+                                        {"controller-revision-hash": revision}, DAEMON_TOLERATIONS)
                     stored = self.cluster.lookup("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
                     assert stored is not None
                     stored["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
                         "nodeSelectorTerms": [{"matchFields": [
                             {"key": "metadata.name", "operator": "In", "values": [node_name]}]}]}}}
-                    stored["spec"]["tolerations"] = _merge_tolerations(stored["spec"].get("tolerations") or [],
-                                                                       DAEMON_TOLERATIONS)
                     stored["spec"]["nodeName"] = node_name  # bound by its node affinity; skip the queue
                     self.cluster.touch(stored)
                     self.index.file(stored)
@@ -435,8 +563,12 @@ class Controllers:
     def schedule(self) -> None:
         """Bind pending pods in creation order; unschedulable ones get a PodScheduled=False condition."""
         self.reindex()  # pods created or removed by the loops before this one
+        now, delay = self.cluster.now, self.cluster.timing.schedule_seconds
+        # A pod is bound on a tick after the one that created it, and not before its scheduling delay.
         pending = sorted((p for p in self.index.pending.values()
-                          if not p["spec"].get("nodeName") and is_active(p)),
+                          if not p["spec"].get("nodeName") and is_active(p)
+                          and self.cluster.runtime(p).created_at < now
+                          and now >= self.cluster.runtime(p).created_at + delay),
                          key=lambda p: self.cluster.runtime(p).created_at)
         if not pending:
             return
@@ -467,56 +599,89 @@ class Controllers:
                                       f"{pod['metadata']['name']} to {node.name}", component="default-scheduler")
 
     def kubelet_run_pods(self) -> None:
-        """Bound pods on Ready nodes start at once and turn Ready after their readiness delay."""
+        """The kubelet's side of a bound pod, in the phases a real node shows (pkg/kubelet/kubelet.go SyncPod,
+        status_manager, prober_manager): admitted -> Pending with its container waiting in ContainerCreating
+        (image pull, sandbox, start: ``timing.container_start_seconds``) -> Running, not Ready -> Ready once
+        its readiness delay has passed since the container started. Nothing happens on a node whose kubelet
+        has stopped or that is not Ready."""
         nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
         now = self.cluster.now
         self.reindex()
         for pod in list(self.index.starting.values()):
-            node = nodes.get(pod["spec"].get("nodeName") or "")
-            if node is None or not node_ready(node) or pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
+            name = pod["spec"].get("nodeName") or ""
+            node = nodes.get(name)
+            if node is None or not node_ready(node) or not self.cluster.node_runtime(name).kubelet_running:
+                continue
+            if pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
                 continue
             runtime = self.cluster.runtime(pod)
-            status = pod["status"]
+            if runtime.admitted_at is None:
+                runtime.admitted_at = now
+                self._pod_container_creating(pod, node)
             if runtime.started_at is None:
+                if now < runtime.admitted_at + self.cluster.timing.container_start_seconds:
+                    continue
                 runtime.started_at = now
-                stamp = self.cluster.timestamp()
-                host_ip = next((a["address"] for a in node["status"].get("addresses") or []
-                                if a["type"] == "InternalIP"), "")
-                pod_ip = self.cluster.next_pod_ip()
-                status.update({
-                    "phase": "Running", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}], "podIP": pod_ip,
-                    "podIPs": [{"ip": pod_ip}], "startTime": stamp,
-                    "conditions": [
-                        {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": stamp},
-                        {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
-                        {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
-                         "message": "containers with unready status", "lastTransitionTime": stamp},
-                        {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
-                         "lastTransitionTime": stamp},
-                        {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
-                    ],
-                    "containerStatuses": [
-                        {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
-                         "restartCount": 0, "started": True, "containerID": f"containerd://{runtime.created_at}",
-                         "state": {"running": {"startedAt": stamp}}}
-                        for c in pod["spec"].get("containers") or []
-                    ],
-                })
-                self.cluster.touch(pod)
+                self._pod_running(pod, runtime.created_at)
             if pod_ready(pod):
                 continue
             delay = float((pod["metadata"].get("annotations") or {}).get(READY_SECONDS_ANNOTATION, 0) or 0)
             if now >= runtime.started_at + delay:
                 stamp = self.cluster.timestamp()
-                for condition in status["conditions"]:
+                for condition in pod["status"]["conditions"]:
                     if condition["type"] in ("Ready", "ContainersReady"):
                         condition.update(status="True", lastTransitionTime=stamp)
                         condition.pop("reason", None)
                         condition.pop("message", None)
-                for container in status.get("containerStatuses") or []:
+                for container in pod["status"].get("containerStatuses") or []:
                     container["ready"] = True
+                runtime.ready_at = now
                 self.cluster.touch(pod)
                 self.cluster.measurements.on_pod_ready(self.cluster.pod_ref(pod), now)
+
+    def _pod_container_creating(self, pod: dict, node: dict) -> None:
+        """Admitted by the kubelet: phase Pending, every container waiting with reason ContainerCreating."""
+        stamp = self.cluster.timestamp()
+        host_ip = next((a["address"] for a in node["status"].get("addresses") or [] if a["type"] == "InternalIP"), "")
+        pod["status"].update({
+            "phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}], "startTime": stamp,
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "False", "lastTransitionTime": stamp},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
+                {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [" + " ".join(
+                     c["name"] for c in pod["spec"].get("containers") or []) + "]", "lastTransitionTime": stamp},
+                {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                 "lastTransitionTime": stamp},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
+            ],
+            "containerStatuses": [
+                {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
+                 "started": False, "state": {"waiting": {"reason": "ContainerCreating"}}}
+                for c in pod["spec"].get("containers") or []
+            ],
+        })
+        self.cluster.touch(pod)
+        image = next((c.get("image", "") for c in pod["spec"].get("containers") or []), "")
+        self.cluster.record_event(pod, "Pulling", f'Pulling image "{image}"', component="kubelet")
+
+    def _pod_running(self, pod: dict, created_at: float) -> None:
+        """The containers started: phase Running, a pod IP, not Ready until the readiness probe passes."""
+        stamp = self.cluster.timestamp()
+        pod_ip = self.cluster.next_pod_ip()
+        status = pod["status"]
+        status.update({"phase": "Running", "podIP": pod_ip, "podIPs": [{"ip": pod_ip}]})
+        for condition in status.get("conditions") or []:
+            if condition["type"] == "PodReadyToStartContainers":
+                condition.update(status="True", lastTransitionTime=stamp)
+        status["containerStatuses"] = [
+            {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
+             "started": True, "containerID": f"containerd://{created_at}", "state": {"running": {"startedAt": stamp}}}
+            for c in pod["spec"].get("containers") or []
+        ]
+        self.cluster.touch(pod)
+        self.cluster.record_event(pod, "Started", "Started container " + ", ".join(
+            c["name"] for c in pod["spec"].get("containers") or []), component="kubelet")
 
     # ------------------------------------------------------------------ statuses
     def workload_statuses(self) -> None:
@@ -524,8 +689,10 @@ class Controllers:
         for rs in self.cluster.objects("replicasets"):
             active = self.index.active_count.get(rs["metadata"]["uid"], 0)
             ready = self.index.healthy_count.get(rs["metadata"]["uid"], 0)
+            min_ready = int(rs["spec"].get("minReadySeconds") or 0)
+            available = ready if min_ready <= 0 else self._available(rs["metadata"]["uid"], min_ready)
             status = {"replicas": active, "fullyLabeledReplicas": active, "readyReplicas": ready,
-                      "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
+                      "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)}
             self.cluster.set_status(rs, {k: v for k, v in status.items() if v or k == "replicas"})
         replicasets = self.replicasets_by_owner()
         for deployment in self.cluster.objects("deployments"):
@@ -535,12 +702,16 @@ class Controllers:
             current_name = f"{deployment['metadata']['name']}-{template_hash}"
             total = sum(rs["status"].get("replicas", 0) for rs in mine)
             ready = sum(rs["status"].get("readyReplicas", 0) for rs in mine)
+            available = sum(rs["status"].get("availableReplicas", 0) for rs in mine)
             updated = sum(rs["status"].get("replicas", 0) for rs in mine if rs["metadata"]["name"] == current_name)
             desired = int(deployment["spec"].get("replicas", 1))
-            max_unavailable = scaled_value(
-                ((deployment["spec"].get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%"),
-                desired, round_up=False)
-            available_ok = ready >= desired - max_unavailable
+            strategy = deployment["spec"].get("strategy") or {}
+            max_unavailable = 0 if strategy.get("type") == "Recreate" else resolve_fenceposts(
+                (strategy.get("rollingUpdate") or {}).get("maxSurge"),
+                (strategy.get("rollingUpdate") or {}).get("maxUnavailable"), desired)[1]
+            # deployment_util.go DeploymentComplete / sync.go calculateStatus
+            available_ok = available >= desired - max_unavailable
+            complete = updated == desired and total == desired and available >= desired
             previous = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
 
             def condition(kind: str, ok: bool, reason: str, message: str,
@@ -553,16 +724,16 @@ class Controllers:
 
             status = {
                 "observedGeneration": deployment["metadata"].get("generation", 1),
-                "replicas": total, "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready,
-                "unavailableReplicas": max(desired - ready, 0),
+                "replicas": total, "updatedReplicas": updated, "readyReplicas": ready,
+                "availableReplicas": available, "unavailableReplicas": max(desired - available, 0),
                 "conditions": [
                     condition("Available", available_ok,
                               "MinimumReplicasAvailable" if available_ok else "MinimumReplicasUnavailable",
                               "Deployment has minimum availability." if available_ok
                               else "Deployment does not have minimum availability."),
-                    condition("Progressing", True, "NewReplicaSetAvailable" if ready >= desired
+                    condition("Progressing", True, "NewReplicaSetAvailable" if complete
                               else "ReplicaSetUpdated", f'ReplicaSet "{current_name}" has successfully progressed.'
-                              if ready >= desired else f'ReplicaSet "{current_name}" is progressing.'),
+                              if complete else f'ReplicaSet "{current_name}" is progressing.'),
                 ],
             }
             self.cluster.set_status(deployment, {k: v for k, v in status.items()
@@ -657,6 +828,11 @@ class Controllers:
         return result
 
 
+def _rs_count(rs: dict) -> ReplicaSetCount:
+    return ReplicaSetCount(rs["metadata"]["name"], int(rs["spec"].get("replicas", 1)),
+                           int((rs.get("status") or {}).get("availableReplicas", 0)))
+
+
 def implicit_allowance(kind: str, workload: dict, desired: int) -> int:
     """How many ready replicas a workload without a PDB may lose at once (DESIGN.md, "implicit budget"): one, or
     its own rolling-update maxUnavailable (rounded down, as a Deployment rounds it), but never less than one."""
@@ -673,7 +849,8 @@ def _max_surge(deployment: dict, replicas: int) -> int:
     strategy = deployment["spec"].get("strategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
         return 0
-    return scaled_value((strategy.get("rollingUpdate") or {}).get("maxSurge", "25%"), replicas, round_up=True)
+    rolling = strategy.get("rollingUpdate") or {}
+    return resolve_fenceposts(rolling.get("maxSurge"), rolling.get("maxUnavailable"), replicas)[0]
 
 
 def _ordinal(pod_name: str, sts_name: str) -> int:

@@ -18,6 +18,36 @@ from bluegreen.sandbox.kube.measurements import Measurements, PodRef
 READY_SECONDS_ANNOTATION = "sandbox.bluegreen.io/ready-seconds"
 
 
+@dataclass(frozen=True)
+class ClusterTiming:
+    """How long the steps between a pod's creation and its readiness, and a node's failure detection, take.
+
+    Scenario key ``timing`` (docs/sandbox.md). A pod is Pending (unbound) until the scheduler binds it,
+    then ContainerCreating (image pull and container start), then Running and not Ready until its
+    readiness delay (the workload's ``ready_seconds``) has passed since the container started.
+    """
+
+    # Seconds from a pod's creation until the scheduler may bind it. The scheduler acts at the earliest on
+    # the tick after the pod was created, so a new pod is always seen Pending at least once.
+    schedule_seconds: float = 0.0
+    # Seconds from binding until the container runs (image pull + container start): ContainerCreating.
+    container_start_seconds: float = 1.0
+    # kube-controller-manager --node-monitor-grace-period: a node whose kubelet has not reported for this long
+    # gets Ready=Unknown, the unreachable taints, and its pods marked not Ready.
+    node_monitor_grace_seconds: float = 40.0
+    # kube-apiserver --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds:
+    # the tolerationSeconds the DefaultTolerationSeconds admission plugin gives every pod.
+    default_toleration_seconds: int = 300
+
+
+@dataclass
+class NodeRuntime:
+    """What the node's kubelet is doing, which the API object shows only through the node lifecycle controller."""
+
+    heartbeat_at: float  # the last time the kubelet reported (its Lease renewal)
+    kubelet_running: bool = True
+
+
 @dataclass
 class PodRuntime:
     """What the kubelet knows about a pod and the API object does not show."""
@@ -39,6 +69,7 @@ class ClusterStore(Protocol):
     now: float
     placement: str
     measurements: Measurements
+    timing: ClusterTiming
 
     # -- reading stored objects (the store's own dicts, not copies) --------------------------------
     def objects(self, resource: str, namespace: str | None = None) -> list[dict]:
@@ -100,6 +131,9 @@ class ClusterStore(Protocol):
         ...
 
     def runtime(self, pod: dict) -> PodRuntime:
+        ...
+
+    def node_runtime(self, name: str) -> NodeRuntime:
         ...
 
     def pod_ref(self, pod: dict) -> PodRef:
