@@ -15,6 +15,7 @@ import json
 import random
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from bluegreen.sandbox.kube.errors import ApiError, BadRequest, Invalid
 
@@ -32,7 +33,20 @@ class Match(StrEnum):
 
 
 class Gone(ApiError):
+    """410 Expired; for a continue token whose snapshot is gone, the Status carries a fresh token in
+    ``metadata.continue`` (etcd3 store.go, errors.NewResourceExpired with ListMeta)."""
+
     code, reason = 410, "Expired"
+
+    def __init__(self, message: str, *, fresh_continue: str | None = None):
+        super().__init__(message)
+        self.fresh_continue = fresh_continue
+
+    def status(self) -> dict[str, Any]:
+        body = super().status()
+        if self.fresh_continue:
+            body["metadata"] = {"continue": self.fresh_continue}
+        return body
 
 
 class Timeout(ApiError):
@@ -173,13 +187,11 @@ def list_too_old() -> Gone:
 
 def continue_too_old(fresh_token: str) -> Gone:
     """The 410 of a continue token whose snapshot is gone; ``fresh_token`` continues inconsistently."""
-    error = Gone("The provided continue parameter is too old to display a consistent list result. You can start a "
-                 "new list without the continue parameter, or use the continue token in this response to retrieve "
-                 "the remainder of the results. Continuing with the provided token results in an inconsistent list "
-                 "- objects that were created, modified, or deleted between the time the first chunk was returned "
-                 "and now may show up in the list.")
-    error.list_continue = fresh_token  # type: ignore[attr-defined]
-    return error
+    return Gone("The provided continue parameter is too old to display a consistent list result. You can start a "
+                "new list without the continue parameter, or use the continue token in this response to retrieve "
+                "the remainder of the results. Continuing with the provided token results in an inconsistent list - "
+                "objects that were created, modified, or deleted between the time the first chunk was returned and "
+                "now may show up in the list.", fresh_continue=fresh_token)
 
 
 # ---------------------------------------------------------------------------------------------- continue tokens

@@ -184,6 +184,16 @@ def test_a_resource_version_older_than_the_history_is_410_expired(tmp_path: Path
         # The history is bounded per resource: pod churn does not expire a watch on nodes from the same point.
         assert _raw_watch(s, "/api/v1/nodes", resourceVersion=old, timeoutSeconds="1") == []
         assert len(s.cluster.watch_log.history("pods").events) == 8
+        # A continue token whose snapshot has left the history: 410 with a fresh token that continues from now.
+        first = json.loads(urllib.request.urlopen(
+            f"{s.server.url}/api/v1/namespaces/default/pods?limit=2", timeout=10).read())
+        for i in range(10):
+            s.cluster.create("pods", "default", _pod(f"more-{i}"))
+        code, body = _get(s, f"/api/v1/namespaces/default/pods?limit=2&continue={first['metadata']['continue']}")
+        assert (code, body["reason"]) == (410, "Expired") and "continue parameter is too old" in body["message"]
+        code, rest = _get(s, f"/api/v1/namespaces/default/pods?limit=100&continue={body['metadata']['continue']}")
+        assert code == 200 and [p["metadata"]["name"] for p in rest["items"]] == sorted(
+            p["metadata"]["name"] for p in rest["items"])
         # A recent resourceVersion still resumes.
         recent = s.cluster.resource_version
         s.cluster.create("pods", "default", _pod("after"))
