@@ -56,6 +56,7 @@ class Route:
     name: str | None
     subresource: str | None
     discovery: dict | None = None
+    legacy_watch: bool = False  # /api/v1/watch/..., the deprecated spelling of ?watch=true
 
 
 class FakeApiServer:
@@ -179,7 +180,12 @@ class FakeApiServer:
             group_version, rest = f"{parts[1]}/{parts[2]}", parts[3:]
         else:
             raise NotFound("the server could not find the requested resource")
+        legacy_watch = bool(rest) and rest[0] == "watch"
+        if legacy_watch:
+            rest = rest[1:]
         if not rest:
+            if legacy_watch:
+                raise NotFound("the server could not find the requested resource")
             listing = discovery.api_resource_list(group_version)
             if listing is None:
                 raise NotFound("the server could not find the requested resource")
@@ -195,7 +201,9 @@ class FakeApiServer:
         subresource = rest[2] if len(rest) > 2 else None
         if len(rest) > 3:
             raise NotFound("the server could not find the requested resource")
-        return Route(rtype, namespace, name, subresource)
+        if legacy_watch and subresource is not None:
+            raise NotFound("the server could not find the requested resource")
+        return Route(rtype, namespace, name, subresource, legacy_watch=legacy_watch)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -337,6 +345,18 @@ class _Handler(BaseHTTPRequestHandler):
         namespace = route.namespace
         if rtype.namespaced and route.name is not None and namespace is None:
             raise NotFound("the server could not find the requested resource")
+        if route.legacy_watch:
+            # The deprecated watch paths (installer.go, "WATCH" and "WATCHLIST" actions): the same watch, one
+            # object's being a watch of the collection with metadata.name selected.
+            if method != "GET":
+                raise MethodNotAllowed(f"the server does not allow this method on the requested resource "
+                                       f"({method} on a watch path)")
+            query = {**query, "watch": "true"}
+            if route.name is not None:
+                by_name = f"metadata.name={route.name}"
+                query["fieldSelector"] = f"{query['fieldSelector']},{by_name}" if query.get("fieldSelector") \
+                    else by_name
+            route = Route(rtype, namespace, None, None)
         if route.subresource not in (None, "status", "eviction", "scale") or (
             route.subresource == "eviction" and rtype.plural != "pods"
         ):

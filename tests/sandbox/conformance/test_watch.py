@@ -272,3 +272,18 @@ def test_continued_pages_read_the_first_pages_snapshot(served):
     code, body = _get(s, f"/api/v1/namespaces/default/pods?limit=2&continue={first.metadata._continue}"
                          "&resourceVersion=5")
     assert code == 400 and body["message"] == "specifying resource version is not allowed when using continue"
+
+
+def test_the_deprecated_watch_paths_watch_too(served):
+    # staging/src/k8s.io/apiserver/pkg/endpoints/installer.go registers /watch/ paths ("WATCHLIST", and "WATCH"
+    # of one object): the same watch as ?watch=true, one object's limited to its name.
+    s, core = served
+    start = s.cluster.resource_version
+    core.create_namespaced_pod("default", _pod("watched"))
+    core.create_namespaced_pod("default", _pod("ignored"))
+    one = _raw_watch(s, "/api/v1/watch/namespaces/default/pods/watched", resourceVersion=start, timeoutSeconds="1")
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in one] == [("ADDED", "watched")]
+    every = _raw_watch(s, "/api/v1/watch/pods", resourceVersion=start, timeoutSeconds="1")
+    assert [e["object"]["metadata"]["name"] for e in every] == ["watched", "ignored"]
+    code, _ = _get(s, "/api/v1/watch/namespaces/default/pods/watched/status")
+    assert code == 404
