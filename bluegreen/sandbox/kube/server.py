@@ -391,6 +391,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
                              "metadata": list_metadata, "items": items})
         elif method == "GET":
+            # resourceVersion on a get: "" and "0" read the current object, N waits until the server reached N
+            # (cacher.go Get, then 504 "Too large resource version").
+            wanted = listing.parse({"resourceVersion": query.get("resourceVersion", "")}).start_resource_version()
+            if wanted is not None:
+                self._wait_for(wanted)
             obj = cluster.read(rtype.plural, namespace, route.name)
             if self._wants_table() and route.subresource is None:
                 self._send(200, to_table(rtype, [obj], now_stamp=cluster.timestamp(),

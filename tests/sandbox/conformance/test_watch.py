@@ -250,6 +250,11 @@ def test_list_resource_version_semantics(served):
     with pytest.raises(ApiException) as bad:
         core.list_namespaced_pod("default", resource_version="yesterday")
     assert bad.value.status == 400
+    # A get honours resourceVersion the same way (cacher.go Get): reached -> the object, never reached -> 504.
+    current = s.cluster.resource_version
+    assert _get(s, f"/api/v1/namespaces/default/pods/newer?resourceVersion={current}")[0] == 200
+    code, body = _get(s, f"/api/v1/namespaces/default/pods/newer?resourceVersion={int(current) + 50}")
+    assert (code, body["reason"]) == (504, "Timeout")
 
 
 def test_continued_pages_read_the_first_pages_snapshot(served):
