@@ -332,7 +332,9 @@ class Controllers:
             if recreate:
                 for rs in old:
                     self._scale_replicaset(deployment, rs, 0)
-                if not any(int((rs.get("status") or {}).get("replicas", 0)) for rs in old):
+                # oldPodsRunning: any pod of an old set that has not finished, terminating ones included
+                self.reindex()
+                if not any(not pod_terminal(p) for rs in old for p in self.index.owned(rs["metadata"]["uid"])):
                     self._scale_replicaset(deployment, current, desired)
                 continue
             if not any(c.replicas for c in old_counts):

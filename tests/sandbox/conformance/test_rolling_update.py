@@ -129,3 +129,32 @@ def test_kubectl_rollout_restart_never_takes_all_replicas_down(tmp_path: Path):
         assert samples and min(ready for _, ready in samples) >= 5
         assert max(total for total, _ in samples) <= 8
     assert sorted(replica_sets) == ["0", "6"]
+
+
+# Follows pkg/controller/deployment/recreate.go (rolloutRecreate: scale every old ReplicaSet to zero, wait until
+# none of their pods is left, then scale the new ReplicaSet up).
+def test_recreate_removes_every_old_pod_before_the_new_ones_start(tmp_path: Path):
+    cluster = FakeCluster()
+    add_nodes(cluster, 2)
+    for served in serve(cluster, tmp_path, speed=None):
+        api = config.new_client_from_config(config_file=served.kubeconfig)
+        apps = client.AppsV1Api(api)
+        deployment = _deployment(3, max_surge=1, max_unavailable=0)
+        deployment["spec"]["strategy"] = {"type": "Recreate"}
+        deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 5
+        apps.create_namespaced_deployment("default", deployment)
+        served.advance(20)
+        apps.patch_namespaced_deployment("web", "default", _restart_annotation("2026-01-01T00:00:00Z"))
+        hashes_seen = []
+        for _ in range(60):
+            served.advance(0.5)
+            with cluster.lock:
+                hashes_seen.append({p["metadata"]["labels"]["pod-template-hash"] for p in cluster.objects("pods")})
+        status = apps.read_namespaced_deployment("web", "default").status
+        api.close()
+    assert all(len(hashes) <= 1 for hashes in hashes_seen)  # old and new pods never exist together
+    old_hash, = hashes_seen[0]
+    last_old = max(i for i, hashes in enumerate(hashes_seen) if old_hash in hashes)
+    first_new = min(i for i, hashes in enumerate(hashes_seen) if hashes - {old_hash})
+    assert first_new > last_old
+    assert (status.replicas, status.updated_replicas, status.available_replicas) == (3, 3, 3)
