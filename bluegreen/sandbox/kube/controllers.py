@@ -600,7 +600,10 @@ class Controllers:
                 runtime.admitted_at = now
                 self._pod_container_creating(pod, node)
             if runtime.started_at is None:
-                if now < runtime.admitted_at + self.cluster.timing.container_start_seconds:
+                # Containers start on a later tick than the admission (so ContainerCreating is always seen),
+                # and not before the image pull and start delay.
+                start_delay = self.cluster.timing.container_start_seconds
+                if now <= runtime.admitted_at or now < runtime.admitted_at + start_delay:
                     continue
                 runtime.started_at = now
                 self._pod_running(pod, runtime.created_at)
