@@ -1,11 +1,14 @@
 """The control loops of the fake cluster, run in a fixed order on every ``advance``.
 
-node lifecycle (taints from conditions) -> kubelet (finish terminating pods) -> Deployment ->
-ReplicaSet -> StatefulSet -> DaemonSet -> scheduler -> kubelet (start pods, readiness) ->
-workload statuses -> disruption controller (PDB status).
+kubelet heartbeats -> node lifecycle (health, taints, MarkPodsNotReady) -> taint eviction ->
+kubelet (finish terminating pods) -> Deployment -> ReplicaSet -> StatefulSet -> DaemonSet ->
+scheduler -> kubelet (admit, start containers, readiness) -> workload statuses -> disruption
+controller (PDB status).
 
-They work on the cluster's stored dicts directly (the cluster holds its lock while they run) and
-write through ``cluster.set_status``/``set_field`` so resourceVersions move only on real changes.
+They see the cluster only through the store's public interface (``store.ClusterStore``; this module
+never imports ``cluster.py``), work on the stored dicts directly (the cluster holds its lock while
+they run), write through ``set_status``/``set_field``/``touch`` so resourceVersions move only on
+real changes, and read pods through their ``PodIndex`` (index.py) instead of scanning the store.
 """
 
 from __future__ import annotations
