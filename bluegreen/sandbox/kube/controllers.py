@@ -19,6 +19,7 @@ from bluegreen.sandbox.kube.quantity import cpu_millis, memory_bytes
 from bluegreen.sandbox.kube.scheduler import (
     NOT_READY_TAINT,
     UNSCHEDULABLE_TAINT,
+    ZONE_LABEL,
     NodeView,
     choose_node,
     pod_requests,
@@ -264,8 +265,13 @@ class Controllers:
                 if pod is None:
                     labels = {"statefulset.kubernetes.io/pod-name": pod_name, "apps.kubernetes.io/pod-index":
                               str(ordinal), "controller-revision-hash": revision}
+                    claims = self.statefulset_claims(sts, pod_name)
                     self._new_pod(sts, "StatefulSet", pod_name, labels)
                     stored = self.cluster._objects["pods"][(namespace, pod_name)]
+                    if claims:
+                        kept = [v for v in stored["spec"].get("volumes") or [] if v.get("name") not in claims]
+                        stored["spec"]["volumes"] = kept + [{"name": t, "persistentVolumeClaim": {"claimName": c}}
+                                                            for t, c in claims.items()]
                     stored["spec"]["hostname"] = pod_name
                     if spec.get("serviceName"):
                         stored["spec"]["subdomain"] = spec["serviceName"]
@@ -279,6 +285,75 @@ class Controllers:
                            key=lambda p: -_ordinal(p["metadata"]["name"], name))
             for pod in extra[:1] if ordered else extra:
                 self.cluster._delete_pod(pod, None, "scaled_down")
+
+    def statefulset_claims(self, sts: dict, pod_name: str) -> dict[str, str]:
+        """The claims of one StatefulSet pod, created when missing (stateful_pod_control.go:
+        createPersistentVolumeClaims): template name -> claim "<template>-<pod>". The default retention policy
+        (Retain) gives them no owner: a claim outlives its pod, and so does the volume bound to it."""
+        claims: dict[str, str] = {}
+        namespace = sts["metadata"]["namespace"]
+        for template in sts["spec"].get("volumeClaimTemplates") or []:
+            name = template["metadata"]["name"]
+            claim = f"{name}-{pod_name}"
+            claims[name] = claim
+            if (namespace, claim) not in self.cluster._objects["persistentvolumeclaims"]:
+                labels = {**((template.get("metadata") or {}).get("labels") or {}),
+                          **(sts["spec"]["selector"].get("matchLabels") or {})}
+                self.cluster.create("persistentvolumeclaims", namespace, {
+                    "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "metadata": {"name": claim, "namespace": namespace, "labels": labels},
+                    "spec": copy.deepcopy(template.get("spec") or {}),
+                })
+        return claims
+
+    def claim_affinities(self, pod: dict) -> tuple[list[dict], str | None]:
+        """The required node affinity of every PersistentVolume bound to the pod's claims, or the reason the pod
+        cannot be scheduled at all (volumebinding PreFilter: a claim that does not exist)."""
+        affinities = []
+        namespace = pod["metadata"]["namespace"]
+        for volume in pod["spec"].get("volumes") or []:
+            claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if not claim_name:
+                continue
+            claim = self.cluster._objects["persistentvolumeclaims"].get((namespace, claim_name))
+            if claim is None:
+                return [], f'persistentvolumeclaim "{claim_name}" not found'
+            bound = self.cluster._objects["persistentvolumes"].get(("", claim["spec"].get("volumeName") or ""))
+            required = ((bound or {}).get("spec", {}).get("nodeAffinity") or {}).get("required")
+            if required:
+                affinities.append(required)
+        return affinities, None
+
+    def provision_claims(self, pod: dict, node: NodeView) -> None:
+        """WaitForFirstConsumer binding once the pod has its node: each unbound claim gets a new volume in the
+        node's zone (the scheduler's PreBind selects the node, a zonal provisioner such as the EBS CSI driver
+        creates the PersistentVolume with that node affinity, the PV controller binds the pair)."""
+        namespace = pod["metadata"]["namespace"]
+        zone = node.labels.get(ZONE_LABEL)
+        for volume in pod["spec"].get("volumes") or []:
+            claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            claim = self.cluster._objects["persistentvolumeclaims"].get((namespace, claim_name or ""))
+            if claim is None or claim["spec"].get("volumeName"):
+                continue
+            key, value = (ZONE_LABEL, zone) if zone else ("kubernetes.io/hostname", node.name)
+            pv_name = f"pvc-{claim['metadata']['uid']}"
+            storage = ((claim["spec"].get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+            self.cluster.create("persistentvolumes", None, {
+                "apiVersion": "v1", "kind": "PersistentVolume",
+                "metadata": {"name": pv_name, "labels": {ZONE_LABEL: zone} if zone else {}},
+                "spec": {"capacity": {"storage": storage}, "accessModes": claim["spec"].get("accessModes")
+                         or ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Retain",
+                         "storageClassName": claim["spec"].get("storageClassName") or "",
+                         "claimRef": {"kind": "PersistentVolumeClaim", "namespace": namespace,
+                                      "name": claim_name, "uid": claim["metadata"]["uid"]},
+                         "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                             {"key": key, "operator": "In", "values": [value]}]}]}}},
+            })
+            self.cluster.set_status(self.cluster._objects["persistentvolumes"][("", pv_name)], {"phase": "Bound"})
+            claim["metadata"].setdefault("annotations", {})["volume.kubernetes.io/selected-node"] = node.name
+            claim["spec"]["volumeName"] = pv_name
+            self.cluster.set_status(claim, {"phase": "Bound", "accessModes": claim["spec"].get("accessModes")
+                                            or ["ReadWriteOnce"], "capacity": {"storage": storage}})
 
     def daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
         """(should run a new pod there, may keep an existing one): nodeSelector and taints, the daemon
@@ -355,7 +430,11 @@ class Controllers:
             return
         views = self.node_views()
         for pod in pending:
-            node, message = choose_node(pod["spec"], views, self.cluster.placement)
+            affinities, unresolvable = self.claim_affinities(pod)
+            if unresolvable:
+                node, message = None, f"0/{len(views)} nodes are available: {unresolvable}."
+            else:
+                node, message = choose_node(pod["spec"], views, self.cluster.placement, affinities)
             if node is None:
                 condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                              "message": message}
@@ -368,6 +447,7 @@ class Controllers:
                                               component="default-scheduler")
                 continue
             pod["spec"]["nodeName"] = node.name
+            self.provision_claims(pod, node)
             cpu, memory = pod_requests(pod["spec"])
             node.used_cpu_m += cpu
             node.used_memory += memory
