@@ -13,7 +13,7 @@ cpu."), so the preflight says what a Pending replacement's event would have said
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bluegreen.engine.quantities import bytes_of, millicores
 
@@ -353,11 +353,29 @@ class Misfit:
     workload: str
     message: str
     reasons: tuple[str, ...]
+    volumes: tuple[str, ...] = ()  # where its bound volumes can be used, when a volume filter rejected nodes
 
     def blocker(self) -> str:
         """The preflight's line: the pod, its workload, the scheduler's words, the operator's next step."""
-        return (f"pod {self.pod} ({self.workload}) would fit on no new node: {self.message} "
+        where = f" ({'; '.join(self.volumes)})" if self.volumes else ""
+        return (f"pod {self.pod} ({self.workload}) would fit on no new node: {self.message}{where} "
                 f"Next: {'; '.join(next_steps(self.reasons))}")
+
+
+def volume_zones(volume: VolumeTopology) -> tuple[str, ...]:
+    """The zones a bound volume can be used in: its zone label, or the zone values its node affinity requires."""
+    found = list(volume.zones)
+    for term in volume.required_terms or ():
+        for requirement in term.expressions:
+            if requirement.key in ZONE_LABELS and requirement.operator == "In":
+                found += [z for z in requirement.values if z not in found]
+    return tuple(found)
+
+
+def describe_volumes(volumes: Iterable[VolumeTopology]) -> tuple[str, ...]:
+    return tuple(f"volume {v.volume} of claim {v.claim} is in zone {', '.join(volume_zones(v))}"
+                 if volume_zones(v) else f"volume {v.volume} of claim {v.claim} has a node affinity"
+                 for v in volumes)
 
 
 def next_steps(reasons: Iterable[str]) -> list[str]:
@@ -420,12 +438,11 @@ def place(pods: Iterable[PodToPlace], nodes: Sequence[NodeRoom]) -> Placement:
     # Identical pods (a workload's replicas) never fit earlier than the previous one did: start from its node,
     # and once one misfits the rest do too; this keeps thousands of pods cheap.
     cursor: dict[tuple, int] = {}
-    failed: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+    failed: dict[tuple, Misfit] = {}
     for pod in decreasing(pods, nodes):
         shape = (pod.cpu_m, pod.memory_b, pod.constraints, pod.volumes)
         if shape in failed:
-            message, reasons = failed[shape]
-            misfits.append(Misfit(pod.key, pod.workload, message, reasons))
+            misfits.append(replace(failed[shape], pod=pod.key, workload=pod.workload))
             continue
         start = cursor.get(shape, 0)
         chosen = next((i for i in range(start, len(rooms)) if not filter_reasons(pod, rooms[i].view())), None)
@@ -433,8 +450,10 @@ def place(pods: Iterable[PodToPlace], nodes: Sequence[NodeRoom]) -> Placement:
             per_node = [filter_reasons(pod, room.view()) for room in rooms]
             message = fit_error(len(rooms), per_node)
             reasons = tuple(sorted({r for rs in per_node for r in rs}))
-            failed[shape] = (message, reasons)
-            misfits.append(Misfit(pod.key, pod.workload, message, reasons))
+            volumes = describe_volumes(pod.volumes) if {REASON_VOLUME_AFFINITY, REASON_VOLUME_ZONE} & set(
+                reasons) else ()
+            failed[shape] = Misfit(pod.key, pod.workload, message, reasons, volumes)
+            misfits.append(failed[shape])
             continue
         cursor[shape] = chosen
         room = rooms[chosen]

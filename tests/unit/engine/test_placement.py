@@ -199,7 +199,10 @@ def test_a_volume_bound_to_a_zone_fits_only_nodes_of_that_zone():
     nodes = [node("n0", labels={ZONE: "eu-west-1b"}), node("n1", labels={ZONE: "eu-west-1b"})]
     misfit = place([pod("db-0", volumes=[volume], workload="StatefulSet default/db")], nodes).misfits[0]
     assert misfit.message == "0/2 nodes are available: 2 node(s) had volume node affinity conflict."
-    assert "run new nodes in that zone" in misfit.blocker()
+    assert misfit.blocker() == (
+        "pod default/db-0 (StatefulSet default/db) would fit on no new node: 0/2 nodes are available: 2 node(s) had "
+        "volume node affinity conflict. (volume pv-1 of claim data-db-0 is in zone eu-west-1a) Next: its volume is "
+        "bound to a zone where no new node has room: run new nodes in that zone (the group's subnets)")
     assert dict(place([pod("db-0", volumes=[volume])], nodes + [node("n2", labels={ZONE: "eu-west-1a"})]).assigned) \
         == {"default/db-0": "n2"}
 
