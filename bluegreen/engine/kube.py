@@ -23,6 +23,15 @@ from bluegreen.engine.retries import backoff_delay, is_retryable
 MAX_RETRY_AFTER_S = 30.0
 
 
+def http_retries():
+    """urllib3's own retries for the client's pool: connection trouble only. Left at its default, urllib3 also
+    sleeps out a 429's Retry-After on GETs by itself (real time, unbounded, invisible to the clock and to
+    ``request``'s count), so one place, ``KubeApi.request``, decides about every HTTP answer."""
+    from urllib3.util.retry import Retry
+
+    return Retry(total=3, respect_retry_after_header=False)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
