@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bluegreen.engine.placement import (
     NodeRoom,
     PodConstraints,
@@ -269,3 +271,38 @@ def test_preflight_counts_pods_already_on_the_new_nodes_and_the_pod_slots():
     report = plan_drain(view(pods), RolloutSettings(), new_desired=2)
     assert report.cpu_free_m == 1000 and report.cpu_needed_m == 600
     assert "0/2 nodes are available: 2 Insufficient cpu." in report.blockers[0]
+
+
+def test_preflight_applies_the_pod_slot_check_at_zero_free_slots():
+    # The old room sum skipped the slot check when the new nodes had exactly zero free slots.
+    from bluegreen.engine.nodes import node_from_json
+    from tests.unit.engine.test_decisions import node_json
+
+    full = node_json("new0", "i-n0")
+    full["status"]["allocatable"]["pods"] = "1"
+    base = view([pod_json("web-abc-1", node="old0"), pod_json("x-1", node="new0")], new_nodes=0)
+    report = plan_drain(replace(base, new_nodes=(node_from_json(full),)), RolloutSettings(), new_desired=1)
+    assert report.blockers == (
+        "pod default/web-abc-1 (Deployment default/web) would fit on no new node: 0/1 nodes are available: "
+        "1 Too many pods. Next: raise workers.desiredCapacity or use a larger instance type",)
+
+
+def test_volumes_are_read_only_when_a_pod_to_move_uses_a_claim():
+    from bluegreen.engine.view import read_volumes
+
+    class Kube:
+        calls: list[str] = []
+
+        def list_namespaced(self, group, resource, namespace):
+            self.calls.append(f"{resource}/{namespace}")
+            return [{"metadata": {"name": "data-db-0", "namespace": namespace}, "spec": {"volumeName": "pv-1"}}]
+
+        def list_all(self, group, resource):
+            self.calls.append(resource)
+            return [zonal_pv("pv-1", "eu-west-1a")]
+
+    kube = Kube()
+    assert read_volumes(kube, set()) == {} and kube.calls == []
+    found = read_volumes(kube, {("data", "data-db-0")})
+    assert kube.calls == ["persistentvolumeclaims/data", "persistentvolumes"]
+    assert found[("data", "data-db-0")].volume == "pv-1"
