@@ -140,14 +140,17 @@ def _room(node: Node, used: list[Pod], *, name: str | None = None, labels: dict 
 def new_color_rooms(view: ClusterView, missing: int) -> list[NodeRoom]:
     """The new color's nodes as the scheduler sees them (what runs there, the DaemonSet pods still to come
     included), then ``missing`` nodes not joined yet, each shaped like an old node (in turn, for their zones)."""
-    live = [p for p in view.pods if p.phase not in ("Succeeded", "Failed")]
     daemons = {}
-    for pod in live:
+    on_node: dict[str, list[Pod]] = defaultdict(list)
+    for pod in view.pods:
+        if pod.phase in ("Succeeded", "Failed"):
+            continue
+        on_node[pod.node or ""].append(pod)
         if pod.owner_kind == "DaemonSet":
             daemons.setdefault(f"{pod.namespace}/{pod.owner_name}", (pod.cpu_m, pod.memory_b, pod.constraints))
     rooms = []
     for node in sorted(view.new_nodes, key=lambda n: n.name):
-        used = [p for p in live if p.node == node.name]
+        used = on_node.get(node.name, [])
         present = {f"{p.namespace}/{p.owner_name}" for p in used if p.owner_kind == "DaemonSet"}
         rooms.append(with_daemons(_room(node, used), daemons, present))
     shapes = sorted(view.old_nodes, key=lambda n: n.name)
