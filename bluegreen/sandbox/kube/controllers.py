@@ -22,6 +22,7 @@ from bluegreen.sandbox.kube.scheduler import (
     ZONE_LABEL,
     NodeView,
     choose_node,
+    node_selector_matches,
     pod_requests,
     untolerated_taints,
 )
@@ -356,12 +357,18 @@ class Controllers:
                                             or ["ReadWriteOnce"], "capacity": {"storage": storage}})
 
     def daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
-        """(should run a new pod there, may keep an existing one): nodeSelector and taints, the daemon
-        tolerations added; unschedulable is tolerated, as for every daemon pod."""
+        """(should run a new pod there, may keep an existing one): nodeSelector, required node affinity and taints,
+        the daemon tolerations added; unschedulable is tolerated, as for every daemon pod."""
         template_spec = ds["spec"]["template"]["spec"]
         selector = template_spec.get("nodeSelector") or {}
         labels = node["metadata"].get("labels") or {}
         if any(labels.get(k) != v for k, v in selector.items()):
+            return False, False
+        required = ((template_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution")
+        if required is not None and not node_selector_matches(
+            required, NodeView(node["metadata"]["name"], 0, labels, [], False, 0, 0, 0)
+        ):
             return False, False
         tolerations = (template_spec.get("tolerations") or []) + DAEMON_TOLERATIONS
         taints = node["spec"].get("taints") or []

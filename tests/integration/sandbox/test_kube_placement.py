@@ -152,3 +152,13 @@ def test_the_fake_scheduler_and_the_engine_agree_on_every_reason():
         node, message = choose_node(spec, views, "packed", affinities)
         if node is None:
             assert message == fit_error(len(rooms), engine)
+
+
+def test_a_daemonset_runs_only_where_its_required_node_affinity_matches():
+    cluster, names = zonal_cluster()
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": ZONE, "operator": "In", "values": ["eu-west-1a"]}]}]}}}
+    for obj in workload_objects("DaemonSet", "zonal-agent", affinity=affinity):
+        cluster.apply(obj)
+    cluster.settle(5)
+    assert [p["spec"]["nodeName"] for p in cluster.list("pods")] == [names[0]]
