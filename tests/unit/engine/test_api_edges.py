@@ -266,3 +266,18 @@ def test_wait_gates_passes_when_both_pass(monkeypatch):
                                   reporter, StepClock(), expected=gates.LoadBalancerSpec(("tg",)))
     assert nodes.nodes == ("n0",) and nodes.waited_s == 10 and lbs.waited_s == 5
     assert [e.gate for e in reporter.of(GatePassed)] == ["nodes-ready", "load-balancers"]
+
+
+def test_moto_answers_an_unknown_instance_id_as_ec2_does_and_it_is_set_aside():
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="eu-west-1")
+        image = ec2.describe_images()["Images"][0]["ImageId"]
+        known = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        fresh = ["i-0123456789abcdef0", "i-0fedcba9876543210"]  # "just launched": EC2 does not list them yet
+        with pytest.raises(ClientError) as caught:
+            ec2.describe_instances(InstanceIds=[known, *fresh])
+        assert caught.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
+        assert instance_amis(ec2, [known, *fresh]) == ({known: image}, set(fresh))
