@@ -78,6 +78,7 @@ def _status(args, out: TextIO) -> int:
 
 def _plan(args, out: TextIO) -> int:
     from bluegreen.engine.api import GroupSpec, preflight, status
+    from bluegreen.engine.gates import plan_gates
     from bluegreen.engine.naming import other_color
     from bluegreen.engine.settings import RolloutSettings
 
@@ -98,8 +99,17 @@ def _plan(args, out: TextIO) -> int:
     old = GroupSpec(args.cluster, old_color, old_status.ami or "", old_status.desired)
     new = GroupSpec(args.cluster, new_color, "", desired)
     report = preflight(conn, old, new, RolloutSettings())
+    # Both gates of the new color, read once, when it has instances: every failing gate is listed.
+    new_status = next(c for c in current.colors if c.color == new_color)
+    gates = plan_gates(conn, GroupSpec(args.cluster, new_color, new_status.ami or "", new_status.desired),
+                       like_group=old.group_name) if new_status.exists else None
+    gate_failures = gates.failures() if gates is not None else []
+    ok = report.ok and not gate_failures
     if args.json:
-        out.write(json.dumps({"from": old_color, "to": new_color, **report.to_dict()}, indent=2) + "\n")
+        gate_json = {"checked": gates is not None, "passed": gates is not None and gates.passed,
+                     "failures": gate_failures}
+        out.write(json.dumps({"from": old_color, "to": new_color, **report.to_dict(), "ok": ok,
+                              "gates": gate_json}, indent=2) + "\n")
     else:
         out.write(f"plan: {old_color} -> {new_color} ({desired} node(s)); "
                   f"{len(report.old_nodes)} old node(s), {report.pods_to_move} pod(s) to move\n")
@@ -109,7 +119,14 @@ def _plan(args, out: TextIO) -> int:
             out.write(f"  stays: {line}\n")
         for line in report.warnings:
             out.write(f"  warning: {line}\n")
+        if gates is None:
+            out.write(f"  gates: {new_color} has no instances yet; they are checked after its scale-up\n")
+        elif gates.passed:
+            out.write(f"  gates: {new_color} nodes Ready and healthy behind every load balancer\n")
         for line in report.blockers:
             out.write(f"  BLOCKER: {line}\n")
-        out.write("ready to cut over\n" if report.ok else f"{len(report.blockers)} blocker(s): fix them first\n")
-    return 0 if report.ok else 1
+        for line in gate_failures:
+            out.write(f"  BLOCKER: {line}\n")
+        count = len(report.blockers) + len(gate_failures)
+        out.write("ready to cut over\n" if ok else f"{count} blocker(s): fix them first\n")
+    return 0 if ok else 1

@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from bluegreen.engine.errors import ConnectError
-from bluegreen.engine.kube import KubeApi
+from bluegreen.engine.kube import KubeApi, http_retries
 from bluegreen.engine.tokens import mint_token
 
 #: Re-mint the EKS token after this long (EKS accepts a token for 15 minutes).
@@ -104,6 +104,7 @@ def connect(target: ClusterTarget, *, session: boto3.session.Session | None = No
             ) from exc
     else:
         configuration = _eks_configuration(target, boto_session)
+    configuration.retries = http_retries()
     connection = Connection(target=target, session=boto_session, kube=KubeApi(k8s_client.ApiClient(configuration)))
     return connection
 

@@ -16,8 +16,9 @@ from bluegreen.engine.errors import (
     PreflightBlocked,
     WorkloadUnhealthy,
 )
+from bluegreen.engine.gates import wait_gates
 from bluegreen.engine.kube import WORKLOAD_PATHS
-from bluegreen.engine.load_balancers import LoadBalancerSpec, wait_load_balancers_healthy
+from bluegreen.engine.load_balancers import LoadBalancerSpec
 from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED, DRAIN_STATE_ANNOTATION
 from bluegreen.engine.nodes import Node, drain_order, node_from_json
 from bluegreen.engine.pods import Pod, classify, pod_from_json
@@ -40,7 +41,6 @@ from bluegreen.engine.progress import (
     Reporter,
     WorkloadHealthy,
 )
-from bluegreen.engine.readiness import wait_nodes_ready
 from bluegreen.engine.retries import backoff_delay
 from bluegreen.engine.settings import RolloutSettings
 from bluegreen.engine.view import read_view, replicaset_owners
@@ -180,9 +180,9 @@ def drain(conn, old, new, settings: RolloutSettings, reporter: Reporter, clock: 
     color serving (cordoned). Safe to re-run after any failure or crash: finished nodes are recognised."""
     start = clock.now()
     # The drain must never start on an unverified new group, whatever the caller did before.
-    wait_nodes_ready(conn, new, settings, reporter, clock)
-    wait_load_balancers_healthy(conn, new, settings, reporter, clock, expected=expected,
-                                like_group=None if expected is not None else old.group_name)
+    # Both gates in one loop: when both fail, both are reported.
+    wait_gates(conn, new, settings, reporter, clock, expected=expected,
+               like_group=None if expected is not None else old.group_name)
     view = read_view(conn.kube, old.color, new.color)
     report = plan_drain(view, settings, new_desired=new.desired)
     reporter.emit(PreflightChecked(len(report.old_nodes), report.pods_to_move, len(report.blockers)))

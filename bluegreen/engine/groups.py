@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from botocore.exceptions import ClientError
+
 from bluegreen.engine.errors import GroupNotFound
+
+#: EC2's answer for an instance id it does not know (yet: DescribeInstances is eventually consistent, and an
+#: instance the group just launched can be unknown to it for a few seconds).
+INSTANCE_NOT_FOUND = "InvalidInstanceID.NotFound"
+_INSTANCE_ID = re.compile(r"\bi-[0-9a-f]{8,17}\b")
 
 
 @dataclass(frozen=True)
@@ -14,6 +22,8 @@ class Instance:
     health_status: str
     availability_zone: str
     ami: str | None = None
+    # DescribeInstances does not know it yet (InvalidInstanceID.NotFound), although its group lists it
+    unknown_to_ec2: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,12 +46,8 @@ def describe_group(autoscaling, ec2, name: str, *, with_amis: bool = True) -> Gr
     if not found:
         raise GroupNotFound(name)
     raw = found[0]
-    amis: dict[str, str] = {}
     ids = [i["InstanceId"] for i in raw.get("Instances") or []]
-    if with_amis and ids:
-        for reservation in ec2.describe_instances(InstanceIds=ids).get("Reservations") or []:
-            for inst in reservation.get("Instances") or []:
-                amis[inst["InstanceId"]] = inst.get("ImageId")
+    amis, unknown = instance_amis(ec2, ids) if with_amis and ids else ({}, set())
     lt = raw.get("LaunchTemplate") or (
         ((raw.get("MixedInstancesPolicy") or {}).get("LaunchTemplate") or {}).get("LaunchTemplateSpecification") or {}
     )
@@ -57,6 +63,7 @@ def describe_group(autoscaling, ec2, name: str, *, with_amis: bool = True) -> Gr
                 health_status=i.get("HealthStatus") or "",
                 availability_zone=i.get("AvailabilityZone") or "",
                 ami=amis.get(i["InstanceId"]),
+                unknown_to_ec2=i["InstanceId"] in unknown,
             )
             for i in raw.get("Instances") or []
         ),
@@ -66,6 +73,38 @@ def describe_group(autoscaling, ec2, name: str, *, with_amis: bool = True) -> Gr
         launch_template=lt.get("LaunchTemplateName") or lt.get("LaunchTemplateId"),
         launch_template_version=lt.get("Version"),
     )
+
+
+def instance_amis(ec2, ids: list[str]) -> tuple[dict[str, str], set[str]]:
+    """(instance id -> AMI, ids EC2 does not know yet). An InvalidInstanceID.NotFound for some of the ids (just
+    launched, not yet visible to DescribeInstances) does not fail the read: those ids are set aside, the others
+    described; the caller's poll asks again, and its timeout names the instances still unknown."""
+    amis: dict[str, str] = {}
+    unknown: set[str] = set()
+    remaining = list(ids)
+    while remaining:
+        try:
+            answer = ec2.describe_instances(InstanceIds=remaining)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != INSTANCE_NOT_FOUND:
+                raise
+            # The message names the unknown ids ("The instance IDs 'i-1, i-2' do not exist"); when it does not,
+            # each id is asked alone so one unknown instance cannot hide the others.
+            named = set(_INSTANCE_ID.findall(exc.response.get("Error", {}).get("Message") or "")) & set(remaining)
+            if not named and len(remaining) > 1:
+                for one in remaining:
+                    more, missing = instance_amis(ec2, [one])
+                    amis.update(more)
+                    unknown |= missing
+                return amis, unknown
+            unknown |= named or set(remaining)
+            remaining = [i for i in remaining if i not in unknown]
+            continue
+        for reservation in answer.get("Reservations") or []:
+            for inst in reservation.get("Instances") or []:
+                amis[inst["InstanceId"]] = inst.get("ImageId")
+        break
+    return amis, unknown
 
 
 def launch_template_ami(ec2, template: str, version: str | None = "$Default") -> str | None:

@@ -1,8 +1,11 @@
 """The Kubernetes calls a cutover makes, over the official client's ApiClient, as plain JSON dicts.
 
-One place retries: 429/5xx/connection failures are repeated with backoff
-(except an eviction's 429, which is a disruption budget's answer and is
-returned to the drain, which has its own, longer, policy).
+One place retries: 429/5xx/connection failures are repeated with backoff, or
+after the server's Retry-After when it sends one (as client-go does). An
+eviction's 429 whose Status names a DisruptionBudget cause is a budget's answer
+and is returned to the drain, which has its own, longer, policy; any other 429
+is the API server throttling (API Priority and Fairness answers a plain-text
+"Too many requests" with Retry-After) and is retried here like any other call.
 """
 
 from __future__ import annotations
@@ -16,11 +19,24 @@ from bluegreen.engine.errors import KubernetesApiError
 from bluegreen.engine.naming import COLOR_LABEL
 from bluegreen.engine.retries import backoff_delay, is_retryable
 
+#: Longest Retry-After honoured (seconds): a server asking for more is asked again sooner.
+MAX_RETRY_AFTER_S = 30.0
+
+
+def http_retries():
+    """urllib3's own retries for the client's pool: connection trouble only. Left at its default, urllib3 also
+    sleeps out a 429's Retry-After on GETs by itself (real time, unbounded, invisible to the clock and to
+    ``request``'s count), so one place, ``KubeApi.request``, decides about every HTTP answer."""
+    from urllib3.util.retry import Retry
+
+    return Retry(total=3, respect_retry_after_header=False)
+
 
 @dataclass(frozen=True)
 class Answer:
     status: int
     body: dict
+    retry_after_s: float | None = None  # the Retry-After header, when the server sent one
 
     @property
     def message(self) -> str:
@@ -61,29 +77,39 @@ class KubeApi:
             response.read()
             raw = response.data or b""
             status = int(response.status)
+            retry_after = retry_after_seconds(response.getheader("Retry-After"))
         except Exception as exc:  # urllib3 connection errors, timeouts, ApiException(status=0)
             return Answer(0, {"message": f"{type(exc).__name__}: {exc}"})
         try:
             parsed = json.loads(raw) if raw else {}
         except ValueError:
-            parsed = {"message": raw[:200].decode("utf-8", "replace")}
-        return Answer(status, parsed if isinstance(parsed, dict) else {"items": parsed})
+            parsed = {"message": raw[:200].decode("utf-8", "replace").strip()}
+        return Answer(status, parsed if isinstance(parsed, dict) else {"items": parsed}, retry_after)
 
     def request(self, method: str, path: str, *, query: dict | None = None, body=None,
                 content_type: str | None = None, retry_429: bool = True, ok_statuses: tuple[int, ...] = ()) -> Answer:
         """Send one call, retrying what is retryable; raise KubernetesApiError on a final failure
-        unless the status is 2xx or in ``ok_statuses``."""
+        unless the status is 2xx or in ``ok_statuses``. With ``retry_429=False`` a 429 that a disruption
+        budget caused is returned at once; a throttling 429 is retried either way."""
         attempt = 0
         while True:
             attempt += 1
             answer = self._once(method, path, query, body, content_type)
-            if 200 <= answer.status < 300 or answer.status in ok_statuses:
+            if answer.status == 429 and not retry_429 and disruption_budget_cause(answer.body) is not None:
                 return answer
-            retryable = is_retryable(answer.status) and (retry_429 or answer.status != 429)
-            if not retryable or attempt >= self.max_attempts:
-                raise KubernetesApiError(f"{method} {path}", answer.status, answer.message)
+            if 200 <= answer.status < 300 or (answer.status in ok_statuses and answer.status != 429):
+                return answer
+            if not is_retryable(answer.status) or attempt >= self.max_attempts:
+                message = answer.message
+                if answer.status == 429:
+                    message = (f"{message} (the API server kept throttling the request, API Priority and "
+                               f"Fairness, after {attempt} attempt(s))")
+                raise KubernetesApiError(f"{method} {path}", answer.status, message)
             self.retried += 1
-            self._sleep(backoff_delay(attempt))
+            delay = backoff_delay(attempt)
+            if answer.retry_after_s is not None:
+                delay = max(delay, min(answer.retry_after_s, MAX_RETRY_AFTER_S))
+            self._sleep(delay)
 
     # -- nodes -----------------------------------------------------------------------------------------------
 
@@ -125,19 +151,18 @@ class KubeApi:
         self.request("DELETE", f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", ok_statuses=(404,))
 
     def evict_pod(self, namespace: str, name: str) -> EvictionAnswer:
-        """POST a policy/v1 Eviction. Transient 5xx/connection failures are retried here; a 429 is returned."""
+        """POST a policy/v1 Eviction. Transient 5xx/connection failures and throttling 429s are retried here;
+        a disruption budget's 429 (a Status with a DisruptionBudget cause) is returned as "refused"."""
         body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
         path = f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}/eviction"
         try:
-            answer = self.request("POST", path, body=body, retry_429=False, ok_statuses=(404, 429))
+            answer = self.request("POST", path, body=body, retry_429=False, ok_statuses=(404,))
         except KubernetesApiError as exc:
             return EvictionAnswer("failed", exc.status, str(exc))
         if answer.status == 404:
             return EvictionAnswer("gone", 404, answer.message)
         if answer.status == 429:
-            causes = (answer.body.get("details") or {}).get("causes") or []
-            pdb = next((c.get("message") for c in causes if c.get("reason") == "DisruptionBudget"), None)
-            return EvictionAnswer("refused", 429, answer.message, pdb_name(pdb))
+            return EvictionAnswer("refused", 429, answer.message, pdb_name(disruption_budget_cause(answer.body)))
         return EvictionAnswer("evicted", answer.status, answer.message)
 
     # -- other objects -------------------------------------------------------------------------------------
@@ -155,6 +180,22 @@ class KubeApi:
             "GET", f"{group_path}/namespaces/{quote(namespace)}/{resource}/{quote(name)}", ok_statuses=(404,)
         )
         return None if answer.status == 404 else answer.body
+
+
+def disruption_budget_cause(body: dict) -> str | None:
+    """The message of a Status's DisruptionBudget cause (pkg/registry/core/pod/storage/eviction.go puts one in
+    every 429 a budget causes; a StatusCause's type is serialized as "reason"), else None."""
+    causes = (body.get("details") or {}).get("causes") or []
+    return next((c.get("message") or "" for c in causes if isinstance(c, dict)
+                 and (c.get("reason") or c.get("type")) == "DisruptionBudget"), None)
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """A Retry-After header in seconds (the API server sends whole seconds); None when absent or unreadable."""
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None
 
 
 def pdb_name(cause_message: str | None) -> str | None:

@@ -111,22 +111,47 @@ def wait_load_balancers_healthy(conn, group, settings: RolloutSettings, reporter
     want = expected_load_balancers(conn, expected=expected, like_group=like_group)
     start = clock.now()
     while True:
-        observed = describe_group(conn.autoscaling, conn.ec2, group.group_name, with_amis=False)
-        attached = LoadBalancerSpec(observed.target_group_arns, observed.classic_elb_names)
-        lbs = LoadBalancerSpec(
-            tuple(dict.fromkeys(attached.target_group_arns + want.target_group_arns)),
-            tuple(dict.fromkeys(attached.classic_elb_names + want.classic_elb_names)),
-        )
-        ids = [i.id for i in observed.instances if i.lifecycle_state not in LEAVING]
-        gaps = attachment_gaps(group.group_name, attached, want)
-        gaps += health_gaps(ids, lbs, observe_health(conn, ids, lbs))
+        verdict = observe_load_balancers(conn, group.group_name, want)
         waited = clock.now() - start
-        if not gaps:
-            reporter.emit(GatePassed(GATE, group.group_name, len(ids), waited))
-            return LoadBalancerReport(group.group_name, lbs.target_group_arns, lbs.classic_elb_names, tuple(ids),
-                                      waited)
+        if verdict.passed:
+            reporter.emit(GatePassed(GATE, group.group_name, len(verdict.instances), waited))
+            return verdict.report(group.group_name, waited)
         if waited >= settings.lb_healthy_timeout_s:
-            raise LoadBalancerTimeout(group.group_name, waited, gaps)
-        healthy = len([i for i in ids if not any(g.startswith(f"instance {i}:") for g in gaps)])
-        reporter.emit(GateWaiting(GATE, group.group_name, healthy, len(ids), tuple(gaps)))
+            raise LoadBalancerTimeout(group.group_name, waited, list(verdict.gaps))
+        reporter.emit(GateWaiting(GATE, group.group_name, verdict.healthy, len(verdict.instances), verdict.gaps))
         clock.sleep(settings.poll_interval_s)
+
+
+@dataclass(frozen=True)
+class LoadBalancerVerdict:
+    """One look at the gate: the live instances, the load balancers they must be healthy in, what is missing."""
+
+    instances: tuple[str, ...]
+    lbs: LoadBalancerSpec
+    gaps: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.gaps
+
+    @property
+    def healthy(self) -> int:
+        return len([i for i in self.instances if not any(g.startswith(f"instance {i}:") for g in self.gaps)])
+
+    def report(self, group_name: str, waited_s: float) -> LoadBalancerReport:
+        return LoadBalancerReport(group_name, self.lbs.target_group_arns, self.lbs.classic_elb_names,
+                                  self.instances, waited_s)
+
+
+def observe_load_balancers(conn, group_name: str, want: LoadBalancerSpec) -> LoadBalancerVerdict:
+    """Read the group and its targets' health once, and judge the gate."""
+    observed = describe_group(conn.autoscaling, conn.ec2, group_name, with_amis=False)
+    attached = LoadBalancerSpec(observed.target_group_arns, observed.classic_elb_names)
+    lbs = LoadBalancerSpec(
+        tuple(dict.fromkeys(attached.target_group_arns + want.target_group_arns)),
+        tuple(dict.fromkeys(attached.classic_elb_names + want.classic_elb_names)),
+    )
+    ids = [i.id for i in observed.instances if i.lifecycle_state not in LEAVING]
+    gaps = attachment_gaps(group_name, attached, want)
+    gaps += health_gaps(ids, lbs, observe_health(conn, ids, lbs))
+    return LoadBalancerVerdict(tuple(ids), lbs, tuple(gaps))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bluegreen.engine.naming import COLOR_LABEL, DRAIN_STATE_ANNOTATION, instance_id_from_provider_id
+from bluegreen.engine.placement import Taint, taints_from_json
 from bluegreen.engine.quantities import bytes_of, millicores
 
 #: Taints that mean a node is not yet fit to run pods.
@@ -32,6 +33,8 @@ class Node:
     cpu_m: int = 0
     memory_b: int = 0
     pods: int = 0
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    taint_specs: tuple[Taint, ...] = ()  # key, value, effect of each taint (``taints`` has the keys)
 
     def not_ready_taints(self) -> list[str]:
         return [t for t in self.taints if t in NOT_READY_TAINTS]
@@ -59,6 +62,8 @@ def node_from_json(obj: dict) -> Node:
         cpu_m=millicores(allocatable.get("cpu")),
         memory_b=bytes_of(allocatable.get("memory")),
         pods=int(allocatable.get("pods") or 0),
+        labels=dict(meta.get("labels") or {}),
+        taint_specs=taints_from_json(spec.get("taints")),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bluegreen.engine.quantities import bytes_of, millicores
+from bluegreen.engine.placement import PodConstraints, constraints_from_json, requests_from_json
 from bluegreen.engine.settings import RolloutSettings
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
@@ -31,6 +31,8 @@ class Pod:
     empty_dir: bool = False
     cpu_m: int = 0
     memory_b: int = 0
+    # nodeSelector, required node affinity, tolerations, claims: what the placement check needs
+    constraints: PodConstraints = field(default=PodConstraints(), hash=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -45,11 +47,7 @@ def pod_from_json(obj: dict) -> Pod:
     owners = [o for o in refs if o.get("controller")] or refs
     owner = owners[0] if owners else {}
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
-    cpu = mem = 0
-    for container in spec.get("containers") or []:
-        requests = (container.get("resources") or {}).get("requests") or {}
-        cpu += millicores(requests.get("cpu"))
-        mem += bytes_of(requests.get("memory"))
+    cpu, mem = requests_from_json(spec)
     return Pod(
         namespace=meta.get("namespace") or "default",
         name=meta["name"],
@@ -65,6 +63,7 @@ def pod_from_json(obj: dict) -> Pod:
         empty_dir=any("emptyDir" in v for v in spec.get("volumes") or []),
         cpu_m=cpu,
         memory_b=mem,
+        constraints=constraints_from_json(spec),
     )
 
 

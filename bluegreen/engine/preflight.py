@@ -6,7 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bluegreen.engine.budgets import budgets_for, never_allows
-from bluegreen.engine.pods import classify
+from bluegreen.engine.naming import COLOR_LABEL, other_color
+from bluegreen.engine.nodes import NOT_READY_TAINTS, Node
+from bluegreen.engine.placement import NodeRoom, PodToPlace, place, with_daemons
+from bluegreen.engine.pods import Pod, classify
 from bluegreen.engine.settings import RolloutSettings
 from bluegreen.engine.view import ClusterView, read_view
 
@@ -91,34 +94,17 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
         why = never_allows(budget, expected)
         if why:
             blockers.append(why)
-    # Room on the new color: requests being moved against what its nodes (present, or still to come) have free.
+    # Room on the new color: the totals for the report, and each pod placed on one node as the scheduler would.
     cpu_needed = sum(p.cpu_m for p in moving)
     mem_needed = sum(p.memory_b for p in moving)
-    pods_needed = len(moving)
-    cpu_free = mem_free = pods_free = 0
-    for node in view.new_nodes:
-        used = [p for p in view.pods_on(node.name) if p.phase not in ("Succeeded", "Failed")]
-        cpu_free += node.cpu_m - sum(p.cpu_m for p in used)
-        mem_free += node.memory_b - sum(p.memory_b for p in used)
-        pods_free += node.pods - len(used)
     missing = max(0, new_desired - len(view.new_nodes))
     if missing and view.old_nodes:
-        # Not joined yet (plan before scale-up): assume the new nodes have the old nodes' shape.
-        shape = view.old_nodes[0]
-        ds_per_node = [p for p in view.pods_on(shape.name) if p.owner_kind == "DaemonSet"]
-        cpu_free += missing * (shape.cpu_m - sum(p.cpu_m for p in ds_per_node))
-        mem_free += missing * (shape.memory_b - sum(p.memory_b for p in ds_per_node))
-        pods_free += missing * (shape.pods - len(ds_per_node))
         warnings.append(f"{missing} new node(s) not joined yet; room estimated from the old nodes' size")
-    if moving:
-        if cpu_needed > cpu_free:
-            blockers.append(f"not enough CPU on the new nodes: pods to move request {cpu_needed}m, free {cpu_free}m. "
-                            "Next: raise workers.desiredCapacity or use a larger instance type")
-        if mem_needed > mem_free:
-            blockers.append(f"not enough memory on the new nodes: pods to move request {mem_needed // 2**20}Mi, "
-                            f"free {mem_free // 2**20}Mi. Next: raise workers.desiredCapacity or a larger type")
-        if pods_free and pods_needed > pods_free:
-            blockers.append(f"not enough pod slots on the new nodes: {pods_needed} to move, {pods_free} free")
+    rooms = new_color_rooms(view, missing)
+    cpu_free = sum(r.cpu_m - r.used_cpu_m for r in rooms)
+    mem_free = sum(r.memory_b - r.used_memory_b for r in rooms)
+    to_place = [pod_to_place(view, p) for p in moving if p.owner_kind is not None]  # bare pods do not come back
+    blockers += [m.blocker() for m in place(to_place, rooms).misfits]
     moves = tuple(
         WorkloadMove(workload, tuple(pods), budget_of[workload]) for workload, pods in sorted(by_workload.items())
     )
@@ -127,6 +113,55 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
         staying=tuple(staying), blockers=tuple(blockers), warnings=tuple(warnings), cpu_needed_m=cpu_needed,
         cpu_free_m=cpu_free, memory_needed_b=mem_needed, memory_free_b=mem_free,
     )
+
+
+#: Labels a node of the new color will not share with the old node it is estimated from.
+_OWN_LABELS = ("kubernetes.io/hostname",)
+#: Taints the node lifecycle controller sets on an old node because it is cordoned or NotReady.
+_STATE_TAINTS = ("node.kubernetes.io/unschedulable", *NOT_READY_TAINTS)
+
+
+def pod_to_place(view: ClusterView, pod: Pod) -> PodToPlace:
+    keys = [(pod.namespace, claim) for claim in pod.constraints.claims]
+    volumes = tuple(view.volumes[k] for k in keys if k in view.volumes)
+    return PodToPlace(pod.key, str(view.workload(pod)), pod.cpu_m, pod.memory_b, pod.constraints, volumes)
+
+
+def _room(node: Node, used: list[Pod], *, name: str | None = None, labels: dict | None = None,
+          estimated: bool = False) -> NodeRoom:
+    taints = node.taint_specs if not estimated else tuple(t for t in node.taint_specs if t.key not in _STATE_TAINTS)
+    return NodeRoom(
+        name or node.name, node.labels if labels is None else labels, taints, node.unschedulable and not estimated,
+        node.cpu_m, node.memory_b, node.pods, sum(p.cpu_m for p in used), sum(p.memory_b for p in used), len(used),
+        estimated,
+    )
+
+
+def new_color_rooms(view: ClusterView, missing: int) -> list[NodeRoom]:
+    """The new color's nodes as the scheduler sees them (what runs there, the DaemonSet pods still to come
+    included), then ``missing`` nodes not joined yet, each shaped like an old node (in turn, for their zones)."""
+    daemons = {}
+    on_node: dict[str, list[Pod]] = defaultdict(list)
+    for pod in view.pods:
+        if pod.phase in ("Succeeded", "Failed"):
+            continue
+        on_node[pod.node or ""].append(pod)
+        if pod.owner_kind == "DaemonSet":
+            daemons.setdefault(f"{pod.namespace}/{pod.owner_name}", (pod.cpu_m, pod.memory_b, pod.constraints))
+    rooms = []
+    for node in sorted(view.new_nodes, key=lambda n: n.name):
+        used = on_node.get(node.name, [])
+        present = {f"{p.namespace}/{p.owner_name}" for p in used if p.owner_kind == "DaemonSet"}
+        rooms.append(with_daemons(_room(node, used), daemons, present))
+    shapes = sorted(view.old_nodes, key=lambda n: n.name)
+    for index in range(missing if shapes else 0):
+        shape = shapes[index % len(shapes)]
+        labels = {k: v for k, v in shape.labels.items() if k not in _OWN_LABELS}
+        if shape.color:
+            labels[COLOR_LABEL] = other_color(shape.color)
+        room = _room(shape, [], name=f"new node {index + 1} (not joined yet)", labels=labels, estimated=True)
+        rooms.append(with_daemons(room, daemons, ()))
+    return rooms
 
 
 def preflight(conn, old, new, settings: RolloutSettings) -> PreflightReport:

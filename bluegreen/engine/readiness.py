@@ -41,6 +41,9 @@ def judge_readiness(
             lacks.append(f"not InService ({inst.lifecycle_state or 'unknown'})")
         if inst.health_status and inst.health_status != "Healthy":
             lacks.append(f"marked {inst.health_status} by its Auto Scaling group")
+        if inst.unknown_to_ec2:
+            lacks.append("not yet known to EC2 (DescribeInstances: InvalidInstanceID.NotFound; normal for a few "
+                         "seconds after launch)")
         if inst.ami is not None and inst.ami != expected_ami:
             lacks.append(f"runs {inst.ami}, expected {expected_ami}")
         node = by_instance.get(inst.id)

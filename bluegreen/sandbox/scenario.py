@@ -55,6 +55,9 @@ class NodeShape:
     memory: str  # e.g. "16Gi"
     pods: int
     instance_type: str = "m5.xlarge"
+    labels: dict[str, str] = field(default_factory=dict)  # kubelet --node-labels, beside the sandbox's own
+    taints: tuple[dict[str, str], ...] = ()  # kubelet --register-with-taints: {key, value, effect}
+    zones: tuple[str, ...] = ()  # Availability Zone letters of the group's subnets ("a", "b"); empty: all
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class Workload:
     pdb: Budget | None = None
     empty_dir: bool = False
     tolerations: tuple[dict[str, Any], ...] = ()
+    node_selector: dict[str, str] = field(default_factory=dict)
+    affinity: dict[str, Any] | None = None  # a pod spec's affinity: nodeAffinity.requiredDuring... only
+    zonal_volume: bool = False  # StatefulSet: each pod's volume is bound to the zone it first ran in
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,12 @@ class Scenario:
     speed: float = DEFAULT_SPEED
     description: str = ""
     source: str = ""  # where it was loaded from (a path or "builtin:<name>")
+    new_node: NodeShape | None = None  # the new color's nodes, when they differ from ``node``
+
+    @property
+    def new_node_shape(self) -> NodeShape:
+        """What a node of the new color offers: ``new_node`` (its fields over ``node``'s), else ``node``."""
+        return self.new_node or self.node
 
     def rollout_settings(self, base: RolloutSettings | None = None) -> RolloutSettings:
         """``base`` (default RolloutSettings()) with this scenario's overrides; polling is sandbox-fast
@@ -230,6 +242,7 @@ _SCENARIO_KEYS = (
     "speed",
     "nodes_per_color",
     "node",
+    "new_node",
     "join_seconds",
     "ami",
     "load_balancers",
@@ -251,7 +264,15 @@ _WORKLOAD_KEYS = (
     "pdb",
     "empty_dir",
     "tolerations",
+    "nodeSelector",
+    "affinity",
+    "zonal_volume",
 )
+_NODE_KEYS = ("cpu", "memory", "pods", "instance_type", "labels", "taints", "zones")
+_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+#: Availability Zone letters of the sandbox VPC's subnets.
+ZONES = ("a", "b")
 _FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "node_never_ready": ("kind", "count", "color"),
     "target_unhealthy": ("kind", "count", "color"),
@@ -341,11 +362,19 @@ class _Parser:
         nodes_per_color = self.integer(self.get(data, "nodes_per_color", ""), "nodes_per_color", 1, 500)
         workloads = self.workloads(self.get(data, "workloads", "", []))
         faults = self.faults(self.get(data, "faults", "", []), nodes_per_color)
+        node = self.node(self.get(data, "node", ""))
+        new_node = None
+        if data.get("new_node") is not None:
+            raw = self.mapping(data["new_node"], "new_node", _NODE_KEYS)
+            base = {"cpu": node.cpu, "memory": node.memory, "pods": node.pods, "instance_type": node.instance_type,
+                    "labels": dict(node.labels), "taints": [dict(t) for t in node.taints], "zones": list(node.zones)}
+            new_node = self.node({**base, **raw}, "new_node")
         return Scenario(
             name=name,
             description=description,
             nodes_per_color=nodes_per_color,
-            node=self.node(self.get(data, "node", "")),
+            node=node,
+            new_node=new_node,
             join_seconds=self.number(self.get(data, "join_seconds", "", 30.0), "join_seconds"),
             ami=self.ami(self.get(data, "ami", "")),
             load_balancers=self.load_balancers(self.get(data, "load_balancers", "", {})),
@@ -358,17 +387,76 @@ class _Parser:
             source=self.source,
         )
 
-    def node(self, value: Any) -> NodeShape:
-        data = self.mapping(value, "node", ("cpu", "memory", "pods", "instance_type"))
-        instance_type = self.get(data, "instance_type", "node", "m5.xlarge")
+    def node(self, value: Any, path: str = "node") -> NodeShape:
+        data = self.mapping(value, path, _NODE_KEYS)
+        instance_type = self.get(data, "instance_type", path, "m5.xlarge")
         if not isinstance(instance_type, str) or not re.match(r"^[a-z0-9-]+\.[a-z0-9]+$", instance_type):
-            raise self.fail("node.instance_type", f"{instance_type!r} is not an EC2 instance type (e.g. m5.xlarge)")
+            raise self.fail(f"{path}.instance_type", f"{instance_type!r} is not an EC2 instance type (e.g. m5.xlarge)")
+        zones = self.get(data, "zones", path, [])
+        if not isinstance(zones, list) or not all(z in ZONES for z in zones) or len(set(zones)) != len(zones):
+            raise self.fail(f"{path}.zones", f"{zones!r} is not allowed; allowed: a list of distinct Availability "
+                            f"Zone letters of the sandbox VPC ({', '.join(ZONES)})")
         return NodeShape(
-            cpu=self.quantity(self.get(data, "cpu", "node"), "node.cpu", "'4' or '3920m'"),
-            memory=self.quantity(self.get(data, "memory", "node"), "node.memory", "'16Gi'"),
-            pods=self.integer(self.get(data, "pods", "node"), "node.pods", 1, 1000),
+            cpu=self.quantity(self.get(data, "cpu", path), f"{path}.cpu", "'4' or '3920m'"),
+            memory=self.quantity(self.get(data, "memory", path), f"{path}.memory", "'16Gi'"),
+            pods=self.integer(self.get(data, "pods", path), f"{path}.pods", 1, 1000),
             instance_type=instance_type,
+            labels=self.labels(self.get(data, "labels", path, {}), f"{path}.labels"),
+            taints=self.taints(self.get(data, "taints", path, []), f"{path}.taints"),
+            zones=tuple(zones),
         )
+
+    def labels(self, value: Any, path: str) -> dict[str, str]:
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise self.fail(path, f"{value!r} is not a mapping of label names to string values")
+        return dict(value)
+
+    def taints(self, value: Any, path: str) -> tuple[dict[str, str], ...]:
+        if not isinstance(value, list):
+            raise self.fail(path, f"{value!r} is not a list of taints ({{key, value, effect}})")
+        result = []
+        for index, item in enumerate(value):
+            data = self.mapping(item, f"{path}[{index}]", ("key", "value", "effect"))
+            key = self.get(data, "key", f"{path}[{index}]")
+            if not isinstance(key, str) or not key:
+                raise self.fail(f"{path}[{index}].key", f"{key!r} is not a taint key")
+            taint_value = self.get(data, "value", f"{path}[{index}]", "")
+            if not isinstance(taint_value, str):
+                raise self.fail(f"{path}[{index}].value", f"{taint_value!r} is not a string")
+            effect = self.choice(self.get(data, "effect", f"{path}[{index}]"), f"{path}[{index}].effect",
+                                 _TAINT_EFFECTS)
+            result.append({"key": key, **({"value": taint_value} if taint_value else {}), "effect": effect})
+        return tuple(result)
+
+    def node_affinity(self, value: Any, path: str) -> dict[str, Any]:
+        """A pod spec's ``affinity`` with required node affinity only (what the sandbox's scheduler honours)."""
+        data = self.mapping(value, path, ("nodeAffinity",))
+        node_affinity = self.mapping(self.get(data, "nodeAffinity", path), f"{path}.nodeAffinity",
+                                     ("requiredDuringSchedulingIgnoredDuringExecution",))
+        where = f"{path}.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        required = self.mapping(self.get(node_affinity, "requiredDuringSchedulingIgnoredDuringExecution",
+                                         f"{path}.nodeAffinity"), where, ("nodeSelectorTerms",))
+        terms = self.get(required, "nodeSelectorTerms", where)
+        if not isinstance(terms, list) or not terms:
+            raise self.fail(f"{where}.nodeSelectorTerms", f"{terms!r} is not a non-empty list of node selector terms")
+        for index, term in enumerate(terms):
+            at = f"{where}.nodeSelectorTerms[{index}]"
+            term = self.mapping(term, at, ("matchExpressions", "matchFields"))
+            for kind in ("matchExpressions", "matchFields"):
+                items = self.get(term, kind, at, [])
+                if not isinstance(items, list):
+                    raise self.fail(f"{at}.{kind}", f"{items!r} is not a list of requirements")
+                for number, requirement in enumerate(items):
+                    req_at = f"{at}.{kind}[{number}]"
+                    requirement = self.mapping(requirement, req_at, ("key", "operator", "values"))
+                    key = self.get(requirement, "key", req_at)
+                    if kind == "matchFields" and key != "metadata.name":
+                        raise self.fail(f"{req_at}.key", f"{key!r} is not allowed; allowed: metadata.name")
+                    self.choice(self.get(requirement, "operator", req_at), f"{req_at}.operator", _SELECTOR_OPERATORS)
+                    values = self.get(requirement, "values", req_at, [])
+                    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                        raise self.fail(f"{req_at}.values", f"{values!r} is not a list of strings")
+        return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
 
     def ami(self, value: Any) -> AmiPair:
         data = self.mapping(value, "ami", ("from", "to"))
@@ -434,6 +522,11 @@ class _Parser:
         tolerations = self.get(data, "tolerations", path, [])
         if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
             raise self.fail(f"{path}.tolerations", f"{tolerations!r} is not a list of Kubernetes tolerations")
+        zonal_volume = self.boolean(self.get(data, "zonal_volume", path, False), f"{path}.zonal_volume")
+        if zonal_volume and kind != "StatefulSet":
+            raise self.fail(f"{path}.zonal_volume", f"a {kind} has no per-pod volume claims; zonal_volume needs kind "
+                            "StatefulSet")
+        affinity = self.node_affinity(data["affinity"], f"{path}.affinity") if data.get("affinity") else None
         return Workload(
             kind=kind,
             name=name,
@@ -446,6 +539,9 @@ class _Parser:
             pdb=pdb,
             empty_dir=self.boolean(self.get(data, "empty_dir", path, False), f"{path}.empty_dir"),
             tolerations=tuple(dict(t) for t in tolerations),
+            node_selector=self.labels(self.get(data, "nodeSelector", path, {}), f"{path}.nodeSelector"),
+            affinity=affinity,
+            zonal_volume=zonal_volume,
         )
 
     def budget(self, value: Any, path: str) -> Budget:

@@ -35,7 +35,7 @@ from bluegreen.sandbox.kube.errors import NotFound
 from bluegreen.sandbox.kube.objects import workload_objects
 from bluegreen.sandbox.kube.server import FakeApiServer
 from bluegreen.sandbox.kube.tick_costs import TickCosts
-from bluegreen.sandbox.scenario import ApiErrors, NodeLost, NodeNeverReady, Scenario, TargetUnhealthy
+from bluegreen.sandbox.scenario import ApiErrors, NodeLost, NodeNeverReady, NodeShape, Scenario, TargetUnhealthy
 from bluegreen.sandbox.ticker import Ticker
 
 DEFAULT_CLUSTER_NAME = "sandbox"
@@ -224,6 +224,9 @@ class Sandbox:
                 pdb=workload.pdb.as_spec() if workload.pdb else None,
                 empty_dir=workload.empty_dir,
                 tolerations=[dict(t) for t in workload.tolerations] or None,
+                node_selector=workload.node_selector or None,
+                affinity=workload.affinity,
+                zonal_volume=workload.zonal_volume,
             ):
                 self.cluster.apply(obj)
         self._fast_forward_until_settled()
@@ -320,10 +323,12 @@ class Sandbox:
         scenario = self.scenario
         ec2 = self.aws_client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnets = [
-            ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{self.region}{zone}")["Subnet"]["SubnetId"]
+        subnet_of = {
+            zone: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{self.region}{zone}")["Subnet"][
+                "SubnetId"]
             for zone, cidr in (("a", "10.0.0.0/19"), ("b", "10.0.32.0/19"))
-        ]
+        }
+        subnets = list(subnet_of.values())
         owned = f"kubernetes.io/cluster/{self.cluster_name}"
         self.aws_client("eks").create_cluster(
             name=self.cluster_name,
@@ -363,19 +368,21 @@ class Sandbox:
             ec2.create_launch_template(
                 LaunchTemplateName=template,
                 # Both colors start on ami.from: the new color is switched to ami.to by the cutover itself.
-                LaunchTemplateData={"ImageId": scenario.ami.from_, "InstanceType": scenario.node.instance_type},
+                LaunchTemplateData={"ImageId": scenario.ami.from_,
+                                    "InstanceType": self.node_shape(color).instance_type},
                 TagSpecifications=[
                     {"ResourceType": "launch-template", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
                 ],
             )
             size = scenario.nodes_per_color if serving else 0
+            zones = self.node_shape(color).zones or tuple(subnet_of)
             autoscaling.create_auto_scaling_group(
                 AutoScalingGroupName=self.group_name(color),
                 LaunchTemplate={"LaunchTemplateName": template, "Version": "$Default"},
                 MinSize=size,
                 MaxSize=2 * scenario.nodes_per_color if serving else 0,
                 DesiredCapacity=size,
-                VPCZoneIdentifier=",".join(subnets),
+                VPCZoneIdentifier=",".join(subnet_of[z] for z in zones),
                 TargetGroupARNs=list(self.target_group_arns),
                 LoadBalancerNames=list(self.classic_elb_names),
                 Tags=[
@@ -494,13 +501,15 @@ class Sandbox:
                 pass  # someone (kubectl delete node) removed it already
         for worker in changes.joins:
             instance = worker.instance
+            shape = self.node_shape(worker.color)
             self.cluster.add_node(
                 instance.private_dns_name,
                 provider_id=naming.provider_id(instance.availability_zone, instance.instance_id),
-                labels=node_labels(worker.color, instance),
-                cpu=self.scenario.node.cpu,
-                memory=self.scenario.node.memory,
-                pods=self.scenario.node.pods,
+                labels={**shape.labels, **node_labels(worker.color, instance)},
+                cpu=shape.cpu,
+                memory=shape.memory,
+                pods=shape.pods,
+                taints=[dict(t) for t in shape.taints] or None,
                 ready=instance.instance_id not in never_ready,
             )
             with self._sync_lock:
@@ -508,3 +517,7 @@ class Sandbox:
                     self._sync.lost_quota[worker.color] -= 1
                     self._sync.lost.add(instance.private_dns_name)
                     self.cluster.stop_kubelet(instance.private_dns_name)
+
+    def node_shape(self, color: str) -> NodeShape:
+        """The scenario's node for the color: ``new_node`` for the color the cutover moves to, else ``node``."""
+        return self.scenario.new_node_shape if color == self.new_color else self.scenario.node

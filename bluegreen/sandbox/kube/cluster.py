@@ -52,7 +52,7 @@ _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName /
 _DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Resources whose status is owned by controllers: PUT and PATCH of the main resource leave status alone.
 _STATUS_OWNED = {"pods", "nodes", "deployments", "replicasets", "statefulsets", "daemonsets",
-                 "poddisruptionbudgets", "namespaces"}
+                 "poddisruptionbudgets", "namespaces", "persistentvolumeclaims", "persistentvolumes"}
 _GENERATION_TRACKED = {"deployments", "replicasets", "statefulsets", "daemonsets", "poddisruptionbudgets"}
 
 
@@ -715,6 +715,10 @@ class FakeCluster:
             obj.setdefault("status", {"replicas": 0} if rtype.plural != "daemonsets" else {
                 "currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0,
                 "numberReady": 0})
+        elif rtype.plural == "persistentvolumeclaims":
+            obj.setdefault("status", {"phase": "Pending"})
+        elif rtype.plural == "persistentvolumes":
+            obj.setdefault("status", {"phase": "Available"})
         elif rtype.plural == "poddisruptionbudgets":
             obj.setdefault("status", {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0,
                                       "expectedPods": 0, "observedGeneration": 0})

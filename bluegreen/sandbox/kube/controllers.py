@@ -36,8 +36,10 @@ from bluegreen.sandbox.kube.rollout import (
 )
 from bluegreen.sandbox.kube.scheduler import (
     UNSCHEDULABLE_TAINT,
+    ZONE_LABEL,
     NodeView,
     choose_node,
+    node_selector_matches,
     pod_requests,
     untolerated_taints,
 )
@@ -439,9 +441,14 @@ class Controllers:
                 if pod is None:
                     labels = {"statefulset.kubernetes.io/pod-name": pod_name, "apps.kubernetes.io/pod-index":
                               str(ordinal), "controller-revision-hash": revision}
+                    claims = self.statefulset_claims(sts, pod_name)
                     self._new_pod(sts, "StatefulSet", pod_name, labels)
                     stored = self.cluster.lookup("pods", namespace, pod_name)
                     assert stored is not None
+                    if claims:
+                        kept = [v for v in stored["spec"].get("volumes") or [] if v.get("name") not in claims]
+                        stored["spec"]["volumes"] = kept + [{"name": t, "persistentVolumeClaim": {"claimName": c}}
+                                                            for t, c in claims.items()]
                     stored["spec"]["hostname"] = pod_name
                     if spec.get("serviceName"):
                         stored["spec"]["subdomain"] = spec["serviceName"]
@@ -484,6 +491,77 @@ class Controllers:
                 owned.setdefault(ref["uid"], []).append(rs)
         return owned
 
+    def statefulset_claims(self, sts: dict, pod_name: str) -> dict[str, str]:
+        """The claims of one StatefulSet pod, created when missing (stateful_pod_control.go:
+        createPersistentVolumeClaims): template name -> claim "<template>-<pod>". The default retention policy
+        (Retain) gives them no owner: a claim outlives its pod, and so does the volume bound to it."""
+        claims: dict[str, str] = {}
+        namespace = sts["metadata"]["namespace"]
+        for template in sts["spec"].get("volumeClaimTemplates") or []:
+            name = template["metadata"]["name"]
+            claim = f"{name}-{pod_name}"
+            claims[name] = claim
+            if self.cluster.lookup("persistentvolumeclaims", namespace, claim) is None:
+                labels = {**((template.get("metadata") or {}).get("labels") or {}),
+                          **(sts["spec"]["selector"].get("matchLabels") or {})}
+                self.cluster.create("persistentvolumeclaims", namespace, {
+                    "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "metadata": {"name": claim, "namespace": namespace, "labels": labels},
+                    "spec": copy.deepcopy(template.get("spec") or {}),
+                })
+        return claims
+
+    def claim_affinities(self, pod: dict) -> tuple[list[dict], str | None]:
+        """The required node affinity of every PersistentVolume bound to the pod's claims, or the reason the pod
+        cannot be scheduled at all (volumebinding PreFilter: a claim that does not exist)."""
+        affinities = []
+        namespace = pod["metadata"]["namespace"]
+        for volume in pod["spec"].get("volumes") or []:
+            claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if not claim_name:
+                continue
+            claim = self.cluster.lookup("persistentvolumeclaims", namespace, claim_name)
+            if claim is None:
+                return [], f'persistentvolumeclaim "{claim_name}" not found'
+            bound = self.cluster.lookup("persistentvolumes", None, claim["spec"].get("volumeName") or "")
+            required = ((bound or {}).get("spec", {}).get("nodeAffinity") or {}).get("required")
+            if required:
+                affinities.append(required)
+        return affinities, None
+
+    def provision_claims(self, pod: dict, node: NodeView) -> None:
+        """WaitForFirstConsumer binding once the pod has its node: each unbound claim gets a new volume in the
+        node's zone (the scheduler's PreBind selects the node, a zonal provisioner such as the EBS CSI driver
+        creates the PersistentVolume with that node affinity, the PV controller binds the pair)."""
+        namespace = pod["metadata"]["namespace"]
+        zone = node.labels.get(ZONE_LABEL)
+        for volume in pod["spec"].get("volumes") or []:
+            claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            claim = self.cluster.lookup("persistentvolumeclaims", namespace, claim_name or "")
+            if claim is None or claim["spec"].get("volumeName"):
+                continue
+            key, value = (ZONE_LABEL, zone) if zone else ("kubernetes.io/hostname", node.name)
+            pv_name = f"pvc-{claim['metadata']['uid']}"
+            storage = ((claim["spec"].get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+            self.cluster.create("persistentvolumes", None, {
+                "apiVersion": "v1", "kind": "PersistentVolume",
+                "metadata": {"name": pv_name, "labels": {ZONE_LABEL: zone} if zone else {}},
+                "spec": {"capacity": {"storage": storage}, "accessModes": claim["spec"].get("accessModes")
+                         or ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Retain",
+                         "storageClassName": claim["spec"].get("storageClassName") or "",
+                         "claimRef": {"kind": "PersistentVolumeClaim", "namespace": namespace,
+                                      "name": claim_name, "uid": claim["metadata"]["uid"]},
+                         "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                             {"key": key, "operator": "In", "values": [value]}]}]}}},
+            })
+            pv = self.cluster.lookup("persistentvolumes", None, pv_name)
+            assert pv is not None
+            self.cluster.set_status(pv, {"phase": "Bound"})
+            claim["metadata"].setdefault("annotations", {})["volume.kubernetes.io/selected-node"] = node.name
+            claim["spec"]["volumeName"] = pv_name
+            self.cluster.set_status(claim, {"phase": "Bound", "accessModes": claim["spec"].get("accessModes")
+                                            or ["ReadWriteOnce"], "capacity": {"storage": storage}})
+
     def daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
         key = (ds["metadata"]["uid"], ds["metadata"].get("generation", 1), node["metadata"]["name"],
                node["metadata"].get("resourceVersion"))
@@ -493,14 +571,19 @@ class Controllers:
                 self._daemon_fit.clear()
             found = self._daemon_fit[key] = self._daemon_should_run(ds, node)
         return found
-
     def _daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
-        """(should run a new pod there, may keep an existing one): nodeSelector and taints, the daemon
-        tolerations added; unschedulable is tolerated, as for every daemon pod."""
+        """(should run a new pod there, may keep an existing one): nodeSelector, required node affinity and taints,
+        the daemon tolerations added; unschedulable is tolerated, as for every daemon pod."""
         template_spec = ds["spec"]["template"]["spec"]
         selector = template_spec.get("nodeSelector") or {}
         labels = node["metadata"].get("labels") or {}
         if any(labels.get(k) != v for k, v in selector.items()):
+            return False, False
+        required = ((template_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution")
+        if required is not None and not node_selector_matches(
+            required, NodeView(node["metadata"]["name"], 0, labels, [], False, 0, 0, 0)
+        ):
             return False, False
         tolerations = (template_spec.get("tolerations") or []) + DAEMON_TOLERATIONS
         taints = node["spec"].get("taints") or []
@@ -579,7 +662,11 @@ class Controllers:
             return
         views = self.node_views()
         for pod in pending:
-            node, message = choose_node(pod["spec"], views, self.cluster.placement)
+            affinities, unresolvable = self.claim_affinities(pod)
+            if unresolvable:
+                node, message = None, f"0/{len(views)} nodes are available: {unresolvable}."
+            else:
+                node, message = choose_node(pod["spec"], views, self.cluster.placement, affinities)
             if node is None:
                 condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                              "message": message}
@@ -592,6 +679,7 @@ class Controllers:
                                               component="default-scheduler")
                 continue
             pod["spec"]["nodeName"] = node.name
+            self.provision_claims(pod, node)
             cpu, memory = pod_requests(pod["spec"])
             node.used_cpu_m += cpu
             node.used_memory += memory

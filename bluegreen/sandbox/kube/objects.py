@@ -7,6 +7,8 @@ as a pod-template annotation the fake kubelet reads, the grace period as
 
 from __future__ import annotations
 
+import copy
+
 from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Pod")
@@ -17,8 +19,13 @@ class WorkloadSpecError(ValueError):
     """A workload description the builders cannot turn into objects."""
 
 
+#: Storage class of the zonal volumes (``zonal_volume: true``): bound when the pod is first scheduled, in its zone.
+ZONAL_STORAGE_CLASS = "sandbox-zonal"
+
+
 def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grace_seconds: float,
-                 empty_dir: bool, tolerations: list[dict] | None) -> dict:
+                 empty_dir: bool, tolerations: list[dict] | None, node_selector: dict[str, str] | None = None,
+                 affinity: dict | None = None) -> dict:
     """A pod template labelled ``app.kubernetes.io/name=<name>``."""
     container = {
         "name": "app",
@@ -31,6 +38,10 @@ def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grac
         container["volumeMounts"] = [{"name": "scratch", "mountPath": "/scratch"}]
     if tolerations:
         spec["tolerations"] = [dict(t) for t in tolerations]
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    if affinity:
+        spec["affinity"] = copy.deepcopy(affinity)
     metadata: dict = {"labels": {APP_LABEL: name}}
     if ready_seconds:
         metadata["annotations"] = {READY_SECONDS_ANNOTATION: str(float(ready_seconds))}
@@ -40,12 +51,18 @@ def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grac
 def workload_objects(kind: str, name: str, namespace: str = "default", *, replicas: int = 1, cpu: str = "100m",
                      memory: str = "128Mi", ready_seconds: float = 0.0, grace_seconds: float = 0.0,
                      pdb: dict | None = None, empty_dir: bool = False,
-                     tolerations: list[dict] | None = None) -> list[dict]:
+                     tolerations: list[dict] | None = None, node_selector: dict[str, str] | None = None,
+                     affinity: dict | None = None, zonal_volume: bool = False) -> list[dict]:
     """The namespace (unless "default"), the workload and, when ``pdb`` is given, its PodDisruptionBudget.
 
     ``kind`` is Deployment, StatefulSet, DaemonSet or Pod (a bare pod without a controller);
-    ``pdb`` is ``{"minAvailable": 2}`` or ``{"maxUnavailable": "25%"}`` and so on.
+    ``pdb`` is ``{"minAvailable": 2}`` or ``{"maxUnavailable": "25%"}`` and so on; ``zonal_volume`` (StatefulSet
+    only) gives each pod a claim "data-<pod>" from a volumeClaimTemplate, bound to a volume in the zone of the node
+    the pod first runs on.
     """
+    if zonal_volume and kind != "StatefulSet":
+        raise WorkloadSpecError(f"workload {name!r}: zonal_volume needs kind StatefulSet (one claim per pod), "
+                                f"not {kind}")
     if kind not in WORKLOAD_KINDS:
         raise WorkloadSpecError(f"workload {name!r}: kind {kind!r} is not one of {', '.join(WORKLOAD_KINDS)}")
     if replicas < 0:
@@ -59,7 +76,8 @@ def workload_objects(kind: str, name: str, namespace: str = "default", *, replic
     if namespace != "default":
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     template = pod_template(name, cpu=cpu, memory=memory, ready_seconds=ready_seconds, grace_seconds=grace_seconds,
-                            empty_dir=empty_dir, tolerations=tolerations)
+                            empty_dir=empty_dir, tolerations=tolerations, node_selector=node_selector,
+                            affinity=affinity)
     labels = {APP_LABEL: name}
     metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
     selector = {"matchLabels": dict(labels)}
@@ -74,6 +92,13 @@ def workload_objects(kind: str, name: str, namespace: str = "default", *, replic
         spec = {"replicas": replicas, "selector": selector, "template": template}
         if kind == "StatefulSet":
             spec["serviceName"] = name
+        if zonal_volume:
+            spec["volumeClaimTemplates"] = [{"metadata": {"name": "data"}, "spec": {
+                "accessModes": ["ReadWriteOnce"], "storageClassName": ZONAL_STORAGE_CLASS,
+                "resources": {"requests": {"storage": "1Gi"}}}}]
+            spec["template"]["spec"]["containers"][0]["volumeMounts"] = [
+                *spec["template"]["spec"]["containers"][0].get("volumeMounts", []),
+                {"name": "data", "mountPath": "/data"}]
         objects.append({"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": spec})
     if pdb is not None:
         objects.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",

@@ -42,6 +42,10 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("replicasets", "ReplicaSet", "apps", "v1", True, "replicaset", ("rs",)),
     ResourceType("statefulsets", "StatefulSet", "apps", "v1", True, "statefulset", ("sts",)),
     ResourceType("daemonsets", "DaemonSet", "apps", "v1", True, "daemonset", ("ds",)),
+    ResourceType("persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", True, "persistentvolumeclaim",
+                 ("pvc",), categories=()),
+    ResourceType("persistentvolumes", "PersistentVolume", "", "v1", False, "persistentvolume", ("pv",),
+                 categories=()),
     ResourceType("poddisruptionbudgets", "PodDisruptionBudget", "policy", "v1", True, "poddisruptionbudget",
                  ("pdb",), categories=()),
 )

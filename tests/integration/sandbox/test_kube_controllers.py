@@ -138,7 +138,9 @@ def test_scheduler_honours_selectors_taints_and_resources():
     assert huge["status"]["phase"] == "Pending" and "nodeName" not in huge["spec"]
     condition = huge["status"]["conditions"][0]
     assert condition["reason"] == "Unschedulable" and condition["message"].startswith("0/3 nodes are available:")
-    assert "3 Insufficient cpu" in condition["message"]
+    # The tainted node is rejected by TaintToleration before its cpu is looked at (first rejecting filter).
+    assert condition["message"] == ("0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, "
+                                    "2 Insufficient cpu.")
     events = [(e["reason"], e["type"], e["source"]["component"]) for e in cluster.list("events")
               if e["involvedObject"]["name"] == huge["metadata"]["name"]]
     assert events == [("FailedScheduling", "Warning", "default-scheduler")]  # once, not on every tick

@@ -169,8 +169,13 @@ def test_scheduler_filters_and_placement():
             _view("d", 3, taints=[{"key": "k", "effect": "NoSchedule"}]), _view("e", 4, labels={"x": "y"})]
     node, message = choose_node({**spec, "nodeSelector": {"x": "z"}}, full, "spread")
     assert node is None
-    assert message.startswith("0/4 nodes are available:") and "Insufficient cpu" in message
-    assert "node(s) were unschedulable" in message and "untolerated taint {k: }" in message
+    # Each node reports only its first rejecting filter (framework.RunFilterPlugins): "a" fails the selector
+    # before its cpu is looked at; the "<count> <reason>" strings are sorted as strings (FitError.Error).
+    assert message == ("0/4 nodes are available: 1 node(s) had untolerated taint {k: }, 1 node(s) were "
+                       "unschedulable, 2 node(s) didn't match Pod's node affinity/selector.")
+    assert choose_node(spec, full[:3], "spread")[1] == (
+        "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {k: }, "
+        "1 node(s) were unschedulable.")
     tolerating = {**spec, "tolerations": [{"key": "k", "operator": "Exists"}]}
     assert choose_node(tolerating, full, "spread")[0].name == "d"
     assert tolerates([{"operator": "Exists"}], {"key": "any", "effect": "NoExecute"})

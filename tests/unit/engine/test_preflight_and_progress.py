@@ -67,7 +67,8 @@ def test_every_blocker_is_reported_at_once():
     assert "pod default/bare has no controller" in text
     assert "PodDisruptionBudget default/web-strict (maxUnavailable 0, 2 pod(s)) allows no disruption" in text
     assert "pod default/big is covered by 2 PodDisruptionBudgets (default/db-a, default/db-b)" in text
-    assert "not enough CPU on the new nodes" in text
+    assert ("pod default/big (StatefulSet default/db) would fit on no new node: 0/2 nodes are available: "
+            "2 Insufficient cpu. Next: raise workers.desiredCapacity") in text
 
 
 def test_room_is_estimated_from_old_nodes_before_the_new_ones_join():
@@ -77,7 +78,9 @@ def test_room_is_estimated_from_old_nodes_before_the_new_ones_join():
     assert any("not joined yet" in w for w in report.warnings)
     short = plan_drain(view([pod_json("web-abc-1", node="old0", cpu="3")], new_nodes=0), RolloutSettings(),
                        new_desired=1)
-    assert any("not enough CPU" in b for b in short.blockers)
+    assert short.blockers == (
+        "pod default/web-abc-1 (Deployment default/web) would fit on no new node: 0/1 nodes are available: "
+        "1 Insufficient cpu. Next: raise workers.desiredCapacity or use a larger instance type",)
 
 
 def test_print_reporter_lines_and_dedup():
