@@ -1,10 +1,14 @@
-"""Readiness gate: every instance of the new group is InService, on the expected AMI, joined and Ready."""
+"""Readiness gate: every instance of the new group is InService, on the expected AMI, joined, Ready, uncordoned.
+
+Before it looks, the gate lifts the marks an earlier drain left on the color it is about to make serve (a cutover
+the other way cordoned it: going back): see ``cordons.reclaim_color``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bluegreen.engine.clock import Clock
+from bluegreen.engine.cordons import reclaim_color
 from bluegreen.engine.errors import ReadinessTimeout
 from bluegreen.engine.groups import Instance, describe_group
 from bluegreen.engine.nodes import Node, node_from_json
@@ -50,6 +54,9 @@ def judge_readiness(
             if not node.ready:
                 detail = f"{node.ready_reason}: {node.ready_message}" if node.ready_message else node.ready_reason
                 lacks.append(f"node {node.name} NotReady ({detail})")
+            if node.unschedulable:
+                # A cordoned node takes no pod: it cannot receive the workloads this color is about to serve.
+                lacks.append(f"node {node.name} cordoned (spec.unschedulable; kubectl uncordon {node.name})")
             taints = node.not_ready_taints()
             if taints:
                 lacks.append(f"node {node.name} tainted {', '.join(taints)}")
@@ -103,8 +110,11 @@ def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desi
 
 
 def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter, clock: Clock) -> ReadinessReport:
-    """Wait until ``group.desired`` instances of the group are Ready nodes; ReadinessTimeout naming each gap."""
+    """Wait until ``group.desired`` instances of the group are Ready nodes; ReadinessTimeout naming each gap.
+
+    First uncordons the group's nodes an earlier drain cordoned and clears their progress annotations."""
     start = clock.now()
+    reclaim_color(conn.kube, group.color, reporter)
     while True:
         verdict = observe_readiness(conn, group.group_name, group.color, group.ami, group.desired)
         waited = clock.now() - start
