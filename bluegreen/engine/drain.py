@@ -77,7 +77,7 @@ from bluegreen.engine.progress import (
 from bluegreen.engine.readiness import wait_nodes_ready
 from bluegreen.engine.replacements import Health, WorkloadVerdict, judge_workload, workload_gap
 from bluegreen.engine.settings import RolloutSettings
-from bluegreen.engine.stop import StopState, settle_stop, workloads_to_check
+from bluegreen.engine.stop import StopState, kept_off_by_cordon, settle_stop, workloads_to_check
 from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
 from bluegreen.engine.workloads import (
     WorkloadRef,
@@ -327,8 +327,10 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
     guard(run, [n.name for n in view.new_nodes])
     try:
         state = drain_old_nodes(run)
-    finally:
-        unguard(run)
+    except Exception:
+        unguard(run)  # best effort; a killed process (BaseException) leaves it for the next run to lift
+        raise
+    unguard(run)
     seconds = clock.now() - start
     reporter.emit(DrainFinished(len(state.drained) + len(state.already), len(state.evicted), seconds))
     return DrainReport(
@@ -344,6 +346,7 @@ def drain_old_nodes(run: DrainRun) -> RunState:
     try:
         if not run.primed:
             run.prime(read_view(run.kube, run.old.color, run.new.color))
+        check_stuck(run)
         _drain_all(run)
         verify(run)
     except Exception as exc:
@@ -490,6 +493,16 @@ def check_replacements(run: DrainRun, moves: list[PodMove]) -> None:
                 verdict = run.verdict(ref)
                 raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message or "no reason given",
                                                verdict.ready, verdict.desired)
+
+
+def check_stuck(run: DrainRun) -> None:
+    """Before any eviction: a pod that a cordon keeps Pending (an earlier run's move, killed before it could
+    uncordon) stops the run, so nothing more is moved while it waits."""
+    for pod in map(pod_from_json, run.kube.list_pods(phase="Pending")):
+        ref = workload_of(pod, run.owners)
+        if kept_off_by_cordon(pod) and ref.kind not in ("Pod", "DaemonSet"):
+            verdict = run.verdict(ref)
+            raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message, verdict.ready, verdict.desired)
 
 
 def evict_pass(run: DrainRun, moves: list[PodMove], now: float) -> None:

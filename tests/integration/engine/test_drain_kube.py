@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.engine.drain import DrainRun, drain_old_nodes
-from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.errors import EvictionBlocked
+from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.progress import (
     CanaryPause,
     CollectingReporter,
