@@ -356,6 +356,8 @@ def drain_old_nodes(run: DrainRun) -> RunState:
 
 
 def _stop(run: DrainRun, exc: Exception) -> StopState:
+    if isinstance(exc, CutoverError) and exc.state is not None:
+        return exc.state  # a gate already applied the invariant and described the state
     state = settle_stop(run.kube, run.old.color, run.state.known(), run.state.baseline, run.reporter)
     if isinstance(exc, CutoverError):
         exc.with_state(state)

@@ -15,6 +15,7 @@ from bluegreen.engine.nodes import Node, node_from_json
 from bluegreen.engine.pods import Pod, pod_from_json
 from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.stop import release_stuck
 
 GATE = "nodes-ready"
 #: Lifecycle states of instances that are on their way out and do not count either way.
@@ -124,6 +125,7 @@ def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter,
                 group.group_name, tuple(i for i, _ in verdict.ready), tuple(n for _, n in verdict.ready), waited
             )
         if waited >= settings.node_ready_timeout_s:
-            raise ReadinessTimeout(group.group_name, waited, list(verdict.gaps))
+            error = ReadinessTimeout(group.group_name, waited, list(verdict.gaps))
+            raise error.with_state(release_stuck(conn.kube, group.color, reporter))
         reporter.emit(GateWaiting(GATE, group.group_name, len(verdict.ready), group.desired, verdict.gaps))
         clock.sleep(settings.poll_interval_s)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bluegreen.engine.cordons import to_release, uncordon
 from bluegreen.engine.kube import WORKLOAD_PATHS
+from bluegreen.engine.naming import other_color
 from bluegreen.engine.nodes import node_from_json
 from bluegreen.engine.pods import Pod, pod_from_json
 from bluegreen.engine.progress import NodesUncordoned, Reporter
@@ -72,7 +73,7 @@ class StopState:
         if self.below:
             lines += [f"  below desired: {s.workload} {s.why}" for s in self.below]
         else:
-            lines.append("  every workload the drain touched is at its desired ready count")
+            lines.append("  no workload the run moved or found waiting is below its desired ready count")
         if self.cordoned and not self.below:
             lines.append("Next: fix the cause above and re-run to continue; or go back (activeAmi to the old AMI), "
                          f"which uncordons the {self.old_color} nodes.")
@@ -129,6 +130,12 @@ def observe_workloads(kube, refs: set[WorkloadRef], pods: list[Pod], owners: Map
         status = None if obj is None else workload_status_from_json(ref, obj)
         verdicts.append(judge_workload(ref, status, by_ref.get(ref, [])))
     return verdicts
+
+
+def release_stuck(kube, serving_color: str, reporter: Reporter) -> StopState:
+    """A gate of a run that makes ``serving_color`` serve failed: the other color's nodes a drain cordoned are
+    uncordoned when a pod is kept Pending by that cordon (an earlier, interrupted drain's move)."""
+    return settle_stop(kube, other_color(serving_color), set(), {}, reporter)
 
 
 def settle_stop(kube, old_color: str, known: set[WorkloadRef], baseline: Mapping[WorkloadRef, int],

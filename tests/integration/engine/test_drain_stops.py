@@ -10,6 +10,7 @@ from bluegreen.engine.errors import EvictionBlocked, ReplacementUnschedulable
 from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.progress import CollectingReporter, DrainVerified, NodesUncordoned, PodEvicted
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.stop import release_stuck
 from tests.integration.engine.kube_world import Crash, CrashAt, start_kube_world
 
 SETTINGS = RolloutSettings(poll_interval_s=1.0, eviction_timeout_s=20.0, node_drain_timeout_s=300.0,
@@ -136,3 +137,24 @@ def test_success_is_verified_and_reports_every_workload_whole(world_factory):
     assert {(str(v.ref), v.ready, v.desired) for v in state.verified} == {
         ("Deployment default/big", 3, 3), ("Deployment default/mid", 3, 3)}
     assert reporter.of(DrainVerified) and cordoned(world, "blue") == ["blue-0", "blue-1", "blue-2"]
+
+
+def test_a_failed_gate_releases_a_cordon_that_keeps_a_moved_pod_pending(world_factory):
+    # What the readiness and load-balancer gates call when they time out (they need AWS; the release does not).
+    world = world_factory(FRAGMENTED, per_color=3, cpu="4", placement="spread")
+
+    def third_big_eviction(event, collected) -> bool:
+        return isinstance(event, PodEvicted) and sum(1 for e in collected.of(PodEvicted) if "big" in e.pod) == 3
+
+    run, _ = run_for(world, CrashAt(third_big_eviction))
+    with pytest.raises(Crash):
+        drain_old_nodes(run)
+    settle(world, 5.0)
+    reporter = CollectingReporter()
+    state = release_stuck(world.conn.kube, "green", reporter)
+    assert state.old_color == "blue" and state.uncordoned == ("blue-0", "blue-1", "blue-2")
+    assert [s.workload for s in state.below] == ["Deployment default/big"]
+    settle(world)
+    assert ready_counts(world) == {"big": 3, "mid": 3}
+    # Nothing stuck any more: a second release changes nothing.
+    assert release_stuck(world.conn.kube, "green", CollectingReporter()).uncordoned == ()
