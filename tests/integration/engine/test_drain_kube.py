@@ -102,7 +102,9 @@ def test_forcing_past_a_budget_is_opt_in_and_reported(world_factory):
     world = world_factory([dict(kind="Deployment", name="api", replicas=1, pdb={"minAvailable": 1})])
     run, _ = run_for(world, SETTINGS.with_overrides(eviction_timeout_s=3.0, on_pdb_timeout="force"))
     drain_old_nodes(run)
-    assert run.state.forced and run.state.forced[0].pod.startswith("default/api-")
+    assert [f.budget for f in run.state.forced] == ["default/api-pdb"]
+    assert run.state.forced[0].pod.startswith("default/api-") and run.state.forced[0].node == "blue-0"
+    assert run.state.evicted == []  # a forced delete is not an eviction: it is reported apart
     pods = world.conn.kube.list_pods()
     assert all(p["spec"]["nodeName"].startswith("green-") for p in pods)
 
