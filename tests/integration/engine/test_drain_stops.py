@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.engine.drain import DrainRun, drain_old_nodes
-from bluegreen.engine.errors import EvictionBlocked, ReplacementUnschedulable
+from bluegreen.engine.errors import EvictionBlocked, ReplacementUnschedulable, WorkloadUnhealthy
 from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.progress import CollectingReporter, DrainVerified, NodesUncordoned, PodEvicted
 from bluegreen.engine.settings import RolloutSettings
@@ -158,3 +158,17 @@ def test_a_failed_gate_releases_a_cordon_that_keeps_a_moved_pod_pending(world_fa
     assert ready_counts(world) == {"big": 3, "mid": 3}
     # Nothing stuck any more: a second release changes nothing.
     assert release_stuck(world.conn.kube, "green", CollectingReporter()).uncordoned == ()
+
+
+def test_a_slow_replacement_is_named_slow_with_its_wait_and_the_setting_that_bounds_it(world_factory):
+    world = world_factory([dict(kind="Deployment", name="slow", replicas=2, ready_seconds=25)], per_color=2,
+                          placement="spread")
+    run, _ = run_for(world, settings=SETTINGS.with_overrides(workload_healthy_timeout_s=10.0))
+    with pytest.raises(WorkloadUnhealthy) as info:
+        drain_old_nodes(run)
+    message = str(info.value)
+    assert "Deployment default/slow" in message and "slow: default/slow-" in message
+    assert "placed but not Ready for 1" in message and "rollout.workloadHealthyTimeoutSeconds" in message
+    assert "force" not in message and "scale the workload up" not in message
+    # It lost a Ready pod in this run, so its old node is serving again.
+    assert info.value.state.uncordoned and cordoned(world, "blue") == []

@@ -237,3 +237,20 @@ def test_a_color_with_every_node_cordoned_or_no_pods_does_not_serve():
     assert not ColorStatus(**{**base, "app_pods": 0}).serving
     assert ColorStatus(**{**base, "app_pods": 0}, cluster_has_app_pods=False).serving
     assert not ColorStatus(**{**base, "desired": 0}).serving
+
+
+def test_status_lines_say_why_a_color_does_not_serve_and_what_is_below_desired():
+    from bluegreen.engine.status import StatusReport
+
+    blue = ColorStatus("blue", "c-workers-blue", True, desired=3, nodes=3, cordoned_nodes=("a", "b", "c"), app_pods=2)
+    green = ColorStatus("green", "c-workers-green", True, desired=3, nodes=3, app_pods=4)
+    why = '2/3 Ready; pod default/big-x is Pending, the scheduler says: "x"'
+    below = (Shortfall("Deployment default/big", 2, 3, why),)
+    report = StatusReport("c", (blue, green), below)
+    text = "\n".join(report.lines())
+    assert text.startswith("cluster c: serving green")
+    assert "cordoned: a, b, c" in text and "not serving: every node cordoned" in text
+    assert 'Deployment default/big 2/3 Ready; pod default/big-x is Pending' in text
+    data = report.to_dict()
+    assert data["serving"] == ["green"] and data["cordoned_nodes"] == ["a", "b", "c"]
+    assert data["workloads_below_desired"][0]["ready"] == 2
