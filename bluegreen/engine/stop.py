@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bluegreen.engine.cordons import to_release, uncordon
 from bluegreen.engine.kube import WORKLOAD_PATHS
-from bluegreen.engine.naming import other_color
+from bluegreen.engine.naming import COLORS, other_color
 from bluegreen.engine.nodes import node_from_json
 from bluegreen.engine.pods import Pod, pod_from_json
 from bluegreen.engine.progress import NodesUncordoned, Reporter
@@ -135,6 +135,8 @@ def observe_workloads(kube, refs: set[WorkloadRef], pods: list[Pod], owners: Map
 def release_stuck(kube, serving_color: str, reporter: Reporter) -> StopState:
     """A gate of a run that makes ``serving_color`` serve failed: the other color's nodes a drain cordoned are
     uncordoned when a pod is kept Pending by that cordon (an earlier, interrupted drain's move)."""
+    if serving_color not in COLORS:
+        return StopState(serving_color, (), (), (), read_error=f"unknown color {serving_color!r}")
     return settle_stop(kube, other_color(serving_color), set(), {}, reporter)
 
 
