@@ -484,7 +484,12 @@ def reap(run: DrainRun, moves: list[PodMove], nodes: list[str]) -> None:
 
 def check_replacements(run: DrainRun, moves: list[PodMove]) -> None:
     """A workload that lost a pod and now has a pod the scheduler cannot place stops the run at once: waiting will
-    not help while every old node is cordoned, and a further eviction would only add to it."""
+    not help while every old node is cordoned, and a further eviction would only add to it.
+
+    Only read while a further eviction is possible (a pod still waits): once every pod of the batch has left, the
+    health gate, which reads each workload's pods anyway, stops at the same Pending pod without extra requests."""
+    if not any(m.waiting for m in moves):
+        return
     touched = {m.workload for m in moves if m.left_at is not None and m.workload.kind != "Pod"}
     if not touched:
         return
