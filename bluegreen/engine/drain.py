@@ -46,6 +46,7 @@ from bluegreen.engine.eviction import (
     may_evict_implicitly,
     may_try_now,
     refusing_budget,
+    replacement_due,
     should_report_refusal,
 )
 from bluegreen.engine.groups import GroupSpec
@@ -445,6 +446,7 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
         result[work.node.name] = 0
         moves += [PodMove(p, workload_of(p, run.owners)) for p in work.evictable]
     run.state.moves += moves
+    statuses: dict[WorkloadRef, WorkloadStatus | None] = {}  # read once per batch: desired and maxUnavailable
     while any(m.open for m in moves):
         reap(run, moves, [n.name for n in batch])
         check_replacements(run, moves)
@@ -452,7 +454,7 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
         if now - start >= settings.node_drain_timeout_s and any(m.open for m in moves):
             raise DrainTimeout(", ".join(n.name for n in batch), now - start,
                                [describe_open_move(m, now) for m in moves if m.open])
-        evict_pass(run, moves, now)
+        evict_pass(run, moves, now, statuses)
         if any(m.open for m in moves):
             clock.sleep(settings.poll_interval_s)
     for move in moves:
@@ -477,23 +479,29 @@ def reap(run: DrainRun, moves: list[PodMove], nodes: list[str]) -> None:
     if not leaving:
         return
     live = {p.uid for p in run.node_pods(nodes)}
+    now = run.clock.now()
     for move in leaving:
         if move.pod.uid not in live:
             move.phase = MovePhase.GONE
+            move.gone_at = now
 
 
 def check_replacements(run: DrainRun, moves: list[PodMove]) -> None:
     """A workload that lost a pod and now has a pod the scheduler cannot place stops the run at once: waiting will
     not help while every old node is cordoned, and a further eviction would only add to it.
 
-    Only read while a further eviction is possible (a pod still waits): once every pod of the batch has left, the
-    health gate, which reads each workload's pods anyway, stops at the same Pending pod without extra requests."""
+    Only read while a further eviction is possible (a pod still waits) and a replacement may just have been created
+    (``eviction.replacement_due``); any later Pending pod is caught by the health gate, which reads each workload's
+    pods anyway."""
     if not any(m.waiting for m in moves):
         return
+    now = run.clock.now()
+    window = 2 * run.settings.poll_interval_s
     touched = {m.workload for m in moves if m.left_at is not None and m.workload.kind != "Pod"}
-    if not touched:
+    due = {m.workload for m in moves if m.workload in touched and replacement_due(m, now, window)}
+    if not due:
         return
-    for namespace in sorted({ref.namespace for ref in touched}):
+    for namespace in sorted({ref.namespace for ref in due}):
         for pod in map(pod_from_json, run.kube.list_pods(namespace=namespace, phase="Pending")):
             ref = workload_of(pod, run.owners)
             if ref in touched and pod.pending_unschedulable:
@@ -512,14 +520,14 @@ def check_stuck(run: DrainRun) -> None:
             raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message, verdict.ready, verdict.desired)
 
 
-def evict_pass(run: DrainRun, moves: list[PodMove], now: float) -> None:
+def evict_pass(run: DrainRun, moves: list[PodMove], now: float,
+               statuses: dict[WorkloadRef, WorkloadStatus | None]) -> None:
     """One eviction attempt for every waiting pod allowed to go now (explicit budget: the API decides; implicit
     budget: decided here), and the outcome applied to its move."""
     waiting = [m for m in moves if m.waiting]
     backing_off = [m.pod for m in waiting if m.next_try > now]
     room = _budgets_with_room(run, backing_off) if backing_off else set()
     live: dict[WorkloadRef, list[Pod]] = {}
-    statuses: dict[WorkloadRef, WorkloadStatus | None] = {}
     for move in waiting:
         covering = budgets_for(move.pod, run.budgets)
         if not may_try_now(move, now, budget_has_room=any(b.key in room for b in covering)):
@@ -539,7 +547,7 @@ def evict_pass(run: DrainRun, moves: list[PodMove], now: float) -> None:
 
 
 def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dict, statuses: dict) -> bool:
-    """The implicit budget of a workload without a PDB (read once per pass per workload)."""
+    """The implicit budget of a workload without a PDB (its pods read once per pass, its status once per batch)."""
     ref = move.workload
     if ref not in statuses:
         statuses[ref] = run.status_of(ref)

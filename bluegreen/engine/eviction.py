@@ -43,6 +43,7 @@ class PodMove:
     first_refused: float | None = None
     next_try: float = 0.0
     left_at: float | None = None  # when the eviction (or the forced delete) was accepted
+    gone_at: float | None = None  # when its UID was seen gone from the node
     forced: bool = False
     pdb: str | None = None  # the budget that refused it last ("namespace/name")
 
@@ -92,6 +93,13 @@ def after_refusal(*, attempts: int, first_refused: float, now: float, settings: 
 def may_try_now(move: PodMove, now: float, *, budget_has_room: bool) -> bool:
     """A refused eviction waits out its backoff, unless a fresh read of its budget shows room again."""
     return move.waiting and (move.next_try <= now or budget_has_room)
+
+
+def replacement_due(move: PodMove, now: float, window_s: float) -> bool:
+    """Whether the move's replacement may just have been created: a ReplicaSet replaces a pod as soon as it is
+    evicted, a StatefulSet once it is gone (the scheduler answers within a moment either way)."""
+    recent = [t for t in (move.left_at, move.gone_at) if t is not None]
+    return any(now - t <= window_s for t in recent)
 
 
 def may_evict_implicitly(*, in_flight: int, desired: int, ready: int, allowance: int) -> bool:

@@ -22,6 +22,7 @@ from bluegreen.engine.eviction import (
     after_refusal,
     may_try_now,
     refusing_budget,
+    replacement_due,
     should_report_refusal,
 )
 from bluegreen.engine.nodes import node_from_json
@@ -254,3 +255,12 @@ def test_status_lines_say_why_a_color_does_not_serve_and_what_is_below_desired()
     data = report.to_dict()
     assert data["serving"] == ["green"] and data["cordoned_nodes"] == ["a", "b", "c"]
     assert data["workloads_below_desired"][0]["ready"] == 2
+
+
+def test_a_replacement_is_due_right_after_an_eviction_or_a_deletion():
+    pod = pod_from_json(pod_json("web-abc-1"))
+    assert not replacement_due(PodMove(pod, WEB), 10.0, 10.0)  # not evicted: nothing to replace yet
+    evicted = PodMove(pod, WEB, phase=MovePhase.LEAVING, left_at=100.0)
+    assert replacement_due(evicted, 105.0, 10.0) and not replacement_due(evicted, 111.0, 10.0)
+    gone = PodMove(pod, WEB, phase=MovePhase.GONE, left_at=100.0, gone_at=140.0)  # a StatefulSet waits for this
+    assert replacement_due(gone, 145.0, 10.0) and not replacement_due(gone, 151.0, 10.0)
