@@ -114,8 +114,8 @@ def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter,
     """Wait until ``group.desired`` instances of the group are Ready nodes; ReadinessTimeout naming each gap.
 
     First uncordons the group's nodes an earlier drain cordoned and clears their progress annotations."""
-    start = clock.now()
     reclaim_color(conn.kube, group.color, reporter)
+    start = clock.now()
     while True:
         verdict = observe_readiness(conn, group.group_name, group.color, group.ami, group.desired)
         waited = clock.now() - start
