@@ -8,6 +8,21 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from bluegreen.engine.errors import GroupNotFound
+from bluegreen.engine.naming import group_name as _group_name
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """One color's group as the cutover expects it: its AMI and how many nodes it should run."""
+
+    cluster_name: str
+    color: str
+    ami: str
+    desired: int
+
+    @property
+    def group_name(self) -> str:
+        return _group_name(self.cluster_name, self.color)
 
 #: EC2's answer for an instance id it does not know (yet: DescribeInstances is eventually consistent, and an
 #: instance the group just launched can be unknown to it for a few seconds).

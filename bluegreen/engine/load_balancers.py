@@ -10,6 +10,7 @@ from bluegreen.engine.groups import describe_group
 from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
 from bluegreen.engine.readiness import LEAVING
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.stop import release_stuck
 
 GATE = "load-balancers"
 
@@ -117,7 +118,8 @@ def wait_load_balancers_healthy(conn, group, settings: RolloutSettings, reporter
             reporter.emit(GatePassed(GATE, group.group_name, len(verdict.instances), waited))
             return verdict.report(group.group_name, waited)
         if waited >= settings.lb_healthy_timeout_s:
-            raise LoadBalancerTimeout(group.group_name, waited, list(verdict.gaps))
+            error = LoadBalancerTimeout(group.group_name, waited, list(verdict.gaps))
+            raise error.with_state(release_stuck(conn.kube, group.color, reporter))
         reporter.emit(GateWaiting(GATE, group.group_name, verdict.healthy, len(verdict.instances), verdict.gaps))
         clock.sleep(settings.poll_interval_s)
 

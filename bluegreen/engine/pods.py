@@ -33,10 +33,23 @@ class Pod:
     memory_b: int = 0
     # nodeSelector, required node affinity, tolerations, claims: what the placement check needs
     constraints: PodConstraints = field(default=PodConstraints(), hash=False, compare=False)
+    # PodScheduled=False: the scheduler's reason (Unschedulable, SchedulingGated, ...) and its message.
+    unscheduled_reason: str | None = None
+    unscheduled_message: str = ""
+    created: str = ""
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def pending_unschedulable(self) -> bool:
+        """Waiting for a node the scheduler cannot find (PodScheduled=False, reason Unschedulable)."""
+        return self.node is None and self.unscheduled_reason == "Unschedulable" and not self.terminating
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in ("Succeeded", "Failed")
 
 
 def pod_from_json(obj: dict) -> Pod:
@@ -48,6 +61,8 @@ def pod_from_json(obj: dict) -> Pod:
     owner = owners[0] if owners else {}
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
     cpu, mem = requests_from_json(spec)
+    scheduled = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), {})
+    unscheduled = scheduled.get("status") == "False"
     return Pod(
         namespace=meta.get("namespace") or "default",
         name=meta["name"],
@@ -64,6 +79,9 @@ def pod_from_json(obj: dict) -> Pod:
         cpu_m=cpu,
         memory_b=mem,
         constraints=constraints_from_json(spec),
+        unscheduled_reason=(scheduled.get("reason") or "Unknown") if unscheduled else None,
+        unscheduled_message=(scheduled.get("message") or "") if unscheduled else "",
+        created=meta.get("creationTimestamp") or "",
     )
 
 

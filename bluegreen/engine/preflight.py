@@ -97,6 +97,9 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
     # Room on the new color: the totals for the report, and each pod placed on one node as the scheduler would.
     cpu_needed = sum(p.cpu_m for p in moving)
     mem_needed = sum(p.memory_b for p in moving)
+    for node in view.new_nodes:
+        if node.unschedulable:
+            warnings.append(f"new node {node.name} is cordoned: it takes no pod (the placement skips it)")
     missing = max(0, new_desired - len(view.new_nodes))
     if missing and view.old_nodes:
         warnings.append(f"{missing} new node(s) not joined yet; room estimated from the old nodes' size")
