@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bluegreen.engine import load_balancers, readiness
 from bluegreen.engine.clock import Clock
+from bluegreen.engine.cordons import reclaim_color
 from bluegreen.engine.errors import CutoverError, LoadBalancerTimeout, ReadinessTimeout
 from bluegreen.engine.load_balancers import LoadBalancerReport, LoadBalancerSpec, expected_load_balancers
 from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
@@ -74,7 +75,10 @@ def wait_gates(conn, group, settings: RolloutSettings, reporter: Reporter, clock
                like_group: str | None = None) -> tuple[ReadinessReport, LoadBalancerReport]:
     """Wait until both gates pass. Timeouts as for the gates one after the other: the nodes have
     node_ready_timeout_s, the targets lb_healthy_timeout_s from the moment the nodes are Ready. When the nodes
-    time out while the targets fail too, GatesTimeout names both; otherwise the one failing gate's own error."""
+    time out while the targets fail too, GatesTimeout names both; otherwise the one failing gate's own error.
+    First uncordons the group's nodes an earlier drain cordoned, as the readiness gate does."""
+    # Going back: the color about to serve may carry the cordons of a drain the other way (cordons.py).
+    reclaim_color(conn.kube, group.color, reporter)
     want = expected_load_balancers(conn, expected=expected, like_group=like_group)
     start = clock.now()
     nodes_ready_at: float | None = None

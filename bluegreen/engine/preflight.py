@@ -104,8 +104,8 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
     if missing and view.old_nodes:
         warnings.append(f"{missing} new node(s) not joined yet; room estimated from the old nodes' size")
     rooms = new_color_rooms(view, missing)
-    cpu_free = sum(r.cpu_m - r.used_cpu_m for r in rooms)
-    mem_free = sum(r.memory_b - r.used_memory_b for r in rooms)
+    cpu_free = sum(r.cpu_m - r.used_cpu_m for r in rooms if not r.unschedulable)
+    mem_free = sum(r.memory_b - r.used_memory_b for r in rooms if not r.unschedulable)
     to_place = [pod_to_place(view, p) for p in moving if p.owner_kind is not None]  # bare pods do not come back
     blockers += [m.blocker() for m in place(to_place, rooms).misfits]
     moves = tuple(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import ClientError
@@ -246,9 +247,11 @@ def test_wait_gates_names_every_failing_gate(monkeypatch, ready_gaps, lb_gaps, e
     from bluegreen.engine import gates
 
     monkeypatch.setattr(gates, "observe_gates", lambda conn, group, want: _gates(ready_gaps, lb_gaps))
+    monkeypatch.setattr(gates, "reclaim_color", lambda kube, color, reporter: ())
     settings = RolloutSettings(poll_interval_s=5, node_ready_timeout_s=30, lb_healthy_timeout_s=20)
     with pytest.raises(Exception) as caught:
-        gates.wait_gates(None, GroupSpec("c", "green", AMI, 1), settings, CollectingReporter(), StepClock(),
+        gates.wait_gates(SimpleNamespace(kube=None), GroupSpec("c", "green", AMI, 1), settings, CollectingReporter(),
+                         StepClock(),
                          expected=gates.LoadBalancerSpec(("tg",)))
     assert type(caught.value).__name__ == error
     text = str(caught.value)
@@ -261,9 +264,11 @@ def test_wait_gates_passes_when_both_pass(monkeypatch):
     looks = iter([_gates(["instance i-0000000a: node n0 NotReady"], ["instance i-0000000a: initial"]),
                   _gates([], ["instance i-0000000a: initial"]), _gates([], [])])
     monkeypatch.setattr(gates, "observe_gates", lambda conn, group, want: next(looks))
+    monkeypatch.setattr(gates, "reclaim_color", lambda kube, color, reporter: ())
     reporter = CollectingReporter()
-    nodes, lbs = gates.wait_gates(None, GroupSpec("c", "green", AMI, 1), RolloutSettings(poll_interval_s=5),
-                                  reporter, StepClock(), expected=gates.LoadBalancerSpec(("tg",)))
+    nodes, lbs = gates.wait_gates(SimpleNamespace(kube=None), GroupSpec("c", "green", AMI, 1),
+                                  RolloutSettings(poll_interval_s=5), reporter, StepClock(),
+                                  expected=gates.LoadBalancerSpec(("tg",)))
     assert nodes.nodes == ("n0",) and nodes.waited_s == 10 and lbs.waited_s == 5
     assert [e.gate for e in reporter.of(GatePassed)] == ["nodes-ready", "load-balancers"]
 

@@ -175,7 +175,8 @@ def test_preflight_counts_no_room_on_a_cordoned_new_node():
     pods = [pod_from_json(pod_json(f"web-abc-{i}", node="old0", cpu="1500m")) for i in range(2)]
     report = plan_drain(ClusterView(tuple(old), tuple(new), tuple(pods), (), OWNERS), RolloutSettings(),
                         new_desired=2)
-    assert report.cpu_free_m == 2000 and any("not enough CPU" in b for b in report.blockers)
+    assert report.cpu_free_m == 2000 and any("Insufficient cpu" in b and "were unschedulable" in b
+                                              for b in report.blockers)
     assert any("new1 is cordoned" in w for w in report.warnings)
 
 
