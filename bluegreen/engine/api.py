@@ -11,6 +11,7 @@ from bluegreen.engine import groups
 from bluegreen.engine.connection import ClusterTarget, Connection, connect
 from bluegreen.engine.drain import DrainReport, drain
 from bluegreen.engine.load_balancers import LoadBalancerReport, LoadBalancerSpec, wait_load_balancers_healthy
+from bluegreen.engine.naming import DEFAULT_POOL
 from bluegreen.engine.naming import group_name as _group_name
 from bluegreen.engine.preflight import PreflightReport, preflight
 from bluegreen.engine.readiness import ReadinessReport, wait_nodes_ready
@@ -19,16 +20,21 @@ from bluegreen.engine.status import StatusReport, status
 
 @dataclass(frozen=True)
 class GroupSpec:
-    """One color's group as the cutover expects it: its AMI and how many nodes it should run."""
+    """One color's group as the cutover expects it: its AMI and how many nodes it should run.
+
+    ``pool``: the worker pool the group belongs to; its nodes are told apart by the pool label (naming.in_pool).
+    None (the default): the cluster's one pair, named like the default pool, whatever pool label its nodes carry.
+    """
 
     cluster_name: str
     color: str
     ami: str
     desired: int
+    pool: str | None = None
 
     @property
     def group_name(self) -> str:
-        return _group_name(self.cluster_name, self.color)
+        return _group_name(self.cluster_name, self.color, self.pool or DEFAULT_POOL)
 
 
 def scale_group(conn: Connection, group_name: str, *, desired: int, min_size: int | None = None,

@@ -135,7 +135,7 @@ class _Run:
         return self.conn.kube
 
     def old_nodes(self) -> list[Node]:
-        return [node_from_json(n) for n in self.kube.nodes_of_color(self.old.color)]
+        return [node_from_json(n) for n in self.kube.nodes_of_color(self.old.color, self.old.pool)]
 
     def set_state(self, node: str, state: str, *, cordon: bool = False) -> None:
         patch: dict = {"metadata": {"annotations": {DRAIN_STATE_ANNOTATION: state}}}
@@ -183,7 +183,7 @@ def drain(conn, old, new, settings: RolloutSettings, reporter: Reporter, clock: 
     wait_nodes_ready(conn, new, settings, reporter, clock)
     wait_load_balancers_healthy(conn, new, settings, reporter, clock, expected=expected,
                                 like_group=None if expected is not None else old.group_name)
-    view = read_view(conn.kube, old.color, new.color)
+    view = read_view(conn.kube, old.color, new.color, pool=old.pool)
     report = plan_drain(view, settings, new_desired=new.desired)
     reporter.emit(PreflightChecked(len(report.old_nodes), report.pods_to_move, len(report.blockers)))
     if report.blockers:
@@ -216,7 +216,7 @@ def unguard(run: _Run) -> None:
         # The new group never needs a guard either: an earlier run killed mid-drain the other way round
         # (a rollback) may have left it suspended.
         groups.resume_growth(run.conn.autoscaling, run.new.group_name)
-        for node in run.kube.nodes_of_color(run.new.color):
+        for node in run.kube.nodes_of_color(run.new.color, run.new.pool):
             if CA_SCALE_DOWN_DISABLED in ((node.get("metadata") or {}).get("annotations") or {}):
                 unprotect = {"metadata": {"annotations": {CA_SCALE_DOWN_DISABLED: None}}}
                 run.kube.patch_node(node["metadata"]["name"], unprotect)
