@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[3]
 NESTED = {
     "cluster": cfg.CLUSTER_KEYS,
     "workers": cfg.WORKERS_KEYS,
+    "pools": cfg.POOL_KEYS,
     "loadBalancers": cfg.LOAD_BALANCER_KEYS,
-    "rollout": tuple(cfg.ROLLOUT_KEYS),
+    "rollout": (*cfg.ROLLOUT_KEYS, cfg.POOLS_IN_PARALLEL_KEY),
     "exampleWorkload": cfg.EXAMPLE_WORKLOAD_KEYS,
 }
 
@@ -34,6 +35,10 @@ def test_every_key_is_declared_described_and_validated():
         assert decl.get("description"), f"{key} has no description"
         # Required keys have a type and no default; optional ones carry their default.
         assert "type" in decl or "default" in decl, key
+        # Structured keys are declared as objects (Pulumi CLI 3.187+), with an object default.
+        if key in NESTED:
+            assert decl["type"] == "object" and decl["default"] == {}, key
+    assert "no object type" not in (ROOT / "Pulumi.yaml").read_text()
     assert "default" not in declared["activeAmi"]
     for key, names in NESTED.items():
         description = declared[key]["description"]
