@@ -136,7 +136,8 @@ BAD = [
     ({"pools": {"gpu": {"instanceTypes": ["g5"]}}}, r'^pools.gpu.instanceTypes\[0\]: "g5" is not an EC2 instance type'),
     (
         {"pools": {"s": {"spot": {"allocationStrategy": "cheapest"}}}},
-        r'^pools.s.spot.allocationStrategy: "cheapest" is not allowed \(one of price-capacity-optimized, capacity-optimized, capacity-optimized-prioritized, lowest-price\)',
+        r'^pools.s.spot.allocationStrategy: "cheapest" is not allowed \(one of price-capacity-optimized, '
+        r"capacity-optimized, capacity-optimized-prioritized, lowest-price\)",
     ),
     (
         {"pools": {"s": {"spot": {"onDemandPercentageAboveBaseCapacity": 101}}}},
@@ -162,12 +163,14 @@ BAD = [
     # Labels and taints the kubelet may not register with.
     (
         {"pools": {"gpu": {"labels": {"node-role.kubernetes.io/gpu": ""}}}},
-        r"^pools.gpu.labels.node-role.kubernetes.io/gpu: not allowed: the kubelet may not set labels under kubernetes.io/",
+        r"^pools.gpu.labels.node-role.kubernetes.io/gpu: not allowed: "
+        r"the kubelet may not set labels under kubernetes.io/",
     ),
     ({"pools": {"gpu": {"labels": {"app.k8s.io/name": "x"}}}}, r"^pools.gpu.labels.app.k8s.io/name: not allowed"),
     (
         {"pools": {"gpu": {"labels": {"node-restriction.kubernetes.io/gpu": "x"}}}},
-        r"^pools.gpu.labels.node-restriction.kubernetes.io/gpu: not allowed: the node-restriction.kubernetes.io/ prefix is reserved",
+        r"^pools.gpu.labels.node-restriction.kubernetes.io/gpu: not allowed: "
+        r"the node-restriction.kubernetes.io/ prefix is reserved",
     ),
     ({"pools": {"gpu": {"labels": {"bluegreen.io/pool": "x"}}}}, r"^pools.gpu.labels.bluegreen.io/pool: reserved"),
     (
