@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bluegreen.infra import config as cfg
@@ -62,3 +63,34 @@ def test_prod_stack_is_valid_and_uses_only_known_keys():
     assert (parsed.workers.desired_capacity, parsed.workers.min_size, parsed.workers.max_size) == (5, 5, 8)
     assert parsed.workers.instance_type == "m5.large" and parsed.workers.root_volume_size == 48
     assert len(parsed.load_balancers.target_group_arns) == 2 and len(parsed.load_balancers.classic_elb_names) == 1
+
+
+def test_the_prod_stack_file_loads_without_pulumi_and_its_commented_pool_example_is_valid(tmp_path):
+    from bluegreen.infra.stack_file import load_stack_file
+
+    text = (ROOT / "Pulumi.prod.yaml").read_text()
+    loaded = load_stack_file(ROOT / "Pulumi.prod.yaml")
+    assert [p.name for p in loaded.all_pools()] == ["workers"] and not loaded.pools_in_parallel
+    assert loaded.workers.security_group_ids == ("sg-0a1b2c3d4e5f60001",)
+    # Uncomment the example pool (the lines after "Uncomment to add a GPU pool:").
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Uncomment to add a GPU pool" in line) + 1
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("  #"))
+    lines[start:end] = [line.replace("  # ", "  ", 1) for line in lines[start:end]]
+    stack = tmp_path / "Pulumi.gpu.yaml"
+    stack.write_text("\n".join(lines) + "\n")
+    (default, gpu) = load_stack_file(stack).all_pools()
+    assert (gpu.name, gpu.workers.instance_type, gpu.workers.desired_capacity) == ("gpu", "g5.xlarge", 2)
+    assert [t.kubelet_form() for t in gpu.workers.taints] == ["nvidia.com/gpu=true:NoSchedule"]
+    assert gpu.load_balancers.target_group_arns == () and len(default.load_balancers.target_group_arns) == 2
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(
+        "config:\n"
+        "  eks-bluegreen:activeAmi: ami-0123abcd\n"
+        "  eks-bluegreen:cluster: {name: prod}\n"
+        "  eks-bluegreen:pools: {gpu: {instanceTyp: g5.xlarge}}\n"
+    )
+    with pytest.raises(
+        cfg.ConfigError, match=r"Pulumi.bad.yaml: pools.gpu.instanceTyp: unknown key; did you mean \"instanceType\"\?"
+    ):
+        load_stack_file(bad)
