@@ -1,6 +1,6 @@
 """Color selection: which color serves after this `pulumi up`, as a pure function over live state.
 
-The rules are the design's UX contract:
+The rules are the UX contract of docs/design.md:
 
 - nothing serving: ``activeColor`` if pinned, else blue;
 - one color serving on ``activeAmi``: keep it (an unchanged config changes nothing);

@@ -96,3 +96,21 @@ def test_the_prod_stack_file_loads_without_pulumi_and_its_commented_pool_example
         cfg.ConfigError, match=r"Pulumi.bad.yaml: pools.gpu.instanceTyp: unknown key; did you mean \"instanceType\"\?"
     ):
         load_stack_file(bad)
+
+
+def test_the_design_lives_in_the_repository():
+    design = (ROOT / "docs" / "design.md").read_text()
+    for section in ("## Layers", "## Resource graph", "## UX contract", "## Rollout rules", "## The sandbox's role"):
+        assert section in design, section
+    # Nothing cites a design document outside the repository.
+    # (Built from pieces, so this file does not match itself.)
+    outside = re.compile("DESIGN" + r"\.md|(?i:design" + r" brief)|/work/" + "shared")
+    offenders = []
+    for path in ROOT.rglob("*"):
+        if path.suffix not in {".py", ".md", ".yaml", ".yml", ".toml", ".txt"} or ".git" in path.parts:
+            continue
+        if any(part in {".venv", "node_modules", "__pycache__"} for part in path.parts):
+            continue
+        text = path.read_text(errors="replace")
+        offenders += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in outside.finditer(text)]
+    assert offenders == []
