@@ -219,3 +219,22 @@ def test_labels_the_kubelet_may_not_set(key: str) -> None:
 def test_taints() -> None:
     assert taint_refusal("nvidia.com/gpu") is None and taint_refusal("dedicated") is None
     assert taint_refusal("node.kubernetes.io/unschedulable") and taint_refusal("node.cloudprovider.kubernetes.io/x")
+
+
+def test_a_stack_file_is_read_without_pulumi() -> None:
+    """Tools outside the Pulumi program (a rehearsal of the stack) may use the config types."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    code = (
+        "import sys\n"
+        "from bluegreen.infra.stack_file import load_stack_file\n"
+        "pools = load_stack_file('Pulumi.prod.yaml').all_pools()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pulumi' or m.startswith('pulumi_')), "
+        "[p.name for p in pools])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] ['workers']"
