@@ -159,6 +159,8 @@ class PoolConfig:
     active_ami: str
     # None: the program picks this pool's color from live state.
     active_color: str | None = None
+    # The key active_ami comes from, for messages: the stack's activeAmi, or the pool's own.
+    active_ami_key: str = "activeAmi"
 
     @property
     def is_default(self) -> bool:
@@ -582,11 +584,13 @@ def _parse_pool(cluster_name: str, name: Any, raw: Any, default: PoolConfig) -> 
         if "loadBalancers" in value
         else default.load_balancers
     )
-    active_ami = parse_ami(f"{key}.activeAmi", value["activeAmi"]) if "activeAmi" in value else default.active_ami
+    own_ami = "activeAmi" in value
+    active_ami = parse_ami(f"{key}.activeAmi", value["activeAmi"]) if own_ami else default.active_ami
     active_color = value.get("activeColor") or None
     if active_color is not None:
         active_color = _choice(f"{key}.activeColor", active_color, COLORS)
-    return PoolConfig(pool_name, settings, load_balancers, active_ami, active_color)
+    ami_key = f"{key}.activeAmi" if own_ami else default.active_ami_key
+    return PoolConfig(pool_name, settings, load_balancers, active_ami, active_color, ami_key)
 
 
 def _parse_pools(raw: Any, default: PoolConfig, cluster_name: str) -> tuple[PoolConfig, ...]:

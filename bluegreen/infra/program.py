@@ -48,7 +48,7 @@ def read_raw_config() -> dict[str, Any]:
 def plan_pool(cluster_name: str, pool: PoolConfig) -> ColorPlan:
     """One pool's color decision from its groups' live state (ColorSelectionError names the pool's keys)."""
     live = read_live_state(cluster_name, pool.name)
-    keys = PlanKeys(ami=pool.key("activeAmi"), color=pool.key("activeColor"))
+    keys = PlanKeys(ami=pool.active_ami_key, color=pool.key("activeColor"))
     return select_colors(live, pool.active_ami, pool.active_color, keys)
 
 

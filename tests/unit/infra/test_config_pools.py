@@ -60,6 +60,7 @@ def test_a_pool_takes_each_workers_value_it_does_not_set() -> None:
     # Unset: every workers value, the stack's load balancers, its own AMI and pinned color.
     assert batch.workers == cfg.workers and batch.load_balancers == cfg.load_balancers
     assert (batch.active_ami, batch.active_color) == ("ami-0fedcba9876543210", "green")
+    assert (gpu.active_ami_key, batch.active_ami_key) == ("activeAmi", "pools.batch.activeAmi")
     assert not cfg.pools_in_parallel
     assert parse_config(config(rollout={"poolsInParallel": True})).pools_in_parallel
 

@@ -132,8 +132,7 @@ def test_a_cutover_flips_both_pools_one_after_the_other() -> None:
     assert result.outputs["pools"]["gpu"]["cutover"] == {
         "to": "green",
         "drain": "blue",
-        "summary": f"blue serving on {OLD}; pools.gpu.activeAmi {NEW} goes to green; "
-        "blue will be drained and scaled to 0",
+        "summary": f"blue serving on {OLD}; activeAmi {NEW} goes to green; blue will be drained and scaled to 0",
     }
     default, gpu = steps_of(result, "cutover"), steps_of(result, "cutover-gpu")
     assert {r.name for r in gpu.values()} == {
@@ -175,6 +174,11 @@ def test_pools_pick_their_colors_independently() -> None:
     # A pool's own activeAmi: the gpu pool stays on the old image while the default pool moves.
     held = run(config(NEW, pools={"gpu": {**GPU, "activeAmi": OLD}}), account(workers=("blue", OLD), gpu=("blue", OLD)))
     assert held.outputs["pools"]["gpu"]["cutover"]["drain"] == "none"
+    # A pool's own AMI is named by its own key.
+    moved = run(
+        config(OLD, pools={"gpu": {**GPU, "activeAmi": NEW}}), account(workers=("blue", OLD), gpu=("blue", OLD))
+    )
+    assert f"pools.gpu.activeAmi {NEW} goes to green" in moved.outputs["pools"]["gpu"]["cutover"]["summary"]
     assert held.named("gpu-blue-lt").inputs["imageId"] == OLD
 
 
