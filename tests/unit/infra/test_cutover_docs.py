@@ -72,13 +72,8 @@ def test_every_engine_failure_is_documented(cls: type[errors.CutoverError]) -> N
 
 def test_every_aws_call_of_the_engine_is_in_the_iam_section() -> None:
     iam = DOC[DOC.index("## 7. Permissions") : DOC.index("## 8.")]
-    prefix = {
-        "autoscaling": "autoscaling",
-        "ec2": "ec2",
-        "elbv2": "elasticloadbalancing",
-        "elb": "elasticloadbalancing",
-        "eks": "eks",
-    }
+    prefix = {"autoscaling": "autoscaling", "ec2": "ec2", "elbv2": "elasticloadbalancing",
+              "elb": "elasticloadbalancing", "eks": "eks"}
     calls = set()
     for path in (ROOT / "bluegreen" / "engine").glob("*.py"):
         calls |= set(re.findall(r"\b(autoscaling|ec2|elbv2|elb|eks)\.([a-z_]+)\(", path.read_text()))
