@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import TextIO
 
@@ -26,11 +25,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def positive_number(text: str) -> float:
-    """A finite number > 0 (``--speed``): argparse turns the ValueError into a one-line error naming the flag."""
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: a finite number > 0")
-    return value
+    """``--speed``: argparse reports the one-line reason as the flag's error."""
+    from bluegreen.sandbox.scenario import speed_argument
+
+    try:
+        return speed_argument(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cluster_args(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import signal
 import sys
 import threading
@@ -28,10 +27,13 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _speed(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: a finite number > 0")
-    return value
+    """``--speed``: argparse reports the one-line reason as the flag's error."""
+    from bluegreen.sandbox.scenario import speed_argument
+
+    try:
+        return speed_argument(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:

@@ -227,6 +227,18 @@ class Scenario:
 # Loading
 
 
+def speed_argument(text: str) -> float:
+    """A ``--speed`` flag's value: a finite number > 0 (simulated seconds per real second). Raises ValueError with
+    one line naming what is allowed (argparse reports it as the flag's error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number; allowed: a finite number > 0") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{text!r} is not allowed; allowed: a finite number > 0")
+    return value
+
+
 def builtin_scenarios() -> list[str]:
     """Names of the scenarios that ship with the package."""
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
