@@ -24,7 +24,7 @@ from typing import TextIO
 
 from bluegreen.engine import api
 from bluegreen.engine.clock import Clock
-from bluegreen.engine.errors import CutoverError
+from bluegreen.engine.errors import CutoverError, GroupNotFound
 from bluegreen.engine.groups import describe_group, launch_template_ami
 from bluegreen.engine.naming import COLORS, group_name, launch_template_name, other_color
 from bluegreen.engine.progress import (
@@ -234,9 +234,19 @@ def _connect(sandbox) -> api.Connection:
 
 
 def live_colors(conn, cluster_name: str) -> dict[str, ColorState]:
-    """Both groups as the program's data sources read them: capacity and launch-template AMI."""
-    current = api.status(conn, cluster_name)
-    return {c.color: ColorState(c.color, c.serving, c.ami) for c in current.colors}
+    """Both groups as the program's data sources read them: desired capacity and launch-template AMI (serving
+    means a desired capacity above zero, whatever the nodes hold, as in the program's color selection)."""
+    found: dict[str, ColorState] = {}
+    for color in COLORS:
+        try:
+            group = describe_group(conn.autoscaling, conn.ec2, group_name(cluster_name, color), with_amis=False)
+        except GroupNotFound:
+            found[color] = ColorState(color, False, None)
+            continue
+        ami = launch_template_ami(conn.ec2, group.launch_template, group.launch_template_version) \
+            if group.launch_template else None
+        found[color] = ColorState(color, group.desired > 0, ami)
+    return found
 
 
 def play_run(sandbox, ami: str, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector,
