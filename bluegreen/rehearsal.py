@@ -218,10 +218,12 @@ def capacity(conn, cluster_name: str, color: str) -> dict:
     }
 
 
-def wait_group_empty(conn, name: str, clock: Clock, timeout_s: float, poll_s: float) -> None:
+def wait_group_empty(conn, name: str, color: str, clock: Clock, timeout_s: float, poll_s: float) -> None:
+    """Until the scaled-in group has no instance left and their nodes have left the cluster (bounded)."""
     start = clock.now()
     while clock.now() - start < timeout_s:
-        if not describe_group(conn.autoscaling, conn.ec2, name, with_amis=False).instances:
+        if not describe_group(conn.autoscaling, conn.ec2, name, with_amis=False).instances \
+                and not conn.kube.nodes_of_color(color):
             return
         clock.sleep(poll_s)
 
@@ -274,7 +276,7 @@ def play_run(sandbox, ami: str, settings: RolloutSettings, reporter: Reporter, c
     # Reached only when the drain reported success (the engine verifies it): now the other color may go.
     api.scale_group(conn, other.group_name, desired=0, min_size=0)
     reporter.emit(GroupScaled(other.group_name, 0))
-    wait_group_empty(conn, other.group_name, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
+    wait_group_empty(conn, other.group_name, other.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
                      poll_s=settings.poll_interval_s)
     return report
 
