@@ -106,3 +106,16 @@ def test_each_bad_flag_is_one_line_and_exit_2(command: str) -> None:
 def test_no_command_and_an_unknown_command_are_one_line() -> None:
     assert_one_line(*run_cli([]), "the following arguments are required: command")
     assert_one_line(*run_cli(["rehearsal"]), "invalid choice: 'rehearsal'")
+
+
+def test_a_scenario_that_cannot_reach_its_starting_state_is_bad_input(monkeypatch) -> None:
+    import bluegreen.rehearsal as rehearsal
+    from bluegreen.sandbox.world import SandboxStartError
+
+    def cannot_settle(scenario, **_kwargs):
+        raise SandboxStartError(f"scenario {scenario.name} did not settle within 3600 simulated seconds: Deployment "
+                                "default/web 0/3 ready. Next: check that the nodes have room")
+
+    monkeypatch.setattr(rehearsal, "rehearse", cannot_settle)
+    code, _out, err = run_cli(["rehearse", "--scenario", "small"])
+    assert code == 2 and len(err.splitlines()) == 1 and "small did not settle" in err
