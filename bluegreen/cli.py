@@ -13,6 +13,27 @@ from typing import TextIO
 from bluegreen.engine.errors import CutoverError
 
 
+class UsageError(ValueError):
+    """Bad flags: one line naming the flag and what is allowed (exit code 2), never a usage dump or a traceback."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag raises UsageError (one line) instead of printing usage and exiting."""
+
+    def error(self, message: str):  # noqa: ANN201 - argparse's signature (NoReturn)
+        raise UsageError(f"{self.prog}: {' '.join(message.split())} (see --help)")
+
+
+def positive_number(text: str) -> float:
+    """``--speed``: argparse reports the one-line reason as the flag's error."""
+    from bluegreen.sandbox.scenario import speed_argument
+
+    try:
+        return speed_argument(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cluster_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", required=True, help="EKS cluster name (the groups are <cluster>-workers-<color>)")
     parser.add_argument("--region", required=True, help="AWS region of the cluster")
@@ -23,8 +44,8 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bluegreen", description="Blue/green EKS worker cutovers.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="python -m bluegreen", description="Blue/green EKS worker cutovers.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _cluster_args(sub.add_parser("status", help="colors, AMIs, capacities, nodes, cordons, LB health (read-only)"))
     plan = sub.add_parser("plan", help="read-only preflight of the next cutover")
     _cluster_args(plan)
@@ -33,23 +54,30 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse = sub.add_parser("rehearse", help="run a whole cutover in the local sandbox")
     rehearse.add_argument("--scenario", help="builtin scenario name or a YAML file (default: the small builtin)")
     rehearse.add_argument("--json", action="store_true", help="print one JSON report instead of progress lines")
-    rehearse.add_argument("--speed", type=float, help="simulated seconds per real second (default: the scenario's)")
+    rehearse.add_argument("--speed", type=positive_number,
+                          help="simulated seconds per real second, > 0 (default: the scenario's)")
     sub.add_parser("sandbox", help="start the sandbox and print its endpoints (see --help)", add_help=False)
     return parser
 
 
-def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
+def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command; returns its exit code (2 for bad flags or a bad scenario, with one line on ``err``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
+    err = err or sys.stderr
     if argv and argv[0] == "sandbox":
         from bluegreen.sandbox.command import main as sandbox_main
 
-        return sandbox_main(argv[1:])
-    args = build_parser().parse_args(argv)
+        return sandbox_main(argv[1:], out=out, err=err)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        err.write(f"error: {exc}\n")
+        return 2
     if args.command == "rehearse":
         from bluegreen.rehearsal import run_rehearsal
 
-        return run_rehearsal(args.scenario, as_json=args.json, speed=args.speed, out=out)
+        return run_rehearsal(args.scenario, as_json=args.json, speed=args.speed, out=out, err=err)
     try:
         if args.command == "status":
             return _status(args, out)

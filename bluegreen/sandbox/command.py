@@ -17,8 +17,27 @@ from bluegreen.sandbox.scenario import ScenarioError, builtin_scenarios, load_sc
 from bluegreen.sandbox.world import Sandbox, SandboxStartError
 
 
+class UsageError(ValueError):
+    """Bad flags: one line naming the flag and what is allowed (exit code 2)."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):  # noqa: ANN201 - argparse's signature (NoReturn)
+        raise UsageError(f"{self.prog}: {' '.join(message.split())} (see --help)")
+
+
+def _speed(text: str) -> float:
+    """``--speed``: argparse reports the one-line reason as the flag's error."""
+    from bluegreen.sandbox.scenario import speed_argument
+
+    try:
+        return speed_argument(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
-    parse = argparse.ArgumentParser(
+    parse = _OneLineParser(
         prog="python -m bluegreen sandbox",
         description="Start moto (AWS) and a fake Kubernetes API for a scenario, print their endpoints, serve until "
         "Ctrl-C or SIGTERM.",
@@ -29,24 +48,25 @@ def parser() -> argparse.ArgumentParser:
         help=f"a builtin scenario ({', '.join(builtin_scenarios())}) or a scenario file; default: small",
     )
     parse.add_argument(
-        "--speed", type=float, default=None, help="simulated seconds per real second (default: the scenario's)"
+        "--speed", type=_speed, default=None,
+        help="simulated seconds per real second, > 0 (default: the scenario's)"
     )
     parse.add_argument("--workdir", default=None, help="where to write the kubeconfig (default: a temporary directory)")
     parse.add_argument("--json", action="store_true", help="print the endpoints as one JSON object")
     return parse
 
 
-def main(argv: list[str], out: TextIO | None = None, stop: threading.Event | None = None) -> int:
-    """Run the sandbox until SIGINT/SIGTERM (or ``stop`` is set). 0 on a clean stop, 2 on a bad scenario."""
+def main(argv: list[str], out: TextIO | None = None, stop: threading.Event | None = None,
+         err: TextIO | None = None) -> int:
+    """Run the sandbox until SIGINT/SIGTERM (or ``stop`` is set). 0 on a clean stop, 2 on a bad flag or scenario
+    (one line on ``err``), 1 when it cannot start."""
     out = out or sys.stdout
-    args = parser().parse_args(argv)
-    if args.speed is not None and args.speed <= 0:
-        print(f"--speed {args.speed}: must be > 0 (simulated seconds per real second)", file=sys.stderr)
-        return 2
+    err = err or sys.stderr
     try:
+        args = parser().parse_args(argv)
         scenario = load_scenario(args.scenario)
-    except ScenarioError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (UsageError, ScenarioError) as error:
+        err.write(f"error: {' '.join(str(error).split())}\n")
         return 2
     stop = stop or threading.Event()
     restore = _stop_on_signals(stop)
@@ -54,8 +74,8 @@ def main(argv: list[str], out: TextIO | None = None, stop: threading.Event | Non
         try:
             sandbox = Sandbox.start(scenario, speed=args.speed, workdir=args.workdir)
         except SandboxStartError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+            err.write(f"error: {' '.join(str(error).split())}\n")
+            return 2
         try:
             _announce(sandbox, out, as_json=args.json)
             while not stop.wait(0.2):

@@ -8,8 +8,9 @@ The builtin scenarios live next to this module in ``scenarios/<name>.yaml``.
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -28,6 +29,33 @@ Placement = Literal["packed", "spread"]
 WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Pod"]
 CrashPoint = Literal["after_scale_up", "after_gates", "after_cordon", "mid_node", "after_first_node"]
 FaultColor = Literal["new", "old"]
+#: Which of the scenario's two AMIs a run sets as ``activeAmi``.
+RunTarget = Literal["to", "from"]
+
+#: A scenario's ``rollout:`` block takes exactly the keys of the stack's ``eks-bluegreen:rollout`` config (so a
+#: stack's block can be pasted in): config key -> (RolloutSettings field, kind). Kinds: "seconds" (a finite number
+#: > 0), "seconds0" (>= 0), "count" (an integer >= 1), or a tuple of choices. A unit test keeps these keys equal to
+#: the stack's (the sandbox must not import the infra layer).
+ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
+    "nodeReadyTimeoutSeconds": ("node_ready_timeout_s", "seconds"),
+    "loadBalancerHealthyTimeoutSeconds": ("lb_healthy_timeout_s", "seconds"),
+    "evictionTimeoutSeconds": ("eviction_timeout_s", "seconds"),
+    "nodeDrainTimeoutSeconds": ("node_drain_timeout_s", "seconds"),
+    "workloadHealthyTimeoutSeconds": ("workload_healthy_timeout_s", "seconds"),
+    "maxParallelNodes": ("max_parallel_nodes", "count"),
+    "canaryPauseSeconds": ("canary_pause_s", "seconds0"),
+    "emptyDir": ("empty_dir", ("evict", "block")),
+    "unmanagedPods": ("unmanaged_pods", ("block", "evict")),
+    "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
+    "pollIntervalSeconds": ("poll_interval_s", "seconds"),
+}
+#: The upper bound of maxParallelNodes (the stack's limit on a group's size).
+MAX_PARALLEL_NODES = 1000
+
+# Tolerations as kube-apiserver validates them (pkg/apis/core/validation/validation.go, ValidateTolerations).
+TOLERATION_KEYS = ("key", "operator", "value", "effect", "tolerationSeconds")
+TOLERATION_OPERATORS = ("Exists", "Equal")
+TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 _AMI = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -142,6 +170,15 @@ Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | Crash
 
 
 @dataclass(frozen=True)
+class Run:
+    """One `pulumi up` of an operator's sequence: ``activeAmi`` set to ``ami.to`` or ``ami.from``, optionally killed
+    at a crash point."""
+
+    to: RunTarget
+    crash: CrashPoint | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     nodes_per_color: int
@@ -152,7 +189,10 @@ class Scenario:
     workloads: tuple[Workload, ...]
     placement: Placement = "spread"
     faults: tuple[Fault, ...] = ()
+    # RolloutSettings overrides by field name, parsed from the stack-style ``rollout:`` keys (ROLLOUT_KEYS).
     rollout: dict[str, Any] = field(default_factory=dict)
+    # The operator's sequence of `pulumi up`s; empty: one cutover to ami.to (run again once after a crash fault).
+    runs: tuple[Run, ...] = ()
     speed: float = DEFAULT_SPEED
     description: str = ""
     source: str = ""  # where it was loaded from (a path or "builtin:<name>")
@@ -173,9 +213,30 @@ class Scenario:
     def faults_of(self, kind: type) -> list[Any]:
         return [f for f in self.faults if isinstance(f, kind)]
 
+    def planned_runs(self) -> tuple[Run, ...]:
+        """The runs to play: ``runs`` when given; else one cutover to ami.to, and after a crash fault the
+        killed run followed by a re-run (the behaviour before ``runs:`` existed)."""
+        if self.runs:
+            return self.runs
+        if self.crash_at is not None:
+            return (Run("to", self.crash_at), Run("to"))  # type: ignore[arg-type]
+        return (Run("to"),)
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # Loading
+
+
+def speed_argument(text: str) -> float:
+    """A ``--speed`` flag's value: a finite number > 0 (simulated seconds per real second). Raises ValueError with
+    one line naming what is allowed (argparse reports it as the flag's error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number; allowed: a finite number > 0") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{text!r} is not allowed; allowed: a finite number > 0")
+    return value
 
 
 def builtin_scenarios() -> list[str]:
@@ -190,6 +251,9 @@ def load_scenario(source: str | Path | None = None) -> Scenario:
     path = Path(source)
     if isinstance(source, str) and source in builtin_scenarios():
         path, label = BUILTIN_DIR / f"{source}.yaml", f"builtin:{source}"
+    elif path.is_dir():
+        raise ScenarioError(str(source), "", "is a directory; give a scenario file (YAML) or a builtin name: "
+                            f"{', '.join(builtin_scenarios())}")
     elif path.is_file():
         label = str(path)
     else:
@@ -199,9 +263,14 @@ def load_scenario(source: str | Path | None = None) -> Scenario:
             f"no such scenario file, and not a builtin scenario; builtin: {', '.join(builtin_scenarios())}",
         )
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(label, "", f"cannot be read ({_one_line(str(error))}); give a readable UTF-8 YAML file") \
+            from None
+    try:
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ScenarioError(label, "", f"is not valid YAML: {error}") from None
+        raise ScenarioError(label, "", f"is not valid YAML: {_one_line(str(error))}") from None
     return parse_scenario(document, source=label, default_name=path.stem)
 
 
@@ -223,7 +292,9 @@ _SCENARIO_KEYS = (
     "workloads",
     "faults",
     "rollout",
+    "runs",
 )
+_RUN_KEYS = ("to", "crash")
 _WORKLOAD_KEYS = (
     "kind",
     "name",
@@ -282,6 +353,9 @@ class _Parser:
     def number(self, value: Any, path: str, minimum: float = 0.0, *, exclusive: bool = False) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(path, f"{value!r} is not a number")
+        if not math.isfinite(value):
+            raise self.fail(path, f"{value!r} is not allowed; allowed: a finite number {'>' if exclusive else '>='} "
+                            f"{minimum}")
         if value < minimum or (exclusive and value == minimum):
             bound = f"{'>' if exclusive else '>='} {minimum}"
             raise self.fail(path, f"{value!r} is out of range; allowed: a number {bound}")
@@ -325,6 +399,11 @@ class _Parser:
         nodes_per_color = self.integer(self.get(data, "nodes_per_color", ""), "nodes_per_color", 1, 500)
         workloads = self.workloads(self.get(data, "workloads", "", []))
         faults = self.faults(self.get(data, "faults", "", []), nodes_per_color)
+        runs = self.runs(self.get(data, "runs", "", []))
+        crashes = [i for i, f in enumerate(faults) if isinstance(f, Crash)]
+        if runs and crashes:
+            raise self.fail(f"faults[{crashes[0]}]", "a crash fault cannot be combined with runs; give the run that "
+                            "dies a crash: (e.g. runs: [{to: to, crash: mid_node}, {to: to}])")
         return Scenario(
             name=name,
             description=description,
@@ -337,6 +416,7 @@ class _Parser:
             placement=self.choice(self.get(data, "placement", "", "spread"), "placement", get_args(Placement)),
             faults=faults,
             rollout=self.rollout(self.get(data, "rollout", "", {})),
+            runs=runs,
             speed=self.number(self.get(data, "speed", "", DEFAULT_SPEED), "speed", 0.0, exclusive=True),
             source=self.source,
         )
@@ -414,9 +494,7 @@ class _Parser:
             if kind == "DaemonSet":
                 raise self.fail(f"{path}.pdb", "a drain leaves DaemonSet pods alone, so a pdb has no effect; remove it")
             pdb = self.budget(data["pdb"], f"{path}.pdb")
-        tolerations = self.get(data, "tolerations", path, [])
-        if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
-            raise self.fail(f"{path}.tolerations", f"{tolerations!r} is not a list of Kubernetes tolerations")
+        tolerations = self.tolerations(self.get(data, "tolerations", path, []), f"{path}.tolerations")
         return Workload(
             kind=kind,
             name=name,
@@ -428,7 +506,7 @@ class _Parser:
             grace_seconds=self.number(self.get(data, "grace_seconds", path, 5.0), f"{path}.grace_seconds"),
             pdb=pdb,
             empty_dir=self.boolean(self.get(data, "empty_dir", path, False), f"{path}.empty_dir"),
-            tolerations=tuple(dict(t) for t in tolerations),
+            tolerations=tolerations,
         )
 
     def budget(self, value: Any, path: str) -> Budget:
@@ -478,31 +556,80 @@ class _Parser:
         return tuple(result)
 
     def rollout(self, value: Any) -> dict[str, Any]:
-        known = {f.name: f for f in fields(RolloutSettings)}
-        data = self.mapping(value, "rollout", tuple(known))
-        defaults = RolloutSettings()
+        """The stack's ``rollout`` keys (ROLLOUT_KEYS), validated as the stack validates them, returned as
+        RolloutSettings overrides by field name."""
+        data = self.mapping(value, "rollout", tuple(ROLLOUT_KEYS))
         result: dict[str, Any] = {}
         for key, raw in data.items():
             path = f"rollout.{key}"
-            default = getattr(defaults, key)
-            choices = _literal_choices(known[key].type)
-            if choices:
-                result[key] = self.choice(raw, path, choices)
-            elif isinstance(default, int) and not isinstance(default, bool) and not isinstance(default, float):
-                result[key] = self.integer(raw, path, 1)
+            attr, kind = ROLLOUT_KEYS[key]
+            if raw is None:
+                raise self.fail(path, f"is empty; remove the key or give a value ({_rollout_rule(kind)})")
+            if isinstance(kind, tuple):
+                result[attr] = self.choice(raw, path, kind)
+            elif kind == "count":
+                result[attr] = self.integer(raw, path, 1, MAX_PARALLEL_NODES)
             else:
-                result[key] = self.number(raw, path)
+                result[attr] = self.number(raw, path, 0.0, exclusive=kind == "seconds")
         return result
 
+    def runs(self, value: Any) -> tuple[Run, ...]:
+        if not isinstance(value, list):
+            raise self.fail("runs", f"{value!r} is not a list of runs (e.g. [{{to: to, crash: after_first_node}}, "
+                            "{to: from}])")
+        result: list[Run] = []
+        for index, item in enumerate(value):
+            path = f"runs[{index}]"
+            data = self.mapping(item, path, _RUN_KEYS)
+            to = self.choice(self.get(data, "to", path), f"{path}.to", get_args(RunTarget))
+            crash = self.get(data, "crash", path, None)
+            if crash is not None:
+                crash = self.choice(crash, f"{path}.crash", get_args(CrashPoint))
+            result.append(Run(to, crash))
+        return tuple(result)
 
-def _literal_choices(annotation: Any) -> tuple[str, ...]:
-    """The allowed values of a RolloutSettings field typed with one of its Literal aliases."""
-    import bluegreen.engine.settings as settings_module
+    def tolerations(self, value: Any, path: str) -> tuple[dict[str, Any], ...]:
+        """Kubernetes tolerations, checked as kube-apiserver checks them (pkg/apis/core/validation/validation.go,
+        ValidateTolerations): known operator and effect, Exists without a value, an empty key only with Exists,
+        tolerationSeconds only with NoExecute."""
+        if not isinstance(value, list):
+            raise self.fail(path, f"{value!r} is not a list of Kubernetes tolerations")
+        result: list[dict[str, Any]] = []
+        for index, item in enumerate(value):
+            at = f"{path}[{index}]"
+            data = self.mapping(item, at, TOLERATION_KEYS)
+            key = data.get("key", "")
+            if not isinstance(key, str):
+                raise self.fail(f"{at}.key", f"{key!r} is not a string")
+            value_ = data.get("value", "")
+            if not isinstance(value_, str):
+                raise self.fail(f"{at}.value", f"{value_!r} is not a string")
+            operator = data.get("operator", "Equal")
+            self.choice(operator, f"{at}.operator", TOLERATION_OPERATORS)
+            effect = data.get("effect", "")
+            if effect != "":
+                self.choice(effect, f"{at}.effect", TOLERATION_EFFECTS)
+            if operator == "Exists" and value_:
+                raise self.fail(f"{at}.value", f"{value_!r} is not allowed with operator Exists; remove the value")
+            if not key and operator != "Exists":
+                raise self.fail(f"{at}.operator", f"{operator!r} is not allowed with an empty key; allowed: Exists")
+            if "tolerationSeconds" in data:
+                if effect != "NoExecute":
+                    raise self.fail(f"{at}.tolerationSeconds", "is only allowed with effect NoExecute")
+                self.integer(data["tolerationSeconds"], f"{at}.tolerationSeconds", -(2**63), 2**63 - 1)
+            result.append(dict(data))
+        return tuple(result)
 
-    if isinstance(annotation, str):
-        annotation = getattr(settings_module, annotation, None)
-    args = get_args(annotation)
-    return tuple(a for a in args if isinstance(a, str))
+
+def _rollout_rule(kind: Any) -> str:
+    if isinstance(kind, tuple):
+        return f"one of {', '.join(kind)}"
+    return {"seconds": "a finite number > 0", "seconds0": "a finite number >= 0",
+            "count": f"an integer between 1 and {MAX_PARALLEL_NODES}"}[kind]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _join(path: str, key: str) -> str:

@@ -109,7 +109,7 @@ def test_sandbox_command_prints_endpoints_and_stops_on_sigint() -> None:
     ("args", "message"),
     [
         (["--scenario", "no-such-scenario"], "no-such-scenario: no such scenario file"),
-        (["--speed", "0"], "--speed 0.0: must be > 0"),
+        (["--speed", "0"], "--speed: '0' is not allowed; allowed: a finite number > 0"),
     ],
 )
 def test_sandbox_command_refuses_bad_arguments(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.cli import build_parser
+from bluegreen.cli import UsageError, build_parser
 from bluegreen.engine.progress import GatePassed, NodeDrained, NodesCordoned, PodEvicted
 from bluegreen.rehearsal import CrashInjector, SimulatedCrash
 
@@ -43,5 +43,5 @@ def test_cli_parses_read_only_commands():
     assert (args.command, args.cluster, args.to, args.json) == ("plan", "c", "green", True)
     args = build_parser().parse_args(["rehearse", "--scenario", "pdb-blocks"])
     assert args.scenario == "pdb-blocks" and not args.json
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["status"])  # --cluster and --region are required
+    with pytest.raises(UsageError, match="--cluster, --region"):
+        build_parser().parse_args(["status"])  # --cluster and --region are required (one line, exit code 2)
