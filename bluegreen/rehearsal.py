@@ -26,7 +26,7 @@ from bluegreen.engine import api
 from bluegreen.engine.clock import Clock
 from bluegreen.engine.errors import CutoverError, GroupNotFound
 from bluegreen.engine.groups import describe_group, launch_template_ami
-from bluegreen.engine.naming import COLORS, group_name, launch_template_name, other_color
+from bluegreen.engine.naming import COLORS, DEFAULT_POOL, group_name, launch_template_name, other_color
 from bluegreen.engine.progress import (
     CollectingReporter,
     Event,
@@ -182,25 +182,27 @@ class Attempt:
     color: str | None = None  # the color the run chose to serve
     crash: str | None = None
     pods_forced: tuple[str, ...] = ()
+    pool_colors: tuple[tuple[str, str], ...] = ()  # (pool, color it chose), in the order the pools were reached
 
     def to_dict(self) -> dict:
         return {"run": self.number, "attempt": self.number, "to": self.to, "color": self.color, "crash": self.crash,
+                "pools": dict(self.pool_colors),
                 "result": str(self.result), "error": self.error, "nodes_drained": list(self.nodes_drained),
                 "pods_evicted": self.pods_evicted, "pods_forced": list(self.pods_forced),
                 "seconds": round(self.seconds, 1)}
 
 
-def program_step(conn, cluster_name: str, color: str, ami: str, nodes: int) -> None:
-    """What `pulumi up` does to the target color before the cutover steps: a launch template version on the AMI
-    as the default, and the group at full size on it. Idempotent: a re-run finds the AMI already set."""
-    template = launch_template_name(cluster_name, color)
+def program_step(conn, cluster_name: str, color: str, ami: str, nodes: int, pool: str = DEFAULT_POOL) -> None:
+    """What `pulumi up` does to the target color of ``pool`` before the cutover steps: a launch template version on
+    the AMI as the default, and the group at full size on it. Idempotent: a re-run finds the AMI already set."""
+    template = launch_template_name(cluster_name, color, pool)
     if launch_template_ami(conn.ec2, template) != ami:
         created = conn.ec2.create_launch_template_version(
             LaunchTemplateName=template, SourceVersion="$Default", LaunchTemplateData={"ImageId": ami}
         )
         version = created["LaunchTemplateVersion"]["VersionNumber"]
         conn.ec2.modify_launch_template(LaunchTemplateName=template, DefaultVersion=str(version))
-    group = describe_group(conn.autoscaling, conn.ec2, group_name(cluster_name, color), with_amis=False)
+    group = describe_group(conn.autoscaling, conn.ec2, group_name(cluster_name, color, pool), with_amis=False)
     conn.autoscaling.update_auto_scaling_group(
         AutoScalingGroupName=group.name,
         LaunchTemplate={"LaunchTemplateName": template, "Version": "$Default"},
@@ -208,9 +210,10 @@ def program_step(conn, cluster_name: str, color: str, ami: str, nodes: int) -> N
     )
 
 
-def capacity(conn, cluster_name: str, color: str) -> dict:
-    group = describe_group(conn.autoscaling, conn.ec2, group_name(cluster_name, color), with_amis=False)
-    nodes = conn.kube.nodes_of_color(color)
+def capacity(conn, cluster_name: str, color: str, pool: str = DEFAULT_POOL, node_pool: str | None = None) -> dict:
+    """One group's capacity and its nodes (of ``node_pool``; None: any pool, as in a scenario without pools)."""
+    group = describe_group(conn.autoscaling, conn.ec2, group_name(cluster_name, color, pool), with_amis=False)
+    nodes = conn.kube.nodes_of_color(color, node_pool)
     return {
         "group": group.name, "desired": group.desired, "min": group.min_size, "max": group.max_size,
         "instances_in_service": sum(1 for i in group.instances if i.lifecycle_state == "InService"),
@@ -218,12 +221,14 @@ def capacity(conn, cluster_name: str, color: str) -> dict:
     }
 
 
-def wait_group_empty(conn, name: str, color: str, clock: Clock, timeout_s: float, poll_s: float) -> None:
-    """Until the scaled-in group has no instance left and their nodes have left the cluster (bounded)."""
+def wait_group_empty(conn, name: str, color: str, clock: Clock, timeout_s: float, poll_s: float,
+                     pool: str | None = None) -> None:
+    """Until the scaled-in group has no instance left and their nodes (of ``pool``) have left the cluster
+    (bounded)."""
     start = clock.now()
     while clock.now() - start < timeout_s:
         if not describe_group(conn.autoscaling, conn.ec2, name, with_amis=False).instances \
-                and not conn.kube.nodes_of_color(color):
+                and not conn.kube.nodes_of_color(color, pool):
             return
         clock.sleep(poll_s)
 
@@ -235,13 +240,14 @@ def _connect(sandbox) -> api.Connection:
     return api.connect(target, session=local_session(sandbox.region))
 
 
-def live_colors(conn, cluster_name: str) -> dict[str, ColorState]:
-    """Both groups as the program's data sources read them: desired capacity and launch-template AMI (serving
-    means a desired capacity above zero, whatever the nodes hold, as in the program's color selection)."""
+def live_colors(conn, cluster_name: str, pool: str = DEFAULT_POOL) -> dict[str, ColorState]:
+    """Both groups of ``pool`` as the program's data sources read them: desired capacity and launch-template AMI
+    (serving means a desired capacity above zero, whatever the nodes hold, as in the program's color selection)."""
     found: dict[str, ColorState] = {}
     for color in COLORS:
         try:
-            group = describe_group(conn.autoscaling, conn.ec2, group_name(cluster_name, color), with_amis=False)
+            group = describe_group(conn.autoscaling, conn.ec2, group_name(cluster_name, color, pool),
+                                   with_amis=False)
         except GroupNotFound:
             found[color] = ColorState(color, False, None)
             continue
@@ -251,25 +257,50 @@ def live_colors(conn, cluster_name: str) -> dict[str, ColorState]:
     return found
 
 
-def play_run(sandbox, ami: str, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector,
-             chosen: list[str]) -> api.DrainReport | None:
-    """One `pulumi up` with ``activeAmi`` = ``ami``; returns the drain's report (None: nothing to drain).
-    The chosen color is appended to ``chosen`` as soon as it is known (a crash may follow)."""
-    scenario = sandbox.scenario
-    conn = _connect(sandbox)
-    clock = sandbox.clock
-    choice = choose_colors(live_colors(conn, sandbox.cluster_name), ami)
-    chosen.append(choice.target)
-    reporter.emit(Note(f"activeAmi {ami}: {choice.reason}"))
-    target = api.GroupSpec(sandbox.cluster_name, choice.target, ami, scenario.nodes_per_color)
-    # The other group's image and size are not inputs of the drain (it finds the old nodes by color label).
-    other = api.GroupSpec(sandbox.cluster_name, choice.other, "", 0)
-    program_step(conn, sandbox.cluster_name, target.color, ami, target.desired)
-    reporter.emit(GroupScaled(target.group_name, target.desired))
+@dataclass(frozen=True)
+class PoolStep:
+    """One pool's part of a run: the color it serves ``ami`` on, and the specs the engine calls take."""
+
+    pool: str
+    choice: ColorChoice
+    target: api.GroupSpec
+    other: api.GroupSpec
+
+
+def pool_steps(conn, sandbox, to: str, reporter: Reporter, chosen: list[tuple[str, str]]) -> list[PoolStep]:
+    """Each pool's color choice from live state, in cutover order. A scenario without pools keeps the one pair
+    (GroupSpec.pool None: the nodes of any pool label, as before pools existed)."""
+    pools = sandbox.scenario.all_pools()
+    steps = []
+    for pool in pools:
+        ami = pool.ami.to if to == "to" else pool.ami.from_
+        choice = choose_colors(live_colors(conn, sandbox.cluster_name, pool.name), ami)
+        chosen.append((pool.name, choice.target))
+        label = "" if len(pools) == 1 else f"pool {pool.name}: "
+        reporter.emit(Note(f"{label}activeAmi {ami}: {choice.reason}"))
+        node_pool = pool.name if len(pools) > 1 else None
+        target = api.GroupSpec(sandbox.cluster_name, choice.target, ami, pool.nodes_per_color, pool=node_pool)
+        # The other group's image and size are not inputs of the drain (it finds the old nodes by color label).
+        other = api.GroupSpec(sandbox.cluster_name, choice.other, "", 0, pool=node_pool)
+        steps.append(PoolStep(pool.name, choice, target, other))
+    return steps
+
+
+def scale_up(conn, step: PoolStep, reporter: Reporter, crash: CrashInjector) -> None:
+    """The program's part for one pool: the target color's launch template on the AMI, its group at full size."""
+    program_step(conn, step.target.cluster_name, step.target.color, step.target.ami, step.target.desired, step.pool)
+    reporter.emit(GroupScaled(step.target.group_name, step.target.desired))
     crash.check("after_scale_up")
+
+
+def cut_over(conn, step: PoolStep, settings: RolloutSettings, reporter: Reporter,
+             clock: Clock) -> api.DrainReport | None:
+    """One pool's cutover steps after its scale-up: both gates, the drain of the other color when it serves, and
+    that color's scale-down only when the drain succeeded."""
+    target, other = step.target, step.other
     api.wait_nodes_ready(conn, target, settings, reporter, clock)
     api.wait_load_balancers_healthy(conn, target, settings, reporter, clock, like_group=other.group_name)
-    if not choice.drain_other:
+    if not step.choice.drain_other:
         reporter.emit(Note(f"nothing to drain: {other.group_name} has no capacity"))
         return None
     report = api.drain(conn, other, target, settings, reporter, clock)
@@ -277,26 +308,47 @@ def play_run(sandbox, ami: str, settings: RolloutSettings, reporter: Reporter, c
     api.scale_group(conn, other.group_name, desired=0, min_size=0)
     reporter.emit(GroupScaled(other.group_name, 0))
     wait_group_empty(conn, other.group_name, other.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
-                     poll_s=settings.poll_interval_s)
+                     poll_s=settings.poll_interval_s, pool=other.pool)
     return report
+
+
+def play_run(sandbox, to: str, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector,
+             chosen: list[tuple[str, str]]) -> list[api.DrainReport]:
+    """One `pulumi up` with ``activeAmi`` set to each pool's ``ami.<to>``; returns the drains' reports (none when
+    nothing had to be drained). The pools cut over one after another in order, the default pool first, each
+    pool's scale-up after the previous pool's drain (the program's graph); with ``poolsInParallel`` every pool
+    scales up first (the surge of all pools at once), then the pools' gates and drains follow in order. Each
+    chosen (pool, color) is appended to ``chosen`` as soon as it is known (a crash may follow)."""
+    conn = _connect(sandbox)
+    steps = pool_steps(conn, sandbox, to, reporter, chosen)
+    if sandbox.scenario.pools_in_parallel:
+        for step in steps:
+            scale_up(conn, step, reporter, crash)
+    reports = []
+    for step in steps:
+        if not sandbox.scenario.pools_in_parallel:
+            scale_up(conn, step, reporter, crash)
+        report = cut_over(conn, step, settings, reporter, sandbox.clock)
+        if report is not None:
+            reports.append(report)
+    return reports
 
 
 def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Reporter) -> Attempt:
     """Play one run of the sequence and record it, whatever happens (a crash, a named stop, an unexpected error)."""
-    scenario = sandbox.scenario
-    ami = scenario.ami.to if run.to == "to" else scenario.ami.from_
     crash = CrashInjector(run.crash)
     collect = CollectingReporter()
-    chosen: list[str] = []
+    chosen: list[tuple[str, str]] = []
     began = sandbox.clock.now()
     fan = FanOutReporter(collect, reporter, crash)
 
     def record(result: RunResult, error: str | None, drained: tuple[str, ...], forced: tuple[str, ...]) -> Attempt:
         return Attempt(number, result, error, drained, len(collect.of(PodEvicted)), sandbox.clock.now() - began,
-                       to=run.to, color=chosen[0] if chosen else None, crash=run.crash, pods_forced=forced)
+                       to=run.to, color=chosen[0][1] if chosen else None, crash=run.crash, pods_forced=forced,
+                       pool_colors=tuple(chosen))
 
     try:
-        report = play_run(sandbox, ami, settings, fan, crash, chosen)
+        reports = play_run(sandbox, run.to, settings, fan, crash, chosen)
     except SimulatedCrash as exc:
         reporter.emit(Note(f"run {number} crashed at {exc.point}"))
         return record(RunResult.CRASHED, str(exc), _drained(collect), tuple(e.pod for e in collect.of(PodForced)))
@@ -305,10 +357,11 @@ def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Rep
     except Exception as exc:  # noqa: BLE001 - a run must end in a report, as a failed `pulumi up` ends in a message
         error = f"unexpected {type(exc).__name__}: {exc}"
         return record(RunResult.FAILED, error, _drained(collect), tuple(e.pod for e in collect.of(PodForced)))
-    if report is None:
+    if not reports:
         return record(RunResult.OK, None, (), ())
-    forced = tuple(report.pods_forced) or tuple(e.pod for e in collect.of(PodForced))
-    return record(RunResult.FORCED if forced else RunResult.OK, None, tuple(report.nodes_drained), forced)
+    forced = tuple(p for r in reports for p in r.pods_forced) or tuple(e.pod for e in collect.of(PodForced))
+    drained = tuple(n for r in reports for n in r.nodes_drained)
+    return record(RunResult.FORCED if forced else RunResult.OK, None, drained, forced)
 
 
 def _drained(collect: CollectingReporter) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 import yaml
 
+from bluegreen.engine.naming import COLOR_LABEL, DEFAULT_POOL, POOL_LABEL
 from bluegreen.engine.settings import RolloutSettings
 
 BUILTIN_DIR = Path(__file__).with_name("scenarios")
@@ -49,6 +50,8 @@ ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
     "pollIntervalSeconds": ("poll_interval_s", "seconds"),
 }
+#: The rollout key of the program itself (not an engine setting): pools cut over at once instead of in turn.
+POOLS_IN_PARALLEL_KEY = "poolsInParallel"
 #: The upper bound of maxParallelNodes (the stack's limit on a group's size).
 MAX_PARALLEL_NODES = 1000
 
@@ -82,6 +85,8 @@ class NodeShape:
     memory: str  # e.g. "16Gi"
     pods: int
     instance_type: str = "m5.xlarge"
+    labels: dict[str, str] = field(default_factory=dict)  # kubelet --node-labels, beside the sandbox's own
+    taints: tuple[dict[str, str], ...] = ()  # kubelet --register-with-taints: {key, value, effect}
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,24 @@ class Workload:
     pdb: Budget | None = None
     empty_dir: bool = False
     tolerations: tuple[dict[str, Any], ...] = ()
+    node_selector: dict[str, str] = field(default_factory=dict)  # the pod template's nodeSelector
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One blue/green pair of worker groups: the default pool (``workers``: the scenario's own ``nodes_per_color``,
+    ``node`` and ``ami``) or one of ``pools``. Its groups are ``<cluster>-<pool>-<color>``; the nodes of a pool
+    other than the default one carry the pool label (naming.POOL_LABEL)."""
+
+    name: str
+    nodes_per_color: int
+    node: NodeShape
+    ami: AmiPair
+    load_balancers: bool = True  # attached to the scenario's target groups and classic ELBs
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_POOL
 
 
 @dataclass(frozen=True)
@@ -196,6 +219,18 @@ class Scenario:
     speed: float = DEFAULT_SPEED
     description: str = ""
     source: str = ""  # where it was loaded from (a path or "builtin:<name>")
+    # Pools after the default one, in the order listed (the order they cut over in).
+    pools: tuple[Pool, ...] = ()
+    # rollout.poolsInParallel: every pool's new color scales up at once instead of one pool after another.
+    pools_in_parallel: bool = False
+
+    @property
+    def default_pool(self) -> Pool:
+        return Pool(DEFAULT_POOL, self.nodes_per_color, self.node, self.ami)
+
+    def all_pools(self) -> tuple[Pool, ...]:
+        """Every pool in cutover order: the default pool first, then ``pools`` as listed."""
+        return (self.default_pool, *self.pools)
 
     def rollout_settings(self, base: RolloutSettings | None = None) -> RolloutSettings:
         """``base`` (default RolloutSettings()) with this scenario's overrides; polling is sandbox-fast
@@ -293,7 +328,11 @@ _SCENARIO_KEYS = (
     "faults",
     "rollout",
     "runs",
+    "pools",
 )
+_POOL_KEYS = ("nodes_per_color", "node", "ami", "load_balancers")
+_NODE_KEYS = ("cpu", "memory", "pods", "instance_type", "labels", "taints")
+_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 _RUN_KEYS = ("to", "crash")
 _WORKLOAD_KEYS = (
     "kind",
@@ -307,6 +346,7 @@ _WORKLOAD_KEYS = (
     "pdb",
     "empty_dir",
     "tolerations",
+    "nodeSelector",
 )
 _FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "node_never_ready": ("kind", "count", "color"),
@@ -404,45 +444,108 @@ class _Parser:
         if runs and crashes:
             raise self.fail(f"faults[{crashes[0]}]", "a crash fault cannot be combined with runs; give the run that "
                             "dies a crash: (e.g. runs: [{to: to, crash: mid_node}, {to: to}])")
+        rollout_raw = self.get(data, "rollout", "", {})
+        pools_in_parallel = False
+        if isinstance(rollout_raw, dict) and POOLS_IN_PARALLEL_KEY in rollout_raw:
+            rollout_raw = dict(rollout_raw)
+            pools_in_parallel = self.boolean(rollout_raw.pop(POOLS_IN_PARALLEL_KEY),
+                                             f"rollout.{POOLS_IN_PARALLEL_KEY}")
+        ami = self.ami(self.get(data, "ami", ""))
         return Scenario(
             name=name,
             description=description,
             nodes_per_color=nodes_per_color,
             node=self.node(self.get(data, "node", "")),
             join_seconds=self.number(self.get(data, "join_seconds", "", 30.0), "join_seconds"),
-            ami=self.ami(self.get(data, "ami", "")),
+            ami=ami,
+            pools=self.pools(self.get(data, "pools", "", {}), ami),
+            pools_in_parallel=pools_in_parallel,
             load_balancers=self.load_balancers(self.get(data, "load_balancers", "", {})),
             workloads=workloads,
             placement=self.choice(self.get(data, "placement", "", "spread"), "placement", get_args(Placement)),
             faults=faults,
-            rollout=self.rollout(self.get(data, "rollout", "", {})),
+            rollout=self.rollout(rollout_raw),
             runs=runs,
             speed=self.number(self.get(data, "speed", "", DEFAULT_SPEED), "speed", 0.0, exclusive=True),
             source=self.source,
         )
 
-    def node(self, value: Any) -> NodeShape:
-        data = self.mapping(value, "node", ("cpu", "memory", "pods", "instance_type"))
-        instance_type = self.get(data, "instance_type", "node", "m5.xlarge")
+    def node(self, value: Any, path: str = "node") -> NodeShape:
+        data = self.mapping(value, path, _NODE_KEYS)
+        instance_type = self.get(data, "instance_type", path, "m5.xlarge")
         if not isinstance(instance_type, str) or not re.match(r"^[a-z0-9-]+\.[a-z0-9]+$", instance_type):
-            raise self.fail("node.instance_type", f"{instance_type!r} is not an EC2 instance type (e.g. m5.xlarge)")
+            raise self.fail(f"{path}.instance_type", f"{instance_type!r} is not an EC2 instance type (e.g. m5.xlarge)")
         return NodeShape(
-            cpu=self.quantity(self.get(data, "cpu", "node"), "node.cpu", "'4' or '3920m'"),
-            memory=self.quantity(self.get(data, "memory", "node"), "node.memory", "'16Gi'"),
-            pods=self.integer(self.get(data, "pods", "node"), "node.pods", 1, 1000),
+            cpu=self.quantity(self.get(data, "cpu", path), f"{path}.cpu", "'4' or '3920m'"),
+            memory=self.quantity(self.get(data, "memory", path), f"{path}.memory", "'16Gi'"),
+            pods=self.integer(self.get(data, "pods", path), f"{path}.pods", 1, 1000),
             instance_type=instance_type,
+            labels=self.labels(self.get(data, "labels", path, {}), f"{path}.labels", reserved=True),
+            taints=self.taints(self.get(data, "taints", path, []), f"{path}.taints"),
         )
 
-    def ami(self, value: Any) -> AmiPair:
-        data = self.mapping(value, "ami", ("from", "to"))
+    def labels(self, value: Any, path: str, *, reserved: bool = False) -> dict[str, str]:
+        """Node labels (or a nodeSelector): label keys to string values. ``reserved``: the color and pool labels
+        are the sandbox's own (set on every node of each group), as the stack refuses them."""
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise self.fail(path, f"{value!r} is not a mapping of label names to string values")
+        for key in value:
+            if reserved and key in (COLOR_LABEL, POOL_LABEL):
+                raise self.fail(f"{path}.{key}", "reserved; the sandbox sets it on every node of each group")
+        return dict(value)
+
+    def taints(self, value: Any, path: str) -> tuple[dict[str, str], ...]:
+        if not isinstance(value, list):
+            raise self.fail(path, f"{value!r} is not a list of taints ({{key, value, effect}})")
+        result = []
+        for index, item in enumerate(value):
+            at = f"{path}[{index}]"
+            data = self.mapping(item, at, ("key", "value", "effect"))
+            key = self.get(data, "key", at)
+            if not isinstance(key, str) or not key:
+                raise self.fail(f"{at}.key", f"{key!r} is not a taint key")
+            taint_value = self.get(data, "value", at, "")
+            if not isinstance(taint_value, str):
+                raise self.fail(f"{at}.value", f"{taint_value!r} is not a string")
+            effect = self.choice(self.get(data, "effect", at), f"{at}.effect", _TAINT_EFFECTS)
+            result.append({"key": key, **({"value": taint_value} if taint_value else {}), "effect": effect})
+        return tuple(result)
+
+    def pools(self, value: Any, ami: AmiPair) -> tuple[Pool, ...]:
+        """``pools:`` maps a pool name (a DNS label, not the default pool's) to its own groups' shape, in cutover
+        order."""
+        if not isinstance(value, dict):
+            raise self.fail("pools", f"{value!r} is not a mapping of pool names to pools ({', '.join(_POOL_KEYS)})")
+        result = []
+        for name, raw in value.items():
+            path = f"pools.{name}"
+            if name == DEFAULT_POOL:
+                raise self.fail(path, f"reserved; the default pool ({DEFAULT_POOL}) is the scenario's own "
+                                "nodes_per_color, node and ami")
+            self.dns_label(name, path)
+            if str(name).endswith(f"-{DEFAULT_POOL}"):
+                raise self.fail(path, f"a pool name may not end in -{DEFAULT_POOL} (the stack refuses it too)")
+            data = self.mapping(raw, path, _POOL_KEYS)
+            result.append(Pool(
+                name=name,
+                nodes_per_color=self.integer(self.get(data, "nodes_per_color", path), f"{path}.nodes_per_color", 1,
+                                             500),
+                node=self.node(self.get(data, "node", path), f"{path}.node"),
+                ami=self.ami(data["ami"], f"{path}.ami") if data.get("ami") is not None else ami,
+                load_balancers=self.boolean(self.get(data, "load_balancers", path, True), f"{path}.load_balancers"),
+            ))
+        return tuple(result)
+
+    def ami(self, value: Any, path: str = "ami") -> AmiPair:
+        data = self.mapping(value, path, ("from", "to"))
         pair = []
         for key in ("from", "to"):
-            ami = self.get(data, key, "ami")
+            ami = self.get(data, key, path)
             if not isinstance(ami, str) or not _AMI.match(ami):
-                raise self.fail(f"ami.{key}", f"{ami!r} is not an AMI id (ami- followed by 8 or 17 hex digits)")
+                raise self.fail(f"{path}.{key}", f"{ami!r} is not an AMI id (ami- followed by 8 or 17 hex digits)")
             pair.append(ami)
         if pair[0] == pair[1]:
-            raise self.fail("ami.to", f"{pair[1]!r} is the same as ami.from; a cutover needs a different AMI")
+            raise self.fail(f"{path}.to", f"{pair[1]!r} is the same as {path}.from; a cutover needs a different AMI")
         return AmiPair(from_=pair[0], to=pair[1])
 
     def load_balancers(self, value: Any) -> LoadBalancers:
@@ -507,6 +610,7 @@ class _Parser:
             pdb=pdb,
             empty_dir=self.boolean(self.get(data, "empty_dir", path, False), f"{path}.empty_dir"),
             tolerations=tolerations,
+            node_selector=self.labels(self.get(data, "nodeSelector", path, {}), f"{path}.nodeSelector"),
         )
 
     def budget(self, value: Any, path: str) -> Budget:
@@ -558,7 +662,8 @@ class _Parser:
     def rollout(self, value: Any) -> dict[str, Any]:
         """The stack's ``rollout`` keys (ROLLOUT_KEYS), validated as the stack validates them, returned as
         RolloutSettings overrides by field name."""
-        data = self.mapping(value, "rollout", tuple(ROLLOUT_KEYS))
+        # poolsInParallel was taken out before (Scenario.pools_in_parallel); it is listed as allowed all the same.
+        data = self.mapping(value, "rollout", (*ROLLOUT_KEYS, POOLS_IN_PARALLEL_KEY))
         result: dict[str, Any] = {}
         for key, raw in data.items():
             path = f"rollout.{key}"

@@ -18,7 +18,7 @@ class WorkloadSpecError(ValueError):
 
 
 def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grace_seconds: float,
-                 empty_dir: bool, tolerations: list[dict] | None) -> dict:
+                 empty_dir: bool, tolerations: list[dict] | None, node_selector: dict[str, str] | None = None) -> dict:
     """A pod template labelled ``app.kubernetes.io/name=<name>``."""
     container = {
         "name": "app",
@@ -31,6 +31,8 @@ def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grac
         container["volumeMounts"] = [{"name": "scratch", "mountPath": "/scratch"}]
     if tolerations:
         spec["tolerations"] = [dict(t) for t in tolerations]
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
     metadata: dict = {"labels": {APP_LABEL: name}}
     if ready_seconds:
         metadata["annotations"] = {READY_SECONDS_ANNOTATION: str(float(ready_seconds))}
@@ -40,7 +42,7 @@ def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grac
 def workload_objects(kind: str, name: str, namespace: str = "default", *, replicas: int = 1, cpu: str = "100m",
                      memory: str = "128Mi", ready_seconds: float = 0.0, grace_seconds: float = 0.0,
                      pdb: dict | None = None, empty_dir: bool = False,
-                     tolerations: list[dict] | None = None) -> list[dict]:
+                     tolerations: list[dict] | None = None, node_selector: dict[str, str] | None = None) -> list[dict]:
     """The namespace (unless "default"), the workload and, when ``pdb`` is given, its PodDisruptionBudget.
 
     ``kind`` is Deployment, StatefulSet, DaemonSet or Pod (a bare pod without a controller);
@@ -59,7 +61,7 @@ def workload_objects(kind: str, name: str, namespace: str = "default", *, replic
     if namespace != "default":
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     template = pod_template(name, cpu=cpu, memory=memory, ready_seconds=ready_seconds, grace_seconds=grace_seconds,
-                            empty_dir=empty_dir, tolerations=tolerations)
+                            empty_dir=empty_dir, tolerations=tolerations, node_selector=node_selector)
     labels = {APP_LABEL: name}
     metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
     selector = {"matchLabels": dict(labels)}
