@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--desired", type=int, help="nodes the new color will run (default: the serving color's)")
     rehearse = sub.add_parser("rehearse", help="run a whole cutover in the local sandbox")
     rehearse.add_argument("--scenario", help="builtin scenario name or a YAML file (default: the small builtin)")
+    rehearse.add_argument("--stack", help="rehearse this stack file's cutover (Pulumi.<stack>.yaml): its pools, "
+                          "node types, labels, taints, capacities and rollout, with the scenario's workloads")
     rehearse.add_argument("--json", action="store_true", help="print one JSON report instead of progress lines")
     rehearse.add_argument("--speed", type=positive_number,
                           help="simulated seconds per real second, > 0 (default: the scenario's)")
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
     if args.command == "rehearse":
         from bluegreen.rehearsal import run_rehearsal
 
+        if args.stack:
+            return _rehearse_stack(args, out, err)
         return run_rehearsal(args.scenario, as_json=args.json, speed=args.speed, out=out, err=err)
     try:
         if args.command == "status":
@@ -85,6 +89,23 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
     except CutoverError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _rehearse_stack(args, out: TextIO, err: TextIO) -> int:
+    """`rehearse --stack`: the stack's scenario (bluegreen.stack_scenario), played like any other; a bad stack key,
+    scenario field or an instance type the sandbox does not know is one line and exit code 2."""
+    from bluegreen.infra.config import ConfigError
+    from bluegreen.rehearsal import ExitCode, run_rehearsal
+    from bluegreen.sandbox.scenario import ScenarioError
+    from bluegreen.stack_scenario import StackRehearsalError, load_stack_scenario
+
+    try:
+        stack, scenario = load_stack_scenario(args.stack, args.scenario)
+    except (ConfigError, ScenarioError, StackRehearsalError) as exc:
+        err.write(f"error: {' '.join(str(exc).split())}\n")
+        return ExitCode.BAD_INPUT
+    return run_rehearsal(None, as_json=args.json, speed=args.speed, out=out, err=err, scenario=scenario,
+                         cluster_name=stack.cluster.name)
 
 
 def _connect(args):

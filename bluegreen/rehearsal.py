@@ -428,6 +428,8 @@ class RehearsalReport:
     cordoned_nodes: list = field(default_factory=list)
     final_nodes: dict = field(default_factory=dict)  # color -> {nodes, schedulable, application_pods}
     node_colors: dict = field(default_factory=dict)  # node name -> color, at the end
+    final_pools: dict = field(default_factory=dict)  # pool -> {serving_color, serving_detail, nodes}
+    plan: dict = field(default_factory=dict)  # the pools plan (bluegreen.sandbox.pool_fit) made before the start
     settle_s: float = 0.0
     final_state_error: str | None = None
 
@@ -464,22 +466,48 @@ class RehearsalReport:
             "crash_at": self.crash_at,
             "serving_color": self.serving_color, "serving_detail": self.serving_detail,
             "final_availability": self.final_availability, "cordoned_nodes": self.cordoned_nodes,
-            "final_nodes": self.final_nodes, "settle_s": round(self.settle_s, 1),
+            "final_nodes": self.final_nodes, "final_pools": self.final_pools, "plan": self.plan,
+            "settle_s": round(self.settle_s, 1),
             "final_state_error": self.final_state_error,
         }
 
 
+def plan_stop(scenario, plan, wall: float) -> RehearsalReport:
+    """The report of a rehearsal that stopped at its plan: nothing was started, every blocker is named."""
+    error = f"plan: {len(plan.blockers)} blocker(s): " + " | ".join(plan.blockers)
+    attempt = Attempt(1, RunResult.FAILED, error, (), 0, 0.0)
+    return RehearsalReport(
+        scenario=scenario.name, result=RunResult.FAILED, error=error, duration_s=0.0, wall_s=time.monotonic() - wall,
+        nodes_drained=0, pods_evicted=0, pod_moves_per_evicted_pod=None, lowest_availability={}, budget_violations=[],
+        pods_lost=[], api_requests={}, old_color_capacity={}, new_color_capacity={}, attempts=(attempt,),
+        crash_at=scenario.crash_at, plan=plan.to_dict(), final_state_error="not started: the plan has blockers",
+    )
+
+
 def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None = None,
-             settings: RolloutSettings | None = None) -> RehearsalReport:
-    """Play the scenario's runs on one sandbox, let it settle, and report what the sandbox observed."""
-    from bluegreen.sandbox.outcome import node_colors, snapshot
+             settings: RolloutSettings | None = None, stop_on_plan_blockers: bool | None = None,
+             cluster_name: str | None = None) -> RehearsalReport:
+    """Play the scenario's runs on one sandbox, let it settle, and report what the sandbox observed.
+
+    First the pools plan (bluegreen.sandbox.pool_fit): with ``stop_on_plan_blockers`` (default: when the scenario
+    has pools; a rehearsal of a stack always) a workload that fits no pool stops the rehearsal before anything
+    starts, each blocker named (result ``failed``)."""
+    from bluegreen.sandbox.outcome import node_colors, pool_serving, snapshot
+    from bluegreen.sandbox.pool_fit import plan_pools
     from bluegreen.sandbox.world import Sandbox
 
     reporter = reporter or NullReporter()
     settings = settings or scenario.rollout_settings()
     attempts: list[Attempt] = []
     wall = time.monotonic()
-    sandbox = Sandbox.start(scenario, speed=speed)
+    plan = plan_pools(scenario)
+    if stop_on_plan_blockers is None:
+        stop_on_plan_blockers = bool(scenario.pools)
+    if not plan.ok and stop_on_plan_blockers:
+        for blocker in plan.blockers:
+            reporter.emit(Note(f"plan BLOCKER: {blocker}"))
+        return plan_stop(scenario, plan, wall)
+    sandbox = Sandbox.start(scenario, speed=speed, **({"cluster_name": cluster_name} if cluster_name else {}))
     if isinstance(reporter, PrintReporter):
         reporter.use_clock(sandbox.clock)
     old_capacity: dict = {}
@@ -505,6 +533,8 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
                 "cordoned_nodes": list(state.cordoned_nodes),
                 "final_nodes": {c: n.to_dict() for c, n in state.colors.items()},
                 "node_colors": node_colors(snap.nodes),
+                "final_pools": {p.name: pool_serving(snap.nodes, snap.pods, snap.workload_of, p.name)
+                                for p in scenario.all_pools()} if scenario.pools else {},
             }
             conn = _connect(sandbox)
             old_capacity = capacity(conn, sandbox.cluster_name, sandbox.old_color)
@@ -527,7 +557,7 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
         daemonset_pods_ended=list(measured.get("daemonset_pods_ended", [])),
         api_requests=dict(measured.get("api_requests", {})), old_color_capacity=old_capacity,
         new_color_capacity=new_capacity, attempts=tuple(attempts), crash_at=scenario.crash_at, measurements=measured,
-        pods_forced=forced, settle_s=settled.seconds, final_state_error=final_error, **final,
+        pods_forced=forced, settle_s=settled.seconds, final_state_error=final_error, plan=plan.to_dict(), **final,
     )
 
 
@@ -546,16 +576,20 @@ def check_speed(speed: float | None) -> float | None:
 
 
 def run_rehearsal(source: str | None, *, as_json: bool, speed: float | None = None, out: TextIO | None = None,
-                  err: TextIO | None = None) -> int:
-    """The `rehearse` command: progress lines (or one JSON object) and an ExitCode."""
+                  err: TextIO | None = None, scenario=None, cluster_name: str | None = None) -> int:
+    """The `rehearse` command: progress lines (or one JSON object) and an ExitCode. ``scenario``: one already
+    built (a stack's, by the command line), instead of loading ``source``; its plan's blockers stop it."""
+    from bluegreen.sandbox.pool_fit import plan_pools
     from bluegreen.sandbox.scenario import ScenarioError, load_scenario
     from bluegreen.sandbox.world import SandboxStartError
 
     out = out or sys.stdout
     err = err or sys.stderr
+    from_stack = scenario is not None
     try:
         check_speed(speed)
-        scenario = load_scenario(source)
+        if scenario is None:
+            scenario = load_scenario(source)
     except (BadInput, ScenarioError) as exc:
         err.write(f"error: {' '.join(str(exc).split())}\n")
         return ExitCode.BAD_INPUT
@@ -563,8 +597,13 @@ def run_rehearsal(source: str | None, *, as_json: bool, speed: float | None = No
     if not as_json:
         out.write(f"rehearsing scenario {scenario.name}: {scenario.nodes_per_color} node(s) per color, "
                   f"{scenario.ami.from_} -> {scenario.ami.to}, {len(scenario.planned_runs())} run(s)\n")
+        if scenario.pools or from_stack:
+            order = "all at once (poolsInParallel)" if scenario.pools_in_parallel else "one after another"
+            out.write(f"plan: {len(scenario.all_pools())} pool(s), cut over {order}\n")
+            out.write("\n".join(plan_pools(scenario).lines()) + "\n")
     try:
-        report = rehearse(scenario, speed=speed, reporter=reporter)
+        report = rehearse(scenario, speed=speed, reporter=reporter,
+                          stop_on_plan_blockers=True if from_stack else None, cluster_name=cluster_name)
     except SandboxStartError as exc:
         err.write(f"error: {' '.join(str(exc).split())}\n")
         return ExitCode.BAD_INPUT

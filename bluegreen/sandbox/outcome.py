@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bluegreen.engine.naming import COLOR_LABEL, COLORS
+from bluegreen.engine.naming import COLOR_LABEL, COLORS, in_pool
 
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name) of a pod's top controller
 #: The workloads whose availability the outcome reports (the ones a drain moves and waits for).
@@ -178,6 +178,17 @@ def final_state(nodes: list[dict], pods: list[dict], workloads: list[dict],
     color, detail = serving(colors)
     cordoned = tuple(sorted(n["metadata"]["name"] for n in nodes if (n.get("spec") or {}).get("unschedulable")))
     return FinalState(color, detail, availability(workloads, pods, workload_of), cordoned, colors)
+
+
+def pool_serving(nodes: list[dict], pods: list[dict], workload_of: Callable[[dict], WorkloadKey | None],
+                 pool: str) -> dict:
+    """One pool's colors at the end (its nodes by naming.in_pool, the pods on them): which color serves it, why,
+    and each color's nodes."""
+    names = {n["metadata"]["name"] for n in nodes if in_pool(n["metadata"].get("labels") or {}, pool)}
+    colors = color_nodes([n for n in nodes if n["metadata"]["name"] in names],
+                         [p for p in pods if (p.get("spec") or {}).get("nodeName") in names], workload_of)
+    color, detail = serving(colors)
+    return {"serving_color": color, "serving_detail": detail, "nodes": {c: n.to_dict() for c, n in colors.items()}}
 
 
 def node_colors(nodes: Iterable[dict]) -> dict[str, str]:
