@@ -183,10 +183,12 @@ class Attempt:
     crash: str | None = None
     pods_forced: tuple[str, ...] = ()
     pool_colors: tuple[tuple[str, str], ...] = ()  # (pool, color it chose), in the order the pools were reached
+    pool_drained: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pool, nodes its drain finished) per pool drained
 
     def to_dict(self) -> dict:
         return {"run": self.number, "attempt": self.number, "to": self.to, "color": self.color, "crash": self.crash,
                 "pools": dict(self.pool_colors),
+                "pool_nodes_drained": {pool: list(nodes) for pool, nodes in self.pool_drained},
                 "result": str(self.result), "error": self.error, "nodes_drained": list(self.nodes_drained),
                 "pods_evicted": self.pods_evicted, "pods_forced": list(self.pods_forced),
                 "seconds": round(self.seconds, 1)}
@@ -313,7 +315,7 @@ def cut_over(conn, step: PoolStep, settings: RolloutSettings, reporter: Reporter
 
 
 def play_run(sandbox, to: str, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector,
-             chosen: list[tuple[str, str]]) -> list[api.DrainReport]:
+             chosen: list[tuple[str, str]]) -> list[tuple[str, api.DrainReport]]:
     """One `pulumi up` with ``activeAmi`` set to each pool's ``ami.<to>``; returns the drains' reports (none when
     nothing had to be drained). The pools cut over one after another in order, the default pool first, each
     pool's scale-up after the previous pool's drain (the program's graph); with ``poolsInParallel`` every pool
@@ -330,7 +332,7 @@ def play_run(sandbox, to: str, settings: RolloutSettings, reporter: Reporter, cr
             scale_up(conn, step, reporter, crash)
         report = cut_over(conn, step, settings, reporter, sandbox.clock)
         if report is not None:
-            reports.append(report)
+            reports.append((step.pool, report))
     return reports
 
 
@@ -342,10 +344,11 @@ def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Rep
     began = sandbox.clock.now()
     fan = FanOutReporter(collect, reporter, crash)
 
-    def record(result: RunResult, error: str | None, drained: tuple[str, ...], forced: tuple[str, ...]) -> Attempt:
+    def record(result: RunResult, error: str | None, drained: tuple[str, ...], forced: tuple[str, ...],
+               by_pool: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> Attempt:
         return Attempt(number, result, error, drained, len(collect.of(PodEvicted)), sandbox.clock.now() - began,
                        to=run.to, color=chosen[0][1] if chosen else None, crash=run.crash, pods_forced=forced,
-                       pool_colors=tuple(chosen))
+                       pool_colors=tuple(chosen), pool_drained=by_pool)
 
     try:
         reports = play_run(sandbox, run.to, settings, fan, crash, chosen)
@@ -359,9 +362,10 @@ def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Rep
         return record(RunResult.FAILED, error, _drained(collect), tuple(e.pod for e in collect.of(PodForced)))
     if not reports:
         return record(RunResult.OK, None, (), ())
-    forced = tuple(p for r in reports for p in r.pods_forced) or tuple(e.pod for e in collect.of(PodForced))
-    drained = tuple(n for r in reports for n in r.nodes_drained)
-    return record(RunResult.FORCED if forced else RunResult.OK, None, drained, forced)
+    forced = tuple(p for _, r in reports for p in r.pods_forced) or tuple(e.pod for e in collect.of(PodForced))
+    drained = tuple(n for _, r in reports for n in r.nodes_drained)
+    by_pool = tuple((pool, tuple(r.nodes_drained)) for pool, r in reports)
+    return record(RunResult.FORCED if forced else RunResult.OK, None, drained, forced, by_pool)
 
 
 def _drained(collect: CollectingReporter) -> tuple[str, ...]:
@@ -504,8 +508,6 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
     if stop_on_plan_blockers is None:
         stop_on_plan_blockers = bool(scenario.pools)
     if not plan.ok and stop_on_plan_blockers:
-        for blocker in plan.blockers:
-            reporter.emit(Note(f"plan BLOCKER: {blocker}"))
         return plan_stop(scenario, plan, wall)
     sandbox = Sandbox.start(scenario, speed=speed, **({"cluster_name": cluster_name} if cluster_name else {}))
     if isinstance(reporter, PrintReporter):

@@ -83,6 +83,13 @@ def pool_refusal(workload: Workload, pool: Pool) -> str | None:
     return None
 
 
+def _capacity_key(pool: Pool) -> str:
+    """Where an operator raises the pool's node count: the stack's key (the scenario's)."""
+    if pool.is_default:
+        return "workers.desiredCapacity (nodes_per_color)"
+    return f"pools.{pool.name}.desiredCapacity (pools.{pool.name}.nodes_per_color)"
+
+
 def _pod_count(workload: Workload) -> int:
     return 1 if workload.kind == "Pod" else workload.replicas
 
@@ -137,8 +144,8 @@ def plan_pools(scenario: Scenario) -> PoolPlan:
                               f"{p.node.memory}, {p.node.pods} pods per node)" for p in allowed)
             blockers.append(
                 f"{_label(workload)}: {left} of its {wanted} pod(s) ({workload.cpu} CPU, {workload.memory} each) fit "
-                f"on no node of the pool(s) it may use: {sizes}. Next: raise that pool's desiredCapacity or use a "
-                "larger instance type")
+                f"on no node of the pool(s) it may use: {sizes}. Next: more nodes in "
+                + " or ".join(_capacity_key(p) for p in allowed) + ", or a larger instance type")
     result = []
     for pool in pools:
         nodes = rooms[pool.name]
