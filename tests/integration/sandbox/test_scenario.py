@@ -323,3 +323,57 @@ def test_a_directory_or_an_unreadable_file_is_one_named_error(tmp_path: Path) ->
     binary.write_bytes(b"\xff\xfe\x00name")
     with pytest.raises(ScenarioError, match=r"binary.yaml: cannot be read \(.*\); give a readable UTF-8 YAML file"):
         load_scenario(binary)
+
+
+# -- pools (issue 13) ------------------------------------------------------------------------------------------------
+
+POOLS_BASE = {
+    "nodes_per_color": 2, "node": {"cpu": "4", "memory": "16Gi", "pods": 58},
+    "ami": {"from": "ami-0aaaaaaaaaaaaaaaa", "to": "ami-0bbbbbbbbbbbbbbbb"},
+}
+
+
+def test_pools_parse_in_order_with_their_own_shape_and_the_scenarios_ami_by_default() -> None:
+    scenario = parse_scenario({**POOLS_BASE, "rollout": {"poolsInParallel": True, "maxParallelNodes": 2}, "pools": {
+        "gpu": {"nodes_per_color": 1, "node": {"cpu": "4", "memory": "16Gi", "pods": 58, "instance_type": "g5.xlarge",
+                                               "taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]},
+                "load_balancers": False},
+        "mem": {"nodes_per_color": 3, "node": {"cpu": "2", "memory": "16Gi", "pods": 29, "labels": {"class": "mem"}},
+                "ami": {"from": "ami-0cccccccccccccccc", "to": "ami-0dddddddddddddddd"}},
+    }})
+    assert [p.name for p in scenario.all_pools()] == ["workers", "gpu", "mem"]
+    workers, gpu, mem = scenario.all_pools()
+    assert workers.is_default and workers.nodes_per_color == 2 and workers.load_balancers
+    assert gpu.ami == scenario.ami and gpu.node.taints == ({"key": "nvidia.com/gpu", "effect": "NoSchedule"},)
+    assert not gpu.load_balancers
+    assert mem.ami.to == "ami-0dddddddddddddddd" and mem.node.labels == {"class": "mem"}
+    assert scenario.pools_in_parallel and scenario.rollout == {"max_parallel_nodes": 2}
+
+
+@pytest.mark.parametrize(("pools", "where", "says"), [
+    ({"workers": {}}, "pools.workers", "reserved"),
+    ({"GPU": {}}, "pools.GPU", "is not a valid name"),
+    ({"gpu-workers": {}}, "pools.gpu-workers", "may not end in -workers"),
+    ({"gpu": {"nodes_per_color": 1}}, "pools.gpu.node", "is required"),
+    ({"gpu": {"nodes_per_color": 1, "node": {"cpu": "1", "memory": "1Gi", "pods": 3}, "size": 2}},
+     "pools.gpu.size", "unknown field"),
+    ({"gpu": {"nodes_per_color": 1, "node": {"cpu": "1", "memory": "1Gi", "pods": 3,
+                                             "labels": {"bluegreen.io/pool": "x"}}}},
+     "pools.gpu.node.labels.bluegreen.io/pool", "reserved"),
+])
+def test_bad_pools_name_the_field(pools: dict, where: str, says: str) -> None:
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario({**POOLS_BASE, "pools": pools})
+    assert raised.value.path == where and says in raised.value.problem
+
+
+def test_pools_in_parallel_is_a_boolean() -> None:
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario({**POOLS_BASE, "rollout": {"poolsInParallel": "yes"}})
+    assert raised.value.path == "rollout.poolsInParallel"
+
+
+def test_a_workload_node_selector() -> None:
+    scenario = parse_scenario({**POOLS_BASE, "workloads": [
+        {"kind": "Deployment", "name": "web", "nodeSelector": {"workload-class": "general"}}]})
+    assert scenario.workloads[0].node_selector == {"workload-class": "general"}
