@@ -218,6 +218,14 @@ def capacity(conn, cluster_name: str, color: str) -> dict:
     }
 
 
+def _capacity_or_error(sandbox, color: str) -> dict:
+    """The color's group and node counts through the APIs (an API-error fault may refuse them: then say so)."""
+    try:
+        return capacity(_connect(sandbox), sandbox.cluster_name, color)
+    except Exception as exc:  # noqa: BLE001 - the report is printed even when this read fails
+        return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+
+
 def wait_group_empty(conn, name: str, color: str, clock: Clock, timeout_s: float, poll_s: float) -> None:
     """Until the scaled-in group has no instance left and their nodes have left the cluster (bounded)."""
     start = clock.now()
@@ -453,11 +461,10 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
                 "final_nodes": {c: n.to_dict() for c, n in state.colors.items()},
                 "node_colors": node_colors(snap.nodes),
             }
-            conn = _connect(sandbox)
-            old_capacity = capacity(conn, sandbox.cluster_name, sandbox.old_color)
-            new_capacity = capacity(conn, sandbox.cluster_name, sandbox.new_color)
         except Exception as exc:  # noqa: BLE001 - the report is printed even when the final read fails
             final_error = f"reading the final state failed: {type(exc).__name__}: {exc}"
+        old_capacity = _capacity_or_error(sandbox, sandbox.old_color)
+        new_capacity = _capacity_or_error(sandbox, sandbox.new_color)
         measured = sandbox.measurements()
     finally:
         sandbox.stop()
