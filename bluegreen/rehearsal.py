@@ -24,7 +24,7 @@ from typing import TextIO
 
 from bluegreen.engine import api
 from bluegreen.engine.clock import Clock
-from bluegreen.engine.errors import CutoverError, GroupNotFound
+from bluegreen.engine.errors import CutoverError, GroupNotFound, PreflightBlocked
 from bluegreen.engine.groups import describe_group, launch_template_ami
 from bluegreen.engine.naming import COLORS, group_name, launch_template_name, other_color
 from bluegreen.engine.progress import (
@@ -285,6 +285,31 @@ def play_run(sandbox, ami: str, settings: RolloutSettings, reporter: Reporter, c
     api.scale_group(conn, other.group_name, desired=0, min_size=0)
     reporter.emit(GroupScaled(other.group_name, 0))
     wait_group_empty(conn, other.group_name, other.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
+                     poll_s=settings.poll_interval_s)
+    return report
+
+
+def cutover(sandbox, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector) -> api.DrainReport:
+    """One cutover from the sandbox's old color to its new one with the colors known (the benchmark's run, which
+    gets only the sandbox's endpoints): the program step, both gates, preflight, drain, the old group scaled to 0.
+    Raises the engine's CutoverError, or SimulatedCrash at the crash point."""
+    scenario = sandbox.scenario
+    conn = _connect(sandbox)
+    clock = sandbox.clock
+    old = api.GroupSpec(sandbox.cluster_name, sandbox.old_color, scenario.ami.from_, scenario.nodes_per_color)
+    new = api.GroupSpec(sandbox.cluster_name, sandbox.new_color, scenario.ami.to, scenario.nodes_per_color)
+    program_step(conn, sandbox.cluster_name, new.color, new.ami, new.desired)
+    reporter.emit(GroupScaled(new.group_name, new.desired))
+    crash.check("after_scale_up")
+    api.wait_nodes_ready(conn, new, settings, reporter, clock)
+    api.wait_load_balancers_healthy(conn, new, settings, reporter, clock, like_group=old.group_name)
+    plan = api.preflight(conn, old, new, settings)
+    if plan.blockers:
+        raise PreflightBlocked(list(plan.blockers))
+    report = api.drain(conn, old, new, settings, reporter, clock)
+    api.scale_group(conn, old.group_name, desired=0, min_size=0)
+    reporter.emit(GroupScaled(old.group_name, 0))
+    wait_group_empty(conn, old.group_name, old.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
                      poll_s=settings.poll_interval_s)
     return report
 
