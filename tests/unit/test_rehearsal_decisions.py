@@ -167,3 +167,10 @@ def test_settle_is_bounded_while_pods_keep_starting(monkeypatch) -> None:
                                                   pod("w3", "web", "g1", ready=False)]))
     done = settle(sandbox, 5.0, limit_s=120.0)
     assert done.how == "limit" and 120 <= done.seconds <= 125
+
+
+def test_the_benchmark_driver_finds_the_rehearsals_cutover() -> None:
+    import bench.ours
+    from bluegreen.rehearsal import cutover
+
+    assert bench.ours.cutover is cutover
