@@ -471,8 +471,9 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
         start = sandbox.clock.now()
         runs = scenario.planned_runs()
         for number, run in enumerate(runs, start=1):
-            if number > 1:
-                reporter.emit(Note(f"run {number}/{len(runs)}: activeAmi = ami.{run.to}"))
+            if len(runs) > 1:
+                killed = f" (killed at {run.crash})" if run.crash else ""
+                reporter.emit(Note(f"run {number}/{len(runs)}: activeAmi = ami.{run.to}{killed}"))
             attempts.append(run_once(sandbox, number, run, settings, reporter))
         duration = sandbox.clock.now() - start
         try:
