@@ -236,6 +236,15 @@ def wait_group_empty(conn, name: str, color: str, clock: Clock, timeout_s: float
         clock.sleep(poll_s)
 
 
+def park(conn, group: api.GroupSpec, settings: RolloutSettings, reporter: Reporter, clock: Clock) -> None:
+    """The drained color's group scaled to zero (kept, with its launch template, for a fast way back), and waited
+    for until its instances and nodes are gone."""
+    api.scale_group(conn, group.group_name, desired=0, min_size=0)
+    reporter.emit(GroupScaled(group.group_name, 0))
+    wait_group_empty(conn, group.group_name, group.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
+                     poll_s=settings.poll_interval_s)
+
+
 def _connect(sandbox) -> api.Connection:
     from bluegreen.engine.connection import local_session
 
@@ -282,10 +291,7 @@ def play_run(sandbox, ami: str, settings: RolloutSettings, reporter: Reporter, c
         return None
     report = api.drain(conn, other, target, settings, reporter, clock)
     # Reached only when the drain reported success (the engine verifies it): now the other color may go.
-    api.scale_group(conn, other.group_name, desired=0, min_size=0)
-    reporter.emit(GroupScaled(other.group_name, 0))
-    wait_group_empty(conn, other.group_name, other.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
-                     poll_s=settings.poll_interval_s)
+    park(conn, other, settings, reporter, clock)
     return report
 
 
@@ -307,10 +313,7 @@ def cutover(sandbox, settings: RolloutSettings, reporter: Reporter, crash: Crash
     if plan.blockers:
         raise PreflightBlocked(list(plan.blockers))
     report = api.drain(conn, old, new, settings, reporter, clock)
-    api.scale_group(conn, old.group_name, desired=0, min_size=0)
-    reporter.emit(GroupScaled(old.group_name, 0))
-    wait_group_empty(conn, old.group_name, old.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
-                     poll_s=settings.poll_interval_s)
+    park(conn, old, settings, reporter, clock)
     return report
 
 
