@@ -182,12 +182,14 @@ class Attempt:
     color: str | None = None  # the color the run chose to serve
     crash: str | None = None
     pods_forced: tuple[str, ...] = ()
+    # Each pod deleted past its budget: pod, node, pdb (from the engine's PodForced events).
+    forced: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         return {"run": self.number, "attempt": self.number, "to": self.to, "color": self.color, "crash": self.crash,
                 "result": str(self.result), "error": self.error, "nodes_drained": list(self.nodes_drained),
                 "pods_evicted": self.pods_evicted, "pods_forced": list(self.pods_forced),
-                "seconds": round(self.seconds, 1)}
+                "forced": [dict(f) for f in self.forced], "seconds": round(self.seconds, 1)}
 
 
 def program_step(conn, cluster_name: str, color: str, ami: str, nodes: int) -> None:
@@ -328,8 +330,10 @@ def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Rep
     fan = FanOutReporter(collect, reporter, crash)
 
     def record(result: RunResult, error: str | None, drained: tuple[str, ...], forced: tuple[str, ...]) -> Attempt:
+        details = tuple({"pod": e.pod, "node": e.node, "pdb": e.pdb} for e in collect.of(PodForced))
         return Attempt(number, result, error, drained, len(collect.of(PodEvicted)), sandbox.clock.now() - began,
-                       to=run.to, color=chosen[0] if chosen else None, crash=run.crash, pods_forced=forced)
+                       to=run.to, color=chosen[0] if chosen else None, crash=run.crash, pods_forced=forced,
+                       forced=details)
 
     try:
         report = play_run(sandbox, ami, settings, fan, crash, chosen)
