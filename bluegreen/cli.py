@@ -11,27 +11,9 @@ import sys
 from typing import TextIO
 
 from bluegreen.engine.errors import CutoverError
+from bluegreen.sandbox.command import OneLineParser, UsageError, speed_flag
 
-
-class UsageError(ValueError):
-    """Bad flags: one line naming the flag and what is allowed (exit code 2), never a usage dump or a traceback."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a bad flag raises UsageError (one line) instead of printing usage and exiting."""
-
-    def error(self, message: str):  # noqa: ANN201 - argparse's signature (NoReturn)
-        raise UsageError(f"{self.prog}: {' '.join(message.split())} (see --help)")
-
-
-def positive_number(text: str) -> float:
-    """``--speed``: argparse reports the one-line reason as the flag's error."""
-    from bluegreen.sandbox.scenario import speed_argument
-
-    try:
-        return speed_argument(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+__all__ = ["OneLineParser", "UsageError", "build_parser", "main"]
 
 
 def _cluster_args(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--stack", help="rehearse this stack file's cutover (Pulumi.<stack>.yaml): its pools, "
                           "node types, labels, taints, capacities and rollout, with the scenario's workloads")
     rehearse.add_argument("--json", action="store_true", help="print one JSON report instead of progress lines")
-    rehearse.add_argument("--speed", type=positive_number,
+    rehearse.add_argument("--speed", type=speed_flag,
                           help="simulated seconds per real second, > 0 (default: the scenario's)")
     sub.add_parser("sandbox", help="start the sandbox and print its endpoints (see --help)", add_help=False)
     return parser

@@ -24,7 +24,7 @@ from typing import TextIO
 
 from bluegreen.engine import api
 from bluegreen.engine.clock import Clock
-from bluegreen.engine.errors import CutoverError, GroupNotFound
+from bluegreen.engine.errors import CutoverError, GroupNotFound, PreflightBlocked
 from bluegreen.engine.groups import describe_group, launch_template_ami
 from bluegreen.engine.naming import COLORS, DEFAULT_POOL, group_name, launch_template_name, other_color
 from bluegreen.engine.progress import (
@@ -184,6 +184,8 @@ class Attempt:
     pods_forced: tuple[str, ...] = ()
     pool_colors: tuple[tuple[str, str], ...] = ()  # (pool, color it chose), in the order the pools were reached
     pool_drained: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pool, nodes its drain finished) per pool drained
+    # Each pod deleted past its budget: pod, node, pdb (from the engine's PodForced events).
+    forced: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         return {"run": self.number, "attempt": self.number, "to": self.to, "color": self.color, "crash": self.crash,
@@ -191,7 +193,7 @@ class Attempt:
                 "pool_nodes_drained": {pool: list(nodes) for pool, nodes in self.pool_drained},
                 "result": str(self.result), "error": self.error, "nodes_drained": list(self.nodes_drained),
                 "pods_evicted": self.pods_evicted, "pods_forced": list(self.pods_forced),
-                "seconds": round(self.seconds, 1)}
+                "forced": [dict(f) for f in self.forced], "seconds": round(self.seconds, 1)}
 
 
 def program_step(conn, cluster_name: str, color: str, ami: str, nodes: int, pool: str = DEFAULT_POOL) -> None:
@@ -223,6 +225,16 @@ def capacity(conn, cluster_name: str, color: str, pool: str = DEFAULT_POOL, node
     }
 
 
+def _capacity_or_error(sandbox, color: str) -> dict:
+    """The color's group and node counts through the APIs (an API-error fault may refuse them: then say so)."""
+    try:
+        # The default pool's group; with pools, only its own nodes (those without a pool label).
+        return capacity(_connect(sandbox), sandbox.cluster_name, color,
+                        node_pool=DEFAULT_POOL if sandbox.scenario.pools else None)
+    except Exception as exc:  # noqa: BLE001 - the report is printed even when this read fails
+        return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+
+
 def wait_group_empty(conn, name: str, color: str, clock: Clock, timeout_s: float, poll_s: float,
                      pool: str | None = None) -> None:
     """Until the scaled-in group has no instance left and their nodes (of ``pool``) have left the cluster
@@ -233,6 +245,15 @@ def wait_group_empty(conn, name: str, color: str, clock: Clock, timeout_s: float
                 and not conn.kube.nodes_of_color(color, pool):
             return
         clock.sleep(poll_s)
+
+
+def park(conn, group: api.GroupSpec, settings: RolloutSettings, reporter: Reporter, clock: Clock) -> None:
+    """The drained color's group scaled to zero (kept, with its launch template, for a fast way back), and waited
+    for until its instances and nodes are gone."""
+    api.scale_group(conn, group.group_name, desired=0, min_size=0)
+    reporter.emit(GroupScaled(group.group_name, 0))
+    wait_group_empty(conn, group.group_name, group.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
+                     poll_s=settings.poll_interval_s, pool=group.pool)
 
 
 def _connect(sandbox) -> api.Connection:
@@ -307,10 +328,29 @@ def cut_over(conn, step: PoolStep, settings: RolloutSettings, reporter: Reporter
         return None
     report = api.drain(conn, other, target, settings, reporter, clock)
     # Reached only when the drain reported success (the engine verifies it): now the other color may go.
-    api.scale_group(conn, other.group_name, desired=0, min_size=0)
-    reporter.emit(GroupScaled(other.group_name, 0))
-    wait_group_empty(conn, other.group_name, other.color, clock, timeout_s=max(60.0, 10 * settings.poll_interval_s),
-                     poll_s=settings.poll_interval_s, pool=other.pool)
+    park(conn, other, settings, reporter, clock)
+    return report
+
+
+def cutover(sandbox, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector) -> api.DrainReport:
+    """One cutover from the sandbox's old color to its new one with the colors known (the benchmark's run, which
+    gets only the sandbox's endpoints): the program step, both gates, preflight, drain, the old group scaled to 0.
+    Raises the engine's CutoverError, or SimulatedCrash at the crash point."""
+    scenario = sandbox.scenario
+    conn = _connect(sandbox)
+    clock = sandbox.clock
+    old = api.GroupSpec(sandbox.cluster_name, sandbox.old_color, scenario.ami.from_, scenario.nodes_per_color)
+    new = api.GroupSpec(sandbox.cluster_name, sandbox.new_color, scenario.ami.to, scenario.nodes_per_color)
+    program_step(conn, sandbox.cluster_name, new.color, new.ami, new.desired)
+    reporter.emit(GroupScaled(new.group_name, new.desired))
+    crash.check("after_scale_up")
+    api.wait_nodes_ready(conn, new, settings, reporter, clock)
+    api.wait_load_balancers_healthy(conn, new, settings, reporter, clock, like_group=old.group_name)
+    plan = api.preflight(conn, old, new, settings)
+    if plan.blockers:
+        raise PreflightBlocked(list(plan.blockers))
+    report = api.drain(conn, old, new, settings, reporter, clock)
+    park(conn, old, settings, reporter, clock)
     return report
 
 
@@ -346,9 +386,10 @@ def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Rep
 
     def record(result: RunResult, error: str | None, drained: tuple[str, ...], forced: tuple[str, ...],
                by_pool: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> Attempt:
+        details = tuple({"pod": e.pod, "node": e.node, "pdb": e.pdb} for e in collect.of(PodForced))
         return Attempt(number, result, error, drained, len(collect.of(PodEvicted)), sandbox.clock.now() - began,
                        to=run.to, color=chosen[0][1] if chosen else None, crash=run.crash, pods_forced=forced,
-                       pool_colors=tuple(chosen), pool_drained=by_pool)
+                       forced=details, pool_colors=tuple(chosen), pool_drained=by_pool)
 
     try:
         reports = play_run(sandbox, run.to, settings, fan, crash, chosen)
@@ -521,8 +562,9 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
         start = sandbox.clock.now()
         runs = scenario.planned_runs()
         for number, run in enumerate(runs, start=1):
-            if number > 1:
-                reporter.emit(Note(f"run {number}/{len(runs)}: activeAmi = ami.{run.to}"))
+            if len(runs) > 1:
+                killed = f" (killed at {run.crash})" if run.crash else ""
+                reporter.emit(Note(f"run {number}/{len(runs)}: activeAmi = ami.{run.to}{killed}"))
             attempts.append(run_once(sandbox, number, run, settings, reporter))
         duration = sandbox.clock.now() - start
         try:
@@ -538,11 +580,10 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
                 "final_pools": {p.name: pool_serving(snap.nodes, snap.pods, snap.workload_of, p.name)
                                 for p in scenario.all_pools()} if scenario.pools else {},
             }
-            conn = _connect(sandbox)
-            old_capacity = capacity(conn, sandbox.cluster_name, sandbox.old_color)
-            new_capacity = capacity(conn, sandbox.cluster_name, sandbox.new_color)
         except Exception as exc:  # noqa: BLE001 - the report is printed even when the final read fails
             final_error = f"reading the final state failed: {type(exc).__name__}: {exc}"
+        old_capacity = _capacity_or_error(sandbox, sandbox.old_color)
+        new_capacity = _capacity_or_error(sandbox, sandbox.new_color)
         measured = sandbox.measurements()
     finally:
         sandbox.stop()

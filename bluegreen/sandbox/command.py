@@ -11,25 +11,27 @@ import json
 import signal
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bluegreen.sandbox.scenario import ScenarioError, builtin_scenarios, load_scenario
-from bluegreen.sandbox.world import Sandbox, SandboxStartError
+from bluegreen.sandbox.scenario import ScenarioError, builtin_scenarios, load_scenario, speed_argument
+
+if TYPE_CHECKING:  # the world (moto, the fake API) is imported when a sandbox starts, not by `--help` or the CLI
+    from bluegreen.sandbox.world import Sandbox
 
 
 class UsageError(ValueError):
-    """Bad flags: one line naming the flag and what is allowed (exit code 2)."""
+    """Bad flags: one line naming the flag and what is allowed (exit code 2), never a usage dump or a traceback."""
 
 
-class _OneLineParser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag raises UsageError (one line) instead of printing usage and exiting."""
+
     def error(self, message: str):  # noqa: ANN201 - argparse's signature (NoReturn)
         raise UsageError(f"{self.prog}: {' '.join(message.split())} (see --help)")
 
 
-def _speed(text: str) -> float:
-    """``--speed``: argparse reports the one-line reason as the flag's error."""
-    from bluegreen.sandbox.scenario import speed_argument
-
+def speed_flag(text: str) -> float:
+    """``--speed``: a finite number > 0; argparse reports the one-line reason as the flag's error."""
     try:
         return speed_argument(text)
     except ValueError as exc:
@@ -37,7 +39,7 @@ def _speed(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    parse = _OneLineParser(
+    parse = OneLineParser(
         prog="python -m bluegreen sandbox",
         description="Start moto (AWS) and a fake Kubernetes API for a scenario, print their endpoints, serve until "
         "Ctrl-C or SIGTERM.",
@@ -48,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
         help=f"a builtin scenario ({', '.join(builtin_scenarios())}) or a scenario file; default: small",
     )
     parse.add_argument(
-        "--speed", type=_speed, default=None,
+        "--speed", type=speed_flag, default=None,
         help="simulated seconds per real second, > 0 (default: the scenario's)"
     )
     parse.add_argument("--workdir", default=None, help="where to write the kubeconfig (default: a temporary directory)")
@@ -58,8 +60,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str], out: TextIO | None = None, stop: threading.Event | None = None,
          err: TextIO | None = None) -> int:
-    """Run the sandbox until SIGINT/SIGTERM (or ``stop`` is set). 0 on a clean stop, 2 on a bad flag or scenario
-    (one line on ``err``), 1 when it cannot start."""
+    """Run the sandbox until SIGINT/SIGTERM (or ``stop`` is set). 0 on a clean stop; 2 on a bad flag or scenario,
+    or a scenario that cannot reach its starting state; 1 when the sandbox cannot start for another reason (one
+    line on ``err`` either way)."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
@@ -71,11 +74,16 @@ def main(argv: list[str], out: TextIO | None = None, stop: threading.Event | Non
     stop = stop or threading.Event()
     restore = _stop_on_signals(stop)
     try:
+        from bluegreen.sandbox.world import Sandbox, SandboxStartError
+
         try:
             sandbox = Sandbox.start(scenario, speed=args.speed, workdir=args.workdir)
         except SandboxStartError as error:
             err.write(f"error: {' '.join(str(error).split())}\n")
             return 2
+        except Exception as error:  # noqa: BLE001 - ports, a workdir, another sandbox in this process: one line
+            err.write(f"error: the sandbox could not start: {type(error).__name__}: {' '.join(str(error).split())}\n")
+            return 1
         try:
             _announce(sandbox, out, as_json=args.json)
             while not stop.wait(0.2):

@@ -58,9 +58,6 @@ class FinalState:
     def below_desired(self) -> dict[str, Availability]:
         return {k: a for k, a in self.availability.items() if not a.at_desired}
 
-    def cordoned_on(self, color: str, node_colors: dict[str, str]) -> list[str]:
-        return [n for n in self.cordoned_nodes if node_colors.get(n) == color]
-
 
 # -- pure decisions -------------------------------------------------------------------------------------------------
 

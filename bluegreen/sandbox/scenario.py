@@ -439,7 +439,7 @@ class _Parser:
         nodes_per_color = self.integer(self.get(data, "nodes_per_color", ""), "nodes_per_color", 1, 500)
         workloads = self.workloads(self.get(data, "workloads", "", []))
         faults = self.faults(self.get(data, "faults", "", []), nodes_per_color)
-        runs = self.runs(self.get(data, "runs", "", []))
+        runs = self.runs(data["runs"]) if data.get("runs") is not None else ()
         crashes = [i for i, f in enumerate(faults) if isinstance(f, Crash)]
         if runs and crashes:
             raise self.fail(f"faults[{crashes[0]}]", "a crash fault cannot be combined with runs; give the run that "
@@ -682,6 +682,8 @@ class _Parser:
         if not isinstance(value, list):
             raise self.fail("runs", f"{value!r} is not a list of runs (e.g. [{{to: to, crash: after_first_node}}, "
                             "{to: from}])")
+        if not value:
+            raise self.fail("runs", "[] is empty; give at least one run (e.g. [{to: to}]) or remove the field")
         result: list[Run] = []
         for index, item in enumerate(value):
             path = f"runs[{index}]"

@@ -101,6 +101,8 @@ def test_forcing_past_a_budget_is_loud():
     assert data["runs"][0]["result"] == "forced"
     assert len(data["pods_forced"]) == 1 and data["pods_forced"][0].startswith("default/slow-")
     assert data["runs"][0]["pods_forced"] == data["pods_forced"]
+    (forced,) = data["runs"][0]["forced"]
+    assert forced["pod"] == data["pods_forced"][0] and forced["pdb"] == "default/slow-pdb" and forced["node"]
     assert data["budget_violations"] and data["budget_violations"][0]["workload"] == "default/slow"
     assert data["serving_color"] == "green" and data["cordoned_nodes"] == [] and data["pods_lost"] == []
     assert data["final_availability"] == {"default/slow": {"ready": 2, "desired": 2, "pending": 0}}

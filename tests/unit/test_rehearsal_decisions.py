@@ -103,3 +103,74 @@ def test_no_serving_color_when_pods_sit_on_cordoned_nodes_or_on_both_colors() ->
     color, why = serving({"blue": ColorNodes(3, 3, 1), "green": ColorNodes(3, 3, 4)})
     assert color is None and "both colors: blue (1) and green (4)" in why
     assert serving({"blue": ColorNodes(0, 0, 0), "green": ColorNodes(2, 2, 0)})[0] == "green"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class FakeSandbox:
+    """Just what ``settle`` reads: a clock, the scenario's join delay, and a cluster (snapshots are scripted)."""
+
+    def __init__(self, join_seconds: float = 10.0) -> None:
+        self.clock = FakeClock()
+        self.scenario = type("S", (), {"join_seconds": join_seconds})()
+        self.cluster = object()
+
+
+def scripted(monkeypatch, sandbox: FakeSandbox, states) -> None:
+    """The cluster as ``states(t)`` describes it at the sandbox's simulated time t."""
+    import bluegreen.sandbox.outcome as outcome
+
+    monkeypatch.setattr(outcome, "snapshot", lambda _cluster: states(sandbox.clock.t))
+
+
+def snap(pods: list[dict]):
+    from bluegreen.sandbox.outcome import ClusterSnapshot
+
+    return ClusterSnapshot(nodes=[node("g1", "green")], pods=pods, workloads=[WEB],
+                           owners={p["metadata"]["uid"]: owner_of(p) for p in pods})
+
+
+def test_settle_lets_started_pods_become_ready_then_stops(monkeypatch) -> None:
+    from bluegreen.rehearsal import settle
+
+    sandbox = FakeSandbox()
+    scripted(monkeypatch, sandbox, lambda t: snap([pod("w1", "web", "g1"), pod("w2", "web", "g1"),
+                                                  pod("w3", "web", "g1", ready=t >= 30)]))
+    done = settle(sandbox, 1.0)
+    assert done.how == "at desired" and 30 <= done.seconds <= 31
+
+
+def test_settle_gives_up_on_a_pod_pending_for_good_once_quiet(monkeypatch) -> None:
+    from bluegreen.rehearsal import SETTLE_QUIET_S, settle
+
+    sandbox = FakeSandbox()
+    scripted(monkeypatch, sandbox, lambda t: snap([pod("w1", "web", "g1"), pod("w2", "web", "g1"),
+                                                  pod("w3", "web", None)]))
+    done = settle(sandbox, 1.0)
+    assert done.how == "quiet" and SETTLE_QUIET_S <= done.seconds <= SETTLE_QUIET_S + 1
+
+
+def test_settle_is_bounded_while_pods_keep_starting(monkeypatch) -> None:
+    from bluegreen.rehearsal import settle
+
+    sandbox = FakeSandbox()
+    scripted(monkeypatch, sandbox, lambda t: snap([pod("w1", "web", "g1"), pod("w2", "web", "g1"),
+                                                  pod("w3", "web", "g1", ready=False)]))
+    done = settle(sandbox, 5.0, limit_s=120.0)
+    assert done.how == "limit" and 120 <= done.seconds <= 125
+
+
+def test_the_benchmark_driver_finds_the_rehearsals_cutover() -> None:
+    import bench.ours
+    from bluegreen.rehearsal import cutover
+
+    assert bench.ours.cutover is cutover

@@ -237,6 +237,7 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path: Path) -> None:
         (("workloads", 0, "tolerations"), [{"key": "k", "colour": "x"}],
          r"workloads\[0\].tolerations\[0\].colour: unknown field"),
         (("runs",), "twice", r"runs: 'twice' is not a list of runs"),
+        (("runs",), [], r"runs: \[\] is empty; give at least one run"),
         (("runs",), [{"to": "back"}], r"runs\[0\].to: 'back' is not allowed; allowed: to, from"),
         (("runs",), [{"to": "to"}, {"crash": "mid_node"}], r"runs\[1\].to: is required"),
         (("runs",), [{"to": "to", "crash": "lunch"}], r"runs\[0\].crash: 'lunch' is not allowed; allowed: after_"),
