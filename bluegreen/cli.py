@@ -17,8 +17,11 @@ __all__ = ["OneLineParser", "UsageError", "build_parser", "main"]
 
 
 def _cluster_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cluster", required=True, help="EKS cluster name (the groups are <cluster>-workers-<color>)")
-    parser.add_argument("--region", required=True, help="AWS region of the cluster")
+    parser.add_argument("--cluster", help="EKS cluster name (the groups are <cluster>-<pool>-<color>); "
+                        "required without --stack")
+    parser.add_argument("--region", help="AWS region of the cluster; required without --stack")
+    parser.add_argument("--stack", help="a stack file (Pulumi.<stack>.yaml): its cluster name, aws:region and every "
+                        "pool (default: the pools found from the groups' pool tags and the nodes' pool labels)")
     parser.add_argument("--kubeconfig", help="use this kubeconfig instead of DescribeCluster plus a minted token")
     parser.add_argument("--context", help="kubeconfig context (default: current)")
     parser.add_argument("--aws-endpoint-url", help="AWS endpoint override (the sandbox's moto server)")
@@ -65,6 +68,11 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
             return _rehearse_stack(args, out, err)
         return run_rehearsal(args.scenario, as_json=args.json, speed=args.speed, out=out, err=err)
     try:
+        _stack_target(args)
+    except UsageError as exc:
+        err.write(f"error: {exc}\n")
+        return 2
+    try:
         if args.command == "status":
             return _status(args, out)
         return _plan(args, out)
@@ -90,6 +98,40 @@ def _rehearse_stack(args, out: TextIO, err: TextIO) -> int:
                          cluster_name=stack.cluster.name)
 
 
+def _stack_target(args) -> None:
+    """Fill ``args.cluster``, ``args.region`` and ``args.pools`` (None: find them) from ``--stack``; flags given
+    win over the stack's values. UsageError (one line) when the cluster or region is still unknown."""
+    args.pools = None
+    if args.stack:
+        import yaml
+
+        from bluegreen.infra.config import ConfigError
+        from bluegreen.infra.stack_file import load_stack_file
+
+        try:
+            stack = load_stack_file(args.stack)
+            with open(args.stack, encoding="utf-8") as file:
+                document = yaml.safe_load(file) or {}
+        except ConfigError as exc:
+            raise UsageError(f"--stack: {' '.join(str(exc).split())}") from None
+        args.cluster = args.cluster or stack.cluster.name
+        args.region = args.region or (document.get("config") or {}).get("aws:region")
+        args.pools = tuple(p.name for p in stack.all_pools())
+    for flag in ("cluster", "region"):
+        if not getattr(args, flag):
+            raise UsageError(f"{args.command}: --{flag} is required (or --stack with a stack file that sets it)")
+
+
+def _pools(args, conn) -> tuple[str, ...] | None:
+    """The pools to show: the stack's, or those found on the cluster; None: the cluster's one pair (no pool tags,
+    no pool labels, no --stack), shown exactly as before pools existed."""
+    from bluegreen.engine.naming import DEFAULT_POOL
+    from bluegreen.engine.pools import discover_pools
+
+    pools = args.pools or discover_pools(conn, args.cluster)
+    return None if pools == (DEFAULT_POOL,) and not args.stack else pools
+
+
 def _connect(args):
     from bluegreen.engine.api import ClusterTarget, connect
 
@@ -98,8 +140,11 @@ def _connect(args):
 
 def _status(args, out: TextIO) -> int:
     from bluegreen.engine.api import status
+    from bluegreen.engine.pools import pools_status
 
-    report = status(_connect(args), args.cluster)
+    conn = _connect(args)
+    pools = _pools(args, conn)
+    report = status(conn, args.cluster) if pools is None else pools_status(conn, args.cluster, pools)
     if args.json:
         out.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
@@ -108,39 +153,67 @@ def _status(args, out: TextIO) -> int:
 
 
 def _plan(args, out: TextIO) -> int:
-    from bluegreen.engine.api import GroupSpec, preflight, status
-    from bluegreen.engine.naming import other_color
-    from bluegreen.engine.settings import RolloutSettings
-
     conn = _connect(args)
-    current = status(conn, args.cluster)
+    pools = _pools(args, conn)
+    if pools is None:
+        plan = _plan_pool(args, conn, None)
+        if plan is None:
+            return 2
+        if args.json:
+            out.write(json.dumps(plan["json"], indent=2) + "\n")
+        else:
+            out.write("".join(plan["lines"]))
+        return 0 if plan["json"]["ok"] else 1
+    plans = [_plan_pool(args, conn, pool) for pool in pools]
+    if any(p is None for p in plans):
+        return 2
+    ok = all(p["json"]["ok"] for p in plans)
+    if args.json:
+        out.write(json.dumps({"ok": ok, "pools": [p["json"] for p in plans]}, indent=2) + "\n")
+    else:
+        for plan in plans:
+            out.write("".join(plan["lines"]))
+    return 0 if ok else 1
+
+
+def _plan_pool(args, conn, pool: str | None) -> dict | None:
+    """The preflight of one pool's next cutover (None: the cluster's one pair), as JSON and text lines; None when
+    the color to cut over to cannot be told (the message is printed)."""
+    from bluegreen.engine.api import GroupSpec, preflight, status
+    from bluegreen.engine.naming import COLORS, other_color
+    from bluegreen.engine.settings import RolloutSettings
+    from bluegreen.engine.status import StatusReport, color_status
+
+    if pool is None:
+        current = status(conn, args.cluster)
+    else:
+        current = StatusReport(args.cluster, tuple(color_status(conn, args.cluster, c, pool, node_pool=pool)
+                                                   for c in COLORS))
+    label = "" if pool is None else f"pool {pool}: "
     serving = [c for c in current.colors if c.serving]
     if args.to:
         new_color = args.to
     elif len(serving) == 1:
         new_color = other_color(serving[0].color)
     else:
-        print("error: cannot tell which color to cut over to "
+        print(f"error: {label}cannot tell which color to cut over to "
               f"(serving: {', '.join(c.color for c in serving) or 'none'}); pass --to blue|green", file=sys.stderr)
-        return 2
+        return None
     old_color = other_color(new_color)
     old_status = next(c for c in current.colors if c.color == old_color)
     desired = args.desired if args.desired is not None else old_status.desired
-    old = GroupSpec(args.cluster, old_color, old_status.ami or "", old_status.desired)
-    new = GroupSpec(args.cluster, new_color, "", desired)
+    old = GroupSpec(args.cluster, old_color, old_status.ami or "", old_status.desired, pool=pool)
+    new = GroupSpec(args.cluster, new_color, "", desired, pool=pool)
     report = preflight(conn, old, new, RolloutSettings())
-    if args.json:
-        out.write(json.dumps({"from": old_color, "to": new_color, **report.to_dict()}, indent=2) + "\n")
-    else:
-        out.write(f"plan: {old_color} -> {new_color} ({desired} node(s)); "
-                  f"{len(report.old_nodes)} old node(s), {report.pods_to_move} pod(s) to move\n")
-        for move in report.moves:
-            out.write(f"  {move.workload}: {len(move.pods)} pod(s), budget {move.budget}\n")
-        for line in report.staying:
-            out.write(f"  stays: {line}\n")
-        for line in report.warnings:
-            out.write(f"  warning: {line}\n")
-        for line in report.blockers:
-            out.write(f"  BLOCKER: {line}\n")
-        out.write("ready to cut over\n" if report.ok else f"{len(report.blockers)} blocker(s): fix them first\n")
-    return 0 if report.ok else 1
+    data = {"from": old_color, "to": new_color, **report.to_dict()}
+    if pool is not None:
+        data = {"pool": pool, "from_group": old.group_name, "to_group": new.group_name, **data}
+    lines = [f"{label}plan: {old_color} -> {new_color} ({desired} node(s)); "
+             f"{len(report.old_nodes)} old node(s), {report.pods_to_move} pod(s) to move\n"]
+    lines += [f"  {move.workload}: {len(move.pods)} pod(s), budget {move.budget}\n" for move in report.moves]
+    lines += [f"  stays: {line}\n" for line in report.staying]
+    lines += [f"  warning: {line}\n" for line in report.warnings]
+    lines += [f"  BLOCKER: {line}\n" for line in report.blockers]
+    lines.append(f"{label}ready to cut over\n" if report.ok else f"{label}{len(report.blockers)} blocker(s): fix them "
+                 "first\n")
+    return {"json": data, "lines": lines}

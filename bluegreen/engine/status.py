@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from bluegreen.engine.errors import GroupNotFound
 from bluegreen.engine.groups import describe_group, launch_template_ami
 from bluegreen.engine.load_balancers import LoadBalancerSpec, health_gaps, observe_health
-from bluegreen.engine.naming import COLORS, group_name
+from bluegreen.engine.naming import COLORS, DEFAULT_POOL, group_name
 from bluegreen.engine.nodes import node_from_json
 from bluegreen.engine.readiness import LEAVING
 
@@ -28,6 +28,7 @@ class ColorStatus:
     nodes_drained: int = 0
     suspended_processes: tuple[str, ...] = ()
     load_balancer_gaps: tuple[str, ...] = ()
+    pool: str = DEFAULT_POOL
 
     @property
     def serving(self) -> bool:
@@ -67,16 +68,18 @@ class StatusReport:
         return out
 
 
-def color_status(conn, cluster_name: str, color: str) -> ColorStatus:
-    name = group_name(cluster_name, color)
+def color_status(conn, cluster_name: str, color: str, pool: str = DEFAULT_POOL,
+                 node_pool: str | None = None) -> ColorStatus:
+    """One color's group of ``pool`` and its nodes (of ``node_pool``, naming.in_pool; None: any pool)."""
+    name = group_name(cluster_name, color, pool)
     try:
         group = describe_group(conn.autoscaling, conn.ec2, name, with_amis=False)
     except GroupNotFound:
-        return ColorStatus(color, name, exists=False)
+        return ColorStatus(color, name, exists=False, pool=pool)
     ami = launch_template_ami(conn.ec2, group.launch_template, group.launch_template_version) if (
         group.launch_template
     ) else None
-    nodes = [node_from_json(n) for n in conn.kube.nodes_of_color(color)]
+    nodes = [node_from_json(n) for n in conn.kube.nodes_of_color(color, node_pool)]
     live = [i.id for i in group.instances if i.lifecycle_state not in LEAVING]
     lbs = LoadBalancerSpec(group.target_group_arns, group.classic_elb_names)
     return ColorStatus(
@@ -88,6 +91,7 @@ def color_status(conn, cluster_name: str, color: str) -> ColorStatus:
         nodes_drained=sum(1 for n in nodes if n.drain_state == "drained"),
         suspended_processes=group.suspended_processes,
         load_balancer_gaps=tuple(health_gaps(live, lbs, observe_health(conn, live, lbs))),
+        pool=pool,
     )
 
 

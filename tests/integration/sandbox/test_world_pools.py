@@ -67,3 +67,76 @@ def test_workloads_land_on_their_pools(box: Sandbox) -> None:
         app = pod["metadata"]["labels"]["app.kubernetes.io/name"]
         pools_of.setdefault(app, set()).add(nodes[pod["spec"]["nodeName"]])
     assert pools_of == {"web": {"workers"}, "db": {"workers"}, "inference": {"gpu"}, "node-agent": {"workers", "gpu"}}
+
+
+# -- status and plan show every pool ---------------------------------------------------------------------------------
+
+
+def cli(box: Sandbox, *argv: str, target: tuple[str, ...] | None = None) -> tuple[int, str, str]:
+    import io
+
+    from bluegreen.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    flags = ("--cluster", box.cluster_name, "--region", box.region) if target is None else target
+    code = main([*argv, *flags, "--aws-endpoint-url", box.aws_endpoint, "--kubeconfig", box.kubeconfig_path],
+                out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_status_finds_every_pool_from_tags_and_labels(box: Sandbox) -> None:
+    import json
+
+    code, out, err = cli(box, "status", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert list(report["pools"]) == ["workers", "gpu"]
+    for pool, nodes in (("workers", 3), ("gpu", 2)):
+        colors = {c["color"]: c for c in report["pools"][pool]["colors"]}
+        assert report["pools"][pool]["serving"] == ["blue"]
+        assert (colors["blue"]["group_name"], colors["blue"]["nodes"]) == (f"sandbox-{pool}-blue", nodes)
+        assert colors["green"]["desired"] == 0
+    code, text, _ = cli(box, "status")
+    assert text.splitlines()[0] == "cluster sandbox: 2 pool(s)"
+    assert [line for line in text.splitlines() if line.startswith("pool ")] == [
+        "pool workers: serving blue", "pool gpu: serving blue"]
+
+
+def test_plan_shows_each_pools_cutover_with_its_own_pods(box: Sandbox) -> None:
+    import json
+
+    code, out, err = cli(box, "plan", "--json")
+    assert code == 0, err
+    workers, gpu = json.loads(out)["pools"]
+    assert (workers["pool"], workers["from_group"], workers["to_group"]) == (
+        "workers", "sandbox-workers-blue", "sandbox-workers-green")
+    assert {m["workload"] for m in workers["moves"]} == {"Deployment default/web", "StatefulSet default/db"}
+    assert {m["workload"] for m in gpu["moves"]} == {"Deployment default/inference"}
+    assert len(gpu["old_nodes"]) == 2 and len(workers["old_nodes"]) == 3
+
+
+def test_status_and_plan_take_the_cluster_region_and_pools_from_a_stack_file(box: Sandbox, tmp_path) -> None:
+    import json
+
+    stack = tmp_path / "Pulumi.sandbox.yaml"
+    stack.write_text(
+        f"config:\n  aws:region: {box.region}\n  eks-bluegreen:activeAmi: ami-0bbbbbbbbbbbbbbbb\n"
+        "  eks-bluegreen:cluster: {name: sandbox}\n"
+        "  eks-bluegreen:pools: {gpu: {instanceType: g5.xlarge}}\n")
+    code, out, err = cli(box, "status", "--json", target=("--stack", str(stack)))
+    assert code == 0, err
+    assert list(json.loads(out)["pools"]) == ["workers", "gpu"]
+    code, out, err = cli(box, "plan", target=("--stack", str(stack)))
+    assert code == 0, err
+    assert "pool gpu: plan: blue -> green (2 node(s)); 2 old node(s), 2 pod(s) to move" in out
+    assert "pool workers: ready to cut over" in out
+
+
+def test_status_without_a_cluster_or_stack_is_one_line() -> None:
+    import io
+
+    from bluegreen.cli import main
+
+    err = io.StringIO()
+    assert main(["status", "--region", "eu-west-1"], out=io.StringIO(), err=err) == 2
+    assert err.getvalue() == "error: status: --cluster is required (or --stack with a stack file that sets it)\n"

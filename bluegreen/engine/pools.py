@@ -1,0 +1,78 @@
+"""The worker pools of a cluster, as status and plan show them: found from the groups' pool tags and the nodes'
+pool labels (or given by a stack file), each with both colors' status.
+
+The default pool (``workers``) is always there; a cluster without pool tags or pool labels has it alone, and its
+status is exactly the one-pair status it had before pools existed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from bluegreen.engine.naming import CLUSTER_TAG, COLORS, DEFAULT_POOL, POOL_LABEL, POOL_TAG, group_name
+from bluegreen.engine.status import StatusReport, color_status
+
+
+def pool_names(tagged: Iterable[str], labelled: Iterable[str]) -> tuple[str, ...]:
+    """Every pool named by a group's pool tag or a node's pool label: the default pool first, the others sorted."""
+    others = sorted({p for p in (*tagged, *labelled) if p and p != DEFAULT_POOL})
+    return (DEFAULT_POOL, *others)
+
+
+def tagged_pools(autoscaling, cluster_name: str) -> list[str]:
+    """Pools of the cluster's groups: the pool tag of each group tagged with the cluster whose name is that pool's
+    ``<cluster>-<pool>-<color>`` (DescribeTags, filtered by key, paginated)."""
+    by_group: dict[str, dict[str, str]] = {}
+    paginator = autoscaling.get_paginator("describe_tags")
+    for page in paginator.paginate(Filters=[{"Name": "key", "Values": [POOL_TAG, CLUSTER_TAG]}]):
+        for tag in page.get("Tags") or []:
+            by_group.setdefault(tag["ResourceId"], {})[tag["Key"]] = tag["Value"]
+    return [tags[POOL_TAG] for group, tags in by_group.items()
+            if tags.get(CLUSTER_TAG) == cluster_name and POOL_TAG in tags
+            and group in {group_name(cluster_name, c, tags[POOL_TAG]) for c in COLORS}]
+
+
+def labelled_pools(kube) -> list[str]:
+    """Pools named by the pool label of any node that carries a color label."""
+    return [(n.get("metadata", {}).get("labels") or {}).get(POOL_LABEL, "")
+            for c in COLORS for n in kube.nodes_of_color(c)]
+
+
+def discover_pools(conn, cluster_name: str) -> tuple[str, ...]:
+    """The cluster's pools, the default pool first (read-only)."""
+    return pool_names(tagged_pools(conn.autoscaling, cluster_name), labelled_pools(conn.kube))
+
+
+@dataclass(frozen=True)
+class PoolsStatus:
+    """Every pool's two colors."""
+
+    cluster_name: str
+    pools: tuple[tuple[str, StatusReport], ...]  # (pool, its colors), default pool first
+
+    def to_dict(self) -> dict:
+        return {
+            "cluster_name": self.cluster_name,
+            "pools": {pool: {"serving": list(report.serving),
+                             "colors": [{**asdict(c), "serving": c.serving} for c in report.colors]}
+                      for pool, report in self.pools},
+        }
+
+    def lines(self) -> list[str]:
+        out = [f"cluster {self.cluster_name}: {len(self.pools)} pool(s)"]
+        for pool, report in self.pools:
+            # The per-pool report's own lines, its first one naming the pool instead of the cluster.
+            first, *rest = report.lines()
+            out.append(f"pool {pool}: " + first.split(": ", 1)[1])
+            out += rest
+        return out
+
+
+def pools_status(conn, cluster_name: str, pools: Iterable[str]) -> PoolsStatus:
+    """Both colors of each pool; each pool's nodes told apart by the pool label (naming.in_pool)."""
+    reports = []
+    for pool in pools:
+        colors = tuple(color_status(conn, cluster_name, c, pool, node_pool=pool) for c in COLORS)
+        reports.append((pool, StatusReport(cluster_name, colors)))
+    return PoolsStatus(cluster_name, tuple(reports))
