@@ -110,6 +110,11 @@ def _announce(sandbox: Sandbox, out: TextIO, *, as_json: bool) -> None:
         "old_group": sandbox.group_name(sandbox.old_color),
         "new_group": sandbox.group_name(sandbox.new_color),
     }
+    if sandbox.scenario.pools:
+        # Every pool's groups, the default pool first: "workers: sandbox-workers-blue, sandbox-workers-green; ...".
+        details["pools"] = "; ".join(
+            f"{p.name}: " + ", ".join(sandbox.group_name(c, p.name) for c in (sandbox.old_color, sandbox.new_color))
+            for p in sandbox.scenario.all_pools())
     if as_json:
         out.write(json.dumps(details) + "\n")
     else:

@@ -119,3 +119,18 @@ def test_sandbox_command_refuses_bad_arguments(
 
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_sandbox_command_lists_every_pools_groups() -> None:
+    import io
+    import json
+    import threading
+
+    from bluegreen.sandbox.command import main
+
+    out, stop = io.StringIO(), threading.Event()
+    stop.set()  # print the details, then stop at once
+    assert main(["--scenario", "two-pools", "--json"], out=out, stop=stop) == 0
+    details = json.loads(out.getvalue().splitlines()[0])
+    assert details["pools"] == ("workers: sandbox-workers-blue, sandbox-workers-green; "
+                                "gpu: sandbox-gpu-blue, sandbox-gpu-green")

@@ -140,3 +140,4 @@ def test_status_without_a_cluster_or_stack_is_one_line() -> None:
     err = io.StringIO()
     assert main(["status", "--region", "eu-west-1"], out=io.StringIO(), err=err) == 2
     assert err.getvalue() == "error: status: --cluster is required (or --stack with a stack file that sets it)\n"
+
