@@ -684,6 +684,11 @@ def summary_text(report: RehearsalReport) -> str:
                 f"{k} {v['ready']}/{v['desired']} ready, {v['pending']} pending" for k, v in below.items()))
             + f"; cordoned: {', '.join(report.cordoned_nodes) or 'none'}"
         )
+    if report.final_pools:
+        lines.append("pools: " + "; ".join(
+            f"{pool} serving {state['serving_color'] or 'no single color'}"
+            + ("" if state["serving_color"] else f" ({state['serving_detail']})")
+            for pool, state in report.final_pools.items()))
     if report.pods_forced:
         lines.append(f"forced past their budget: {', '.join(report.pods_forced)}")
     if report.error:
