@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
@@ -92,6 +93,8 @@ class CrashInjector:
             raise ValueError(f"unknown crash point {point!r}; expected one of {', '.join(CRASH_POINTS)}")
         self.point = point
         self.fired = False
+        # Set while pools cut over in threads: once fired, every later event raises too (the whole process is dead).
+        self.kills_every_thread = False
 
     def matches(self, event: Event) -> bool:
         return (
@@ -108,6 +111,9 @@ class CrashInjector:
             raise SimulatedCrash(point)
 
     def emit(self, event: Event) -> None:
+        if self.fired and self.kills_every_thread:
+            # Already dead: a pool's steps still running in another thread (poolsInParallel) die at their next event.
+            raise SimulatedCrash(str(self.point))
         if not self.fired and self.point is not None and self.matches(event):
             self.fired = True
             raise SimulatedCrash(self.point)
@@ -354,22 +360,49 @@ def cutover(sandbox, settings: RolloutSettings, reporter: Reporter, crash: Crash
     return report
 
 
+def cut_over_together(sandbox, steps: list[PoolStep], settings: RolloutSettings,
+                      reporter: Reporter) -> list[tuple[str, api.DrainReport]]:
+    """Every pool's cutover steps at once, each pool in its own thread with its own connection (Pulumi runs
+    resources that do not depend on each other concurrently). Waits for all of them, as `pulumi up` does; then a
+    crash (which kills every pool's thread at its next event), else the first pool's error, is raised."""
+    reports: dict[str, api.DrainReport | None] = {}
+    errors: dict[str, BaseException] = {}
+
+    def one(step: PoolStep) -> None:
+        try:
+            reports[step.pool] = cut_over(_connect(sandbox), step, settings, reporter, sandbox.clock)
+        except BaseException as exc:  # noqa: BLE001 - handed to the run's thread below
+            errors[step.pool] = exc
+
+    threads = [threading.Thread(target=one, args=(step,), name=f"cutover-{step.pool}", daemon=True) for step in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    failed = [errors[s.pool] for s in steps if s.pool in errors]
+    crashed = [e for e in failed if isinstance(e, SimulatedCrash)]
+    if crashed or failed:
+        raise (crashed or failed)[0]
+    return [(s.pool, report) for s in steps if (report := reports.get(s.pool)) is not None]
+
+
 def play_run(sandbox, to: str, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector,
              chosen: list[tuple[str, str]]) -> list[tuple[str, api.DrainReport]]:
     """One `pulumi up` with ``activeAmi`` set to each pool's ``ami.<to>``; returns the drains' reports (none when
     nothing had to be drained). The pools cut over one after another in order, the default pool first, each
     pool's scale-up after the previous pool's drain (the program's graph); with ``poolsInParallel`` every pool
-    scales up first (the surge of all pools at once), then the pools' gates and drains follow in order. Each
-    chosen (pool, color) is appended to ``chosen`` as soon as it is known (a crash may follow)."""
+    scales up, then every pool's gates, drain and scale-down run at once (cut_over_together). Each chosen
+    (pool, color) is appended to ``chosen`` as soon as it is known (a crash may follow)."""
     conn = _connect(sandbox)
     steps = pool_steps(conn, sandbox, to, reporter, chosen)
-    if sandbox.scenario.pools_in_parallel:
+    if sandbox.scenario.pools_in_parallel and len(steps) > 1:
         for step in steps:
             scale_up(conn, step, reporter, crash)
+        crash.kills_every_thread = True
+        return cut_over_together(sandbox, steps, settings, reporter)
     reports = []
     for step in steps:
-        if not sandbox.scenario.pools_in_parallel:
-            scale_up(conn, step, reporter, crash)
+        scale_up(conn, step, reporter, crash)
         report = cut_over(conn, step, settings, reporter, sandbox.clock)
         if report is not None:
             reports.append((step.pool, report))

@@ -85,16 +85,22 @@ def test_two_pools_cut_over_one_after_another_each_drain_on_its_own_nodes(watch:
     assert report.plan["ok"] and [p["pool"] for p in report.plan["pools"]] == ["workers", "gpu"]
 
 
-def test_pools_in_parallel_scale_every_pool_up_before_the_first_drain(watch: PoolWatch) -> None:
+def test_pools_in_parallel_cut_over_at_once_each_drain_on_its_own_nodes(watch: PoolWatch) -> None:
     document = yaml.safe_load((BUILTIN / "two-pools.yaml").read_text())
     document.update(name="two-pools-parallel", rollout={"poolsInParallel": True})
     scenario = parse_scenario(document, source="two-pools-parallel.yaml")
     assert scenario.pools_in_parallel
     report = rehearse(scenario, speed=SPEED, reporter=watch)
     assert_every_invariant(report)
-    first_drain = watch.order.index("drained workers")
+    first_drain = min(i for i, step in enumerate(watch.order) if step.startswith("drained"))
     assert {"scaled sandbox-workers-green 3", "scaled sandbox-gpu-green 2"} <= set(watch.order[:first_drain])
-    assert [pools for pools in watch.cordoned_pools] == [{"workers"}] * 3 + [{"gpu"}] * 2
+    # Both drains run at once: the gpu pool's first node is done before the default pool's last one.
+    assert watch.order.index("drained gpu") < max(i for i, s in enumerate(watch.order) if s == "drained workers")
+    # Each pool's drain reported only nodes of its own pool, all of the old color.
+    pool_of = {node: (pool, color) for node, pool, color in watch.drained}
+    (run,) = report.runs
+    assert {pool: sorted(pool_of[n] for n in nodes) for pool, nodes in run.pool_drained} == {
+        "workers": [("workers", "blue")] * 3, "gpu": [("gpu", "blue")] * 2}
 
 
 def test_a_workload_that_fits_no_pool_stops_the_rehearsal_at_its_plan() -> None:
@@ -112,3 +118,16 @@ def test_a_workload_that_fits_no_pool_stops_the_rehearsal_at_its_plan() -> None:
     assert all("pools.gpu.desiredCapacity" in b for b in (big, small))
     assert report.error.startswith("plan: 2 blocker(s)")
     assert report.final_state_error and report.runs[0].nodes_drained == ()
+
+
+def test_a_crash_kills_every_pools_thread_and_the_rerun_finishes_both() -> None:
+    document = yaml.safe_load((BUILTIN / "two-pools.yaml").read_text())
+    document.update(name="two-pools-parallel-crash", rollout={"poolsInParallel": True},
+                    runs=[{"to": "to", "crash": "after_first_node"}, {"to": "to"}])
+    report = rehearse(parse_scenario(document, source="two-pools-parallel-crash.yaml"), speed=SPEED)
+    crashed, rerun = report.runs
+    assert (str(crashed.result), str(rerun.result)) == ("crashed", "ok"), [r.error for r in report.runs]
+    # The process died at the first drained node: no pool finished its drain in that run.
+    assert crashed.pool_drained == () and len(crashed.nodes_drained) == 1
+    assert rerun.pool_colors == (("workers", "green"), ("gpu", "green"))
+    assert_every_invariant(report)
