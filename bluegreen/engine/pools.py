@@ -24,10 +24,15 @@ def tagged_pools(autoscaling, cluster_name: str) -> list[str]:
     """Pools of the cluster's groups: the pool tag of each group tagged with the cluster whose name is that pool's
     ``<cluster>-<pool>-<color>`` (DescribeTags, filtered by key, paginated)."""
     by_group: dict[str, dict[str, str]] = {}
-    paginator = autoscaling.get_paginator("describe_tags")
-    for page in paginator.paginate(Filters=[{"Name": "key", "Values": [POOL_TAG, CLUSTER_TAG]}]):
+    token: str | None = None
+    while True:
+        page = autoscaling.describe_tags(Filters=[{"Name": "key", "Values": [POOL_TAG, CLUSTER_TAG]}],
+                                         **({"NextToken": token} if token else {}))
         for tag in page.get("Tags") or []:
             by_group.setdefault(tag["ResourceId"], {})[tag["Key"]] = tag["Value"]
+        token = page.get("NextToken")
+        if not token:
+            break
     return [tags[POOL_TAG] for group, tags in by_group.items()
             if tags.get(CLUSTER_TAG) == cluster_name and POOL_TAG in tags
             and group in {group_name(cluster_name, c, tags[POOL_TAG]) for c in COLORS}]
