@@ -17,7 +17,7 @@ Formula (all times in simulated seconds, every input read from the scenario file
     k(W)         = disruptions W's budget allows with every pod healthy:
                    PDB maxUnavailable (int, or percent of replicas rounded up), or
                    replicas - minAvailable (percent rounded up), or, for a workload without a PDB, the implicit
-                   budget of DESIGN.md: one ready replica at a time, or the workload's own maxUnavailable --
+                   budget of docs/design.md: one ready replica at a time, or the workload's own maxUnavailable --
                    for a Deployment its rolling-update maxUnavailable, which the API server defaults to 25%
                    (rounded down, never below 1); for a StatefulSet 1
     t_replace(W) = time from an eviction until its replacement is Ready, which is what frees the budget:

@@ -51,9 +51,10 @@ def uncordon(kube, nodes: list[Node]) -> list[str]:
     return done
 
 
-def reclaim_color(kube, color: str, reporter: Reporter) -> list[str]:
-    """Before a color's gates run: uncordon its nodes a drain cordoned and clear their progress annotations."""
-    nodes = to_reclaim([node_from_json(n) for n in kube.nodes_of_color(color)])
+def reclaim_color(kube, color: str, reporter: Reporter, pool: str | None = None) -> list[str]:
+    """Before a color's gates run: uncordon its nodes (of ``pool``, when given) a drain cordoned and clear their
+    progress annotations."""
+    nodes = to_reclaim([node_from_json(n) for n in kube.nodes_of_color(color, pool)])
     if not nodes:
         return []
     names = uncordon(kube, nodes)

@@ -269,7 +269,7 @@ class DrainRun:
         self.primed = True
 
     def old_nodes(self) -> list[Node]:
-        return [node_from_json(n) for n in self.kube.nodes_of_color(self.old.color)]
+        return [node_from_json(n) for n in self.kube.nodes_of_color(self.old.color, self.old.pool)]
 
     def status_of(self, ref: WorkloadRef) -> WorkloadStatus | None:
         where = WORKLOAD_PATHS.get(ref.kind)
@@ -316,7 +316,7 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
         # Both gates in one loop: when both fail, both are reported.
         wait_gates(conn, new, settings, reporter, clock, expected=expected,
                    like_group=None if expected is not None else old.group_name)
-        view = read_view(conn.kube, old.color, new.color)
+        view = read_view(conn.kube, old.color, new.color, pool=old.pool)
         report = plan_drain(view, settings, new_desired=new.desired)
         reporter.emit(PreflightChecked(len(report.old_nodes), report.pods_to_move, len(report.blockers)))
         run.prime(view)
@@ -359,7 +359,8 @@ def drain_old_nodes(run: DrainRun) -> RunState:
 def _stop(run: DrainRun, exc: Exception) -> StopState:
     if isinstance(exc, CutoverError) and exc.state is not None:
         return exc.state  # a gate already applied the invariant and described the state
-    state = settle_stop(run.kube, run.old.color, run.state.known(), run.state.baseline, run.reporter)
+    state = settle_stop(run.kube, run.old.color, run.state.known(), run.state.baseline, run.reporter,
+                        run.old.pool)
     if isinstance(exc, CutoverError):
         exc.with_state(state)
     else:
@@ -381,7 +382,7 @@ def unguard(run: DrainRun) -> None:
         # The new group never needs a guard either: an earlier run killed mid-drain the other way round
         # (a rollback) may have left it suspended.
         groups.resume_growth(run.conn.autoscaling, run.new.group_name)
-        for node in run.kube.nodes_of_color(run.new.color):
+        for node in run.kube.nodes_of_color(run.new.color, run.new.pool):
             if CA_SCALE_DOWN_DISABLED in ((node.get("metadata") or {}).get("annotations") or {}):
                 unprotect = {"metadata": {"annotations": {CA_SCALE_DOWN_DISABLED: None}}}
                 run.kube.patch_node(node["metadata"]["name"], unprotect)

@@ -57,7 +57,8 @@ class GatesVerdict:
 def observe_gates(conn, group, want: LoadBalancerSpec) -> GatesVerdict:
     """Both gates of ``group`` (a GroupSpec), read once."""
     return GatesVerdict(
-        readiness.observe_readiness(conn, group.group_name, group.color, group.ami, group.desired),
+        readiness.observe_readiness(conn, group.group_name, group.color, group.ami, group.desired,
+                                    pool=group.pool),
         load_balancers.observe_load_balancers(conn, group.group_name, want),
     )
 
@@ -78,7 +79,7 @@ def wait_gates(conn, group, settings: RolloutSettings, reporter: Reporter, clock
     time out while the targets fail too, GatesTimeout names both; otherwise the one failing gate's own error.
     First uncordons the group's nodes an earlier drain cordoned, as the readiness gate does."""
     # Going back: the color about to serve may carry the cordons of a drain the other way (cordons.py).
-    reclaim_color(conn.kube, group.color, reporter)
+    reclaim_color(conn.kube, group.color, reporter, group.pool)
     want = expected_load_balancers(conn, expected=expected, like_group=like_group)
     start = clock.now()
     nodes_ready_at: float | None = None

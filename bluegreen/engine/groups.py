@@ -8,21 +8,28 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from bluegreen.engine.errors import GroupNotFound
+from bluegreen.engine.naming import DEFAULT_POOL
 from bluegreen.engine.naming import group_name as _group_name
 
 
 @dataclass(frozen=True)
 class GroupSpec:
-    """One color's group as the cutover expects it: its AMI and how many nodes it should run."""
+    """One color's group as the cutover expects it: its AMI and how many nodes it should run.
+
+    ``pool``: the worker pool the group belongs to; its nodes are told apart by the pool label (naming.in_pool).
+    None (the default): the cluster's one pair, named like the default pool, whatever pool label its nodes carry.
+    """
 
     cluster_name: str
     color: str
     ami: str
     desired: int
+    pool: str | None = None
 
     @property
     def group_name(self) -> str:
-        return _group_name(self.cluster_name, self.color)
+        return _group_name(self.cluster_name, self.color, self.pool or DEFAULT_POOL)
+
 
 #: EC2's answer for an instance id it does not know (yet: DescribeInstances is eventually consistent, and an
 #: instance the group just launched can be unknown to it for a few seconds).

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from bluegreen.engine.errors import KubernetesApiError
 from bluegreen.engine.eviction import EvictionOutcome
-from bluegreen.engine.naming import COLOR_LABEL
+from bluegreen.engine.naming import COLOR_LABEL, in_pool
 from bluegreen.engine.retries import backoff_delay, is_retryable
 
 #: Longest Retry-After honoured (seconds): a server asking for more is asked again sooner.
@@ -118,11 +118,11 @@ class KubeApi:
         query = {"labelSelector": label_selector} if label_selector else None
         return self.request("GET", "/api/v1/nodes", query=query).body.get("items") or []
 
-    def nodes_of_color(self, color: str) -> list[dict]:
-        """Nodes labelled with ``color``. Filtered here rather than by a labelSelector query: one list call
-        either way, and it does not depend on the server's selector parsing."""
+    def nodes_of_color(self, color: str, pool: str | None = None) -> list[dict]:
+        """Nodes labelled with ``color`` (of ``pool`` when given; see naming.in_pool). Filtered here rather than by
+        a labelSelector query: one list call either way, and it does not depend on the server's selector parsing."""
         nodes = self.list_nodes()
-        return [n for n in nodes if ((n.get("metadata") or {}).get("labels") or {}).get(COLOR_LABEL) == color]
+        return [n for n in nodes if _color_and_pool(n, color, pool)]
 
     def patch_node(self, name: str, patch: dict, *, missing_ok: bool = False) -> dict:
         """A JSON merge patch of the node; with ``missing_ok`` a node that no longer exists answers {}."""
@@ -199,6 +199,11 @@ def retry_after_seconds(header: str | None) -> float | None:
         return max(0.0, float(header)) if header else None
     except ValueError:
         return None
+
+
+def _color_and_pool(node: dict, color: str, pool: str | None) -> bool:
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    return labels.get(COLOR_LABEL) == color and in_pool(labels, pool)
 
 
 def pdb_name(cause_message: str | None) -> str | None:

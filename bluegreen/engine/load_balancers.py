@@ -119,7 +119,7 @@ def wait_load_balancers_healthy(conn, group, settings: RolloutSettings, reporter
             return verdict.report(group.group_name, waited)
         if waited >= settings.lb_healthy_timeout_s:
             error = LoadBalancerTimeout(group.group_name, waited, list(verdict.gaps))
-            raise error.with_state(release_stuck(conn.kube, group.color, reporter))
+            raise error.with_state(release_stuck(conn.kube, group.color, reporter, group.pool))
         reporter.emit(GateWaiting(GATE, group.group_name, verdict.healthy, len(verdict.instances), verdict.gaps))
         clock.sleep(settings.poll_interval_s)
 

@@ -169,4 +169,4 @@ def new_color_rooms(view: ClusterView, missing: int) -> list[NodeRoom]:
 
 def preflight(conn, old, new, settings: RolloutSettings) -> PreflightReport:
     """Read-only: what draining ``old`` onto ``new`` would do, and every blocker."""
-    return plan_drain(read_view(conn.kube, old.color, new.color), settings, new_desired=new.desired)
+    return plan_drain(read_view(conn.kube, old.color, new.color, pool=old.pool), settings, new_desired=new.desired)

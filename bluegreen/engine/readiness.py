@@ -91,9 +91,10 @@ class ReadinessReport:
                 "waited_s": round(self.waited_s, 3)}
 
 
-def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desired: int) -> ReadinessVerdict:
+def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desired: int, *,
+                      pool: str | None = None) -> ReadinessVerdict:
     group = describe_group(conn.autoscaling, conn.ec2, group_name)
-    nodes = [node_from_json(n) for n in conn.kube.nodes_of_color(color)]
+    nodes = [node_from_json(n) for n in conn.kube.nodes_of_color(color, pool)]
     # Nodes may join before their color label is set by a slow bootstrap; match them by providerID as well.
     ids = {i.id for i in group.instances}
     if len(nodes) < len(ids):
@@ -117,10 +118,11 @@ def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter,
     """Wait until ``group.desired`` instances of the group are Ready nodes; ReadinessTimeout naming each gap.
 
     First uncordons the group's nodes an earlier drain cordoned and clears their progress annotations."""
-    reclaim_color(conn.kube, group.color, reporter)
+    reclaim_color(conn.kube, group.color, reporter, group.pool)
     start = clock.now()
     while True:
-        verdict = observe_readiness(conn, group.group_name, group.color, group.ami, group.desired)
+        verdict = observe_readiness(conn, group.group_name, group.color, group.ami, group.desired,
+                                    pool=group.pool)
         waited = clock.now() - start
         if verdict.passed:
             reporter.emit(GatePassed(GATE, group.group_name, len(verdict.ready), waited))
@@ -129,6 +131,6 @@ def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter,
             )
         if waited >= settings.node_ready_timeout_s:
             error = ReadinessTimeout(group.group_name, waited, list(verdict.gaps))
-            raise error.with_state(release_stuck(conn.kube, group.color, reporter))
+            raise error.with_state(release_stuck(conn.kube, group.color, reporter, group.pool))
         reporter.emit(GateWaiting(GATE, group.group_name, len(verdict.ready), group.desired, verdict.gaps))
         clock.sleep(settings.poll_interval_s)

@@ -14,7 +14,7 @@ from bluegreen.engine.errors import GroupNotFound
 from bluegreen.engine.groups import describe_group, launch_template_ami
 from bluegreen.engine.kube import WORKLOAD_PATHS
 from bluegreen.engine.load_balancers import LoadBalancerSpec, health_gaps, observe_health
-from bluegreen.engine.naming import COLORS, group_name
+from bluegreen.engine.naming import COLORS, DEFAULT_POOL, group_name
 from bluegreen.engine.nodes import node_from_json
 from bluegreen.engine.pods import Pod, pod_from_json
 from bluegreen.engine.readiness import LEAVING
@@ -46,6 +46,7 @@ class ColorStatus:
     cordoned_nodes: tuple[str, ...] = ()
     app_pods: int = 0  # application pods on its nodes (not DaemonSet, mirror or finished)
     cluster_has_app_pods: bool = True
+    pool: str = DEFAULT_POOL
 
     @property
     def serving(self) -> bool:
@@ -104,16 +105,19 @@ def app_pod(pod: Pod) -> bool:
     return pod.owner_kind != "DaemonSet" and not pod.mirror and not pod.finished and not pod.terminating
 
 
-def color_status(conn, cluster_name: str, color: str, pods: list[Pod] | None = None) -> ColorStatus:
-    name = group_name(cluster_name, color)
+def color_status(conn, cluster_name: str, color: str, pool: str = DEFAULT_POOL,
+                 node_pool: str | None = None, pods: list[Pod] | None = None) -> ColorStatus:
+    """One color's group of ``pool`` and its nodes (of ``node_pool``, naming.in_pool; None: any pool); ``pods``:
+    the cluster's pods when the caller has read them already."""
+    name = group_name(cluster_name, color, pool)
     try:
         group = describe_group(conn.autoscaling, conn.ec2, name, with_amis=False)
     except GroupNotFound:
-        return ColorStatus(color, name, exists=False)
+        return ColorStatus(color, name, exists=False, pool=pool)
     ami = launch_template_ami(conn.ec2, group.launch_template, group.launch_template_version) if (
         group.launch_template
     ) else None
-    nodes = [node_from_json(n) for n in conn.kube.nodes_of_color(color)]
+    nodes = [node_from_json(n) for n in conn.kube.nodes_of_color(color, node_pool)]
     names = {n.name for n in nodes}
     pods = pods if pods is not None else [pod_from_json(p) for p in conn.kube.list_pods()]
     live = [i.id for i in group.instances if i.lifecycle_state not in LEAVING]
@@ -130,6 +134,7 @@ def color_status(conn, cluster_name: str, color: str, pods: list[Pod] | None = N
         cordoned_nodes=tuple(sorted(n.name for n in nodes if n.unschedulable)),
         app_pods=sum(1 for p in pods if p.node in names and app_pod(p)),
         cluster_has_app_pods=any(app_pod(p) for p in pods),
+        pool=pool,
     )
 
 
@@ -153,5 +158,5 @@ def below_desired(kube, pods: list[Pod]) -> tuple[Shortfall, ...]:
 def status(conn, cluster_name: str) -> StatusReport:
     """Read-only picture of both colors and of the workloads below desired."""
     pods = [pod_from_json(p) for p in conn.kube.list_pods()]
-    colors = tuple(color_status(conn, cluster_name, c, pods) for c in COLORS)
+    colors = tuple(color_status(conn, cluster_name, c, pods=pods) for c in COLORS)
     return StatusReport(cluster_name, colors, below_desired(conn.kube, pods))

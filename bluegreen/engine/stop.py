@@ -132,22 +132,23 @@ def observe_workloads(kube, refs: set[WorkloadRef], pods: list[Pod], owners: Map
     return verdicts
 
 
-def release_stuck(kube, serving_color: str, reporter: Reporter) -> StopState:
+def release_stuck(kube, serving_color: str, reporter: Reporter, pool: str | None = None) -> StopState:
     """A gate of a run that makes ``serving_color`` serve failed: the other color's nodes a drain cordoned are
     uncordoned when a pod is kept Pending by that cordon (an earlier, interrupted drain's move)."""
     if serving_color not in COLORS:
         return StopState(serving_color, (), (), (), read_error=f"unknown color {serving_color!r}")
-    return settle_stop(kube, other_color(serving_color), set(), {}, reporter)
+    return settle_stop(kube, other_color(serving_color), set(), {}, reporter, pool)
 
 
 def settle_stop(kube, old_color: str, known: set[WorkloadRef], baseline: Mapping[WorkloadRef, int],
-                reporter: Reporter) -> StopState:
-    """Apply the stop invariant and describe the result. Never raises: a failed read is reported as such."""
+                reporter: Reporter, pool: str | None = None) -> StopState:
+    """Apply the stop invariant (to the old color's nodes of ``pool``, when given) and describe the result. Never
+    raises: a failed read is reported as such."""
     try:
         pods = [pod_from_json(p) for p in kube.list_pods()]
         owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
         verdicts = observe_workloads(kube, workloads_to_check(known, pods, owners), pods, owners)
-        old_nodes = [node_from_json(n) for n in kube.nodes_of_color(old_color)]
+        old_nodes = [node_from_json(n) for n in kube.nodes_of_color(old_color, pool)]
         released: list[str] = []
         if must_release(verdicts, baseline):
             released = uncordon(kube, to_release(old_nodes))

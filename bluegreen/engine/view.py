@@ -38,9 +38,9 @@ def replicaset_owners(replicasets: list[dict]) -> dict[tuple[str, str], tuple[st
     return owners
 
 
-def read_view(kube, old_color: str, new_color: str) -> ClusterView:
-    old_nodes = tuple(node_from_json(n) for n in kube.nodes_of_color(old_color))
-    new_nodes = tuple(node_from_json(n) for n in kube.nodes_of_color(new_color))
+def read_view(kube, old_color: str, new_color: str, *, pool: str | None = None) -> ClusterView:
+    old_nodes = tuple(node_from_json(n) for n in kube.nodes_of_color(old_color, pool))
+    new_nodes = tuple(node_from_json(n) for n in kube.nodes_of_color(new_color, pool))
     pods = tuple(pod_from_json(p) for p in kube.list_pods())
     budgets = tuple(budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets"))
     owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))

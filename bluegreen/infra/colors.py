@@ -1,6 +1,6 @@
 """Color selection: which color serves after this `pulumi up`, as a pure function over live state.
 
-The rules are the design's UX contract:
+The rules are the UX contract of docs/design.md:
 
 - nothing serving: ``activeColor`` if pinned, else blue;
 - one color serving on ``activeAmi``: keep it (an unchanged config changes nothing);
@@ -78,22 +78,38 @@ class ColorPlan:
         return self.drain_idle
 
 
-def _pick(live: LiveState, active_ami: str, pinned: str | None) -> tuple[str, str]:
+@dataclass(frozen=True)
+class PlanKeys:
+    """The config keys a pool's color selection answers to (in messages): the stack's own, or a pool's."""
+
+    ami: str = "activeAmi"
+    color: str = "activeColor"
+
+    def set_command(self, key: str, value: str) -> str:
+        path = " --path" if "." in key else ""
+        return f"pulumi config set{path} {key} {value}"
+
+    def rm_command(self, key: str) -> str:
+        path = " --path" if "." in key else ""
+        return f"pulumi config rm{path} {key}"
+
+
+def _pick(live: LiveState, active_ami: str, pinned: str | None, keys: PlanKeys) -> tuple[str, str]:
     serving = live.serving_colors()
     if pinned is not None:
         group = live.group(pinned)
         if group.serving and group.ami is not None and group.ami != active_ami:
             raise ColorSelectionError(
-                f"activeColor: {pinned} is pinned and serving on {group.ami}, but activeAmi is {active_ami}: "
+                f"{keys.color}: {pinned} is pinned and serving on {group.ami}, but {keys.ami} is {active_ami}: "
                 f"changing the AMI of the serving color would replace its nodes without a drain. "
-                f"Unset activeColor (`pulumi config rm activeColor`) to cut over to {other_color(pinned)}, "
+                f"Unset {keys.color} (`{keys.rm_command(keys.color)}`) to cut over to {other_color(pinned)}, "
                 f"or pin {other_color(pinned)}"
             )
         if not serving:
-            return pinned, f"{pinned} pinned by activeColor; nothing serving yet"
+            return pinned, f"{pinned} pinned by {keys.color}; nothing serving yet"
         if group.serving:
-            return pinned, f"{pinned} pinned by activeColor and already serving on {active_ami}"
-        return pinned, f"{pinned} pinned by activeColor; cutting over from {serving[0]}"
+            return pinned, f"{pinned} pinned by {keys.color} and already serving on {active_ami}"
+        return pinned, f"{pinned} pinned by {keys.color}; cutting over from {serving[0]}"
     if not serving:
         return DEFAULT_COLOR, f"nothing serving yet; {DEFAULT_COLOR} by default"
     if len(serving) == 1:
@@ -102,7 +118,7 @@ def _pick(live: LiveState, active_ami: str, pinned: str | None) -> tuple[str, st
         if group.ami == active_ami:
             return color, f"{color} serving on {active_ami}; nothing to do"
         target = other_color(color)
-        return target, f"{color} serving on {group.ami}; activeAmi {active_ami} goes to {target}"
+        return target, f"{color} serving on {group.ami}; {keys.ami} {active_ami} goes to {target}"
     on_ami = [c for c in serving if live.group(c).ami == active_ami]
     if len(on_ami) == 1:
         (color,) = on_ami
@@ -114,24 +130,27 @@ def _pick(live: LiveState, active_ami: str, pinned: str | None) -> tuple[str, st
             (color,) = declared
             return color, f"both colors serving on {active_ami}; {color} was last declared active"
         raise ColorSelectionError(
-            f"activeColor: unset, and both blue and green are serving on {active_ami}, so which one to keep "
-            "is ambiguous; pin it with `pulumi config set activeColor <blue|green>`"
+            f"{keys.color}: unset, and both blue and green are serving on {active_ami}, so which one to keep "
+            f"is ambiguous; pin it with `{keys.set_command(keys.color, '<blue|green>')}`"
         )
     amis = ", ".join(f"{c} on {live.group(c).ami}" for c in serving)
     raise ColorSelectionError(
-        f"activeAmi: {active_ami} runs on neither serving color ({amis}); an interrupted cutover must finish or "
-        f"roll back first: set activeAmi to one of those AMIs and run `pulumi up`, then change it again"
+        f"{keys.ami}: {active_ami} runs on neither serving color ({amis}); an interrupted cutover must finish or "
+        f"roll back first: set {keys.ami} to one of those AMIs and run `pulumi up`, then change it again"
     )
 
 
-def select_colors(live: LiveState, active_ami: str, pinned: str | None = None) -> ColorPlan:
+def select_colors(
+    live: LiveState, active_ami: str, pinned: str | None = None, keys: PlanKeys = PlanKeys()
+) -> ColorPlan:
     """Decide the active color for ``active_ami`` given ``live`` state and an optional pinned color.
 
+    ``keys``: the config keys messages name (a pool's ``pools.<name>.activeAmi``/``activeColor``).
     Raises ColorSelectionError when the request cannot be met safely.
     """
     if pinned is not None and pinned not in COLORS:
-        raise ColorSelectionError(f"activeColor: {pinned!r} is not allowed (one of {', '.join(COLORS)})")
-    active, reason = _pick(live, active_ami, pinned)
+        raise ColorSelectionError(f"{keys.color}: {pinned!r} is not allowed (one of {', '.join(COLORS)})")
+    active, reason = _pick(live, active_ami, pinned, keys)
     idle = other_color(active)
     idle_group = live.group(idle)
     # A group never deployed gets activeAmi: it is empty anyway, and the template must name some image.

@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bluegreen.engine.naming import COLOR_LABEL, COLORS
+from bluegreen.engine.naming import COLOR_LABEL, COLORS, DEFAULT_POOL, POOL_LABEL, launch_template_name
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.infra.node_restriction import label_refusal, taint_refusal
 
 NAMESPACE = "eks-bluegreen"
 
@@ -30,6 +31,9 @@ ELB_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
 CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 K8S_VERSION_RE = re.compile(r"^1\.\d{2}$")
 INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+SECURITY_GROUP_RE = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+# A pool name is a DNS label (RFC 1123): it goes into group names and the pool node label's value.
+POOL_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # Kubernetes label key: optional DNS-subdomain prefix, then a name of up to 63 characters.
 _LABEL_NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
 LABEL_KEY_RE = re.compile(rf"^([a-z0-9]([a-z0-9.-]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
@@ -38,6 +42,19 @@ TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 AMI_FAMILIES = ("AL2023", "AL2")
 # Kept below the ASG's own limit so both colors' capacities stay readable in previews.
 MAX_GROUP_SIZE = 1000
+# A mixed instances policy takes at most 40 launch template overrides (instance types).
+MAX_INSTANCE_TYPES = 40
+# A network interface takes at most 16 security groups; the cluster security group is one of them.
+MAX_EXTRA_SECURITY_GROUPS = 15
+# EC2 launch template names are at most 128 characters (the groups' names, 255, are never the tighter one).
+MAX_LAUNCH_TEMPLATE_NAME = 128
+# The Spot allocation strategies EC2 Auto Scaling accepts (InstancesDistribution.SpotAllocationStrategy).
+SPOT_ALLOCATION_STRATEGIES = (
+    "price-capacity-optimized",
+    "capacity-optimized",
+    "capacity-optimized-prioritized",
+    "lowest-price",
+)
 
 AMI_RULE = "ami- followed by 8 or 17 hex digits"
 
@@ -72,8 +89,23 @@ class Taint:
 
 
 @dataclass(frozen=True)
+class SpotConfig:
+    """The Spot part of a group's mixed instances policy (EC2 Auto Scaling InstancesDistribution)."""
+
+    # On-Demand instances the group always keeps first.
+    on_demand_base_capacity: int = 0
+    # Share of On-Demand instances above the base, 0..100 (0: everything above the base is Spot).
+    on_demand_percentage_above_base_capacity: int = 0
+    allocation_strategy: str = "price-capacity-optimized"
+
+
+@dataclass(frozen=True)
 class WorkersConfig:
     instance_type: str = "m5.large"
+    # Several instance types (a mixed instances policy over the launch template); empty: instance_type alone.
+    instance_types: tuple[str, ...] = ()
+    # Spot capacity (a mixed instances policy); None: On-Demand only.
+    spot: SpotConfig | None = None
     desired_capacity: int = 2
     min_size: int = 2
     max_size: int = 4
@@ -86,6 +118,18 @@ class WorkersConfig:
     ssm_core: bool = False
     # "AL2023" (nodeadm) or "AL2" (bootstrap.sh); must match the AMI in activeAmi.
     ami_family: str = "AL2023"
+    # Security groups added to the cluster security group on every node (e.g. so load balancers reach node ports).
+    security_group_ids: tuple[str, ...] = ()
+
+    @property
+    def mixed_instances(self) -> bool:
+        """The group launches through a mixed instances policy (several types, or Spot)."""
+        return bool(self.instance_types) or self.spot is not None
+
+    @property
+    def instance_type_choices(self) -> tuple[str, ...]:
+        """Every instance type the group may launch."""
+        return self.instance_types or (self.instance_type,)
 
 
 @dataclass(frozen=True)
@@ -106,6 +150,30 @@ class ExampleWorkloadConfig:
 
 
 @dataclass(frozen=True)
+class PoolConfig:
+    """One blue/green pair of worker groups: the default pool (``workers``) or one of ``pools``."""
+
+    name: str
+    workers: WorkersConfig
+    load_balancers: LoadBalancersConfig
+    active_ami: str
+    # None: the program picks this pool's color from live state.
+    active_color: str | None = None
+    # The key active_ami comes from, for messages: the stack's activeAmi, or the pool's own.
+    active_ami_key: str = "activeAmi"
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_POOL
+
+    def key(self, name: str) -> str:
+        """The config key of one of this pool's settings, as the operator writes it (for messages)."""
+        if self.is_default:
+            return name if name in ("activeAmi", "activeColor") else f"{DEFAULT_POOL}.{name}"
+        return f"pools.{self.name}.{name}"
+
+
+@dataclass(frozen=True)
 class StackConfig:
     active_ami: str
     cluster: ClusterConfig
@@ -115,14 +183,38 @@ class StackConfig:
     # None: the program picks the color from live state (see colors.py).
     active_color: str | None = None
     example_workload: ExampleWorkloadConfig = field(default_factory=ExampleWorkloadConfig)
+    # The pools after the default one, in the order listed (the order they cut over in).
+    pools: tuple[PoolConfig, ...] = ()
+    # rollout.poolsInParallel: every pool cuts over at once instead of one after another.
+    pools_in_parallel: bool = False
+
+    @property
+    def default_pool(self) -> PoolConfig:
+        """The pool configured by ``workers`` (and the stack's activeAmi, activeColor and loadBalancers)."""
+        return PoolConfig(DEFAULT_POOL, self.workers, self.load_balancers, self.active_ami, self.active_color)
+
+    def all_pools(self) -> tuple[PoolConfig, ...]:
+        """Every pool in cutover order: the default pool first, then ``pools`` as listed."""
+        return (self.default_pool, *self.pools)
 
 
 # --- the schema: config key -> (python field, kind) -------------------------------------------
 
-TOP_LEVEL_KEYS = ("activeAmi", "activeColor", "cluster", "workers", "loadBalancers", "rollout", "exampleWorkload")
+TOP_LEVEL_KEYS = (
+    "activeAmi",
+    "activeColor",
+    "cluster",
+    "workers",
+    "pools",
+    "loadBalancers",
+    "rollout",
+    "exampleWorkload",
+)
 CLUSTER_KEYS = ("name", "create", "version", "vpcId", "subnetIds")
 WORKERS_KEYS = (
     "instanceType",
+    "instanceTypes",
+    "spot",
     "desiredCapacity",
     "minSize",
     "maxSize",
@@ -132,7 +224,12 @@ WORKERS_KEYS = (
     "taints",
     "ssmCore",
     "amiFamily",
+    "securityGroupIds",
 )
+# A pool takes the workers' settings (each defaulting to the workers' value) except ssmCore (the worker role is
+# shared), plus its own load balancers, AMI and pinned color.
+POOL_KEYS = tuple(k for k in WORKERS_KEYS if k != "ssmCore") + ("loadBalancers", "activeAmi", "activeColor")
+SPOT_KEYS = ("onDemandBaseCapacity", "onDemandPercentageAboveBaseCapacity", "allocationStrategy")
 LOAD_BALANCER_KEYS = ("targetGroupArns", "classicElbNames")
 EXAMPLE_WORKLOAD_KEYS = ("enabled", "replicas", "nodePort", "image")
 # The Kubernetes NodePort range.
@@ -151,6 +248,8 @@ ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
     "pollIntervalSeconds": ("poll_interval_s", "seconds"),
 }
+# rollout keys of the program itself (not engine settings).
+POOLS_IN_PARALLEL_KEY = "poolsInParallel"
 
 
 # --- small validators; each raises ConfigError naming the key -----------------------------------
@@ -300,70 +399,145 @@ def _parse_taint(key: str, raw: Any) -> Taint:
     return Taint(key=tkey, value=tvalue, effect=effect)
 
 
-def _parse_workers(raw: Any) -> WorkersConfig:
-    value = _mapping("workers", raw)
-    _reject_unknown("workers", value, WORKERS_KEYS)
-    defaults = WorkersConfig()
-    instance_type = _pattern(
-        "workers.instanceType",
-        value.get("instanceType", defaults.instance_type),
-        INSTANCE_TYPE_RE,
-        "an EC2 instance type like m5.large",
+def _parse_labels(key: str, raw: Any) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for lkey, lvalue in _mapping(key, raw).items():
+        where = f"{key}.{lkey}"
+        _pattern(where, lkey, LABEL_KEY_RE, "a Kubernetes label key")
+        if lkey in (COLOR_LABEL, POOL_LABEL):
+            raise ConfigError(f"{where}: reserved; the program sets {lkey} on every node of each group")
+        refusal = label_refusal(lkey)
+        if refusal:
+            raise ConfigError(f"{where}: not allowed: {refusal}")
+        labels[lkey] = _pattern(where, str(lvalue), LABEL_VALUE_RE, "a Kubernetes label value (up to 63 characters)")
+    return labels
+
+
+def _parse_taints(key: str, raw: Any) -> tuple[Taint, ...]:
+    taints_raw = raw or []
+    if isinstance(taints_raw, str) or not isinstance(taints_raw, Sequence):
+        raise ConfigError(f"{key}: {_show(taints_raw)} is not a list of taints (key=value:Effect)")
+    taints = tuple(_parse_taint(f"{key}[{i}]", t) for i, t in enumerate(taints_raw))
+    for i, taint in enumerate(taints):
+        refusal = taint_refusal(taint.key)
+        if refusal:
+            raise ConfigError(f"{key}[{i}].key: {_show(taint.key)} is not allowed: {refusal}")
+    return taints
+
+
+def _parse_spot(key: str, raw: Any) -> SpotConfig | None:
+    if raw is False or raw == "false":
+        return None  # a pool turning off the Spot capacity it would inherit from workers
+    value = _mapping(key, raw)
+    _reject_unknown(key, value, SPOT_KEYS)
+    defaults = SpotConfig()
+    return SpotConfig(
+        on_demand_base_capacity=_int(
+            f"{key}.onDemandBaseCapacity",
+            value.get("onDemandBaseCapacity", defaults.on_demand_base_capacity),
+            0,
+            MAX_GROUP_SIZE,
+        ),
+        on_demand_percentage_above_base_capacity=_int(
+            f"{key}.onDemandPercentageAboveBaseCapacity",
+            value.get("onDemandPercentageAboveBaseCapacity", defaults.on_demand_percentage_above_base_capacity),
+            0,
+            100,
+        ),
+        allocation_strategy=_choice(
+            f"{key}.allocationStrategy",
+            value.get("allocationStrategy", defaults.allocation_strategy),
+            SPOT_ALLOCATION_STRATEGIES,
+        ),
     )
-    desired = _int(
-        "workers.desiredCapacity", value.get("desiredCapacity", defaults.desired_capacity), 1, MAX_GROUP_SIZE
-    )
+
+
+def _parse_instance_types(key: str, value: Mapping[str, Any], base: WorkersConfig) -> tuple[str, tuple[str, ...]]:
+    """(instance_type, instance_types): a section sets one of the two keys, or inherits both from ``base``."""
+    if "instanceType" in value and "instanceTypes" in value:
+        raise ConfigError(
+            f"{key}: instanceType and instanceTypes are both set; keep instanceTypes (a list) for several types "
+            "or instanceType for one"
+        )
+    rule = "an EC2 instance type like m5.large"
+    if "instanceTypes" in value:
+        types = _string_list(f"{key}.instanceTypes", value["instanceTypes"], INSTANCE_TYPE_RE, rule)
+        if not 1 <= len(types) <= MAX_INSTANCE_TYPES:
+            raise ConfigError(
+                f"{key}.instanceTypes: {len(types)} instance types listed; list 1 to {MAX_INSTANCE_TYPES} "
+                "(or set instanceType for one)"
+            )
+        return types[0], types
+    if "instanceType" in value:
+        return _pattern(f"{key}.instanceType", value["instanceType"], INSTANCE_TYPE_RE, rule), ()
+    return base.instance_type, base.instance_types
+
+
+def _parse_node_settings(key: str, value: Mapping[str, Any], base: WorkersConfig) -> WorkersConfig:
+    """The settings ``workers`` and each pool share; every key unset here takes ``base``'s value."""
+    instance_type, instance_types = _parse_instance_types(key, value, base)
+    desired = _int(f"{key}.desiredCapacity", value.get("desiredCapacity", base.desired_capacity), 1, MAX_GROUP_SIZE)
     # Unset bounds follow the desired capacity, so `desiredCapacity: 5` alone is a valid group.
-    min_size = _int("workers.minSize", value.get("minSize", min(defaults.min_size, desired)), 0, MAX_GROUP_SIZE)
-    max_size = _int("workers.maxSize", value.get("maxSize", max(defaults.max_size, desired)), 1, MAX_GROUP_SIZE)
+    min_size = _int(f"{key}.minSize", value.get("minSize", min(base.min_size, desired)), 0, MAX_GROUP_SIZE)
+    max_size = _int(f"{key}.maxSize", value.get("maxSize", max(base.max_size, desired)), 1, MAX_GROUP_SIZE)
     if not min_size <= desired <= max_size:
         raise ConfigError(
-            f"workers: minSize {min_size} <= desiredCapacity {desired} <= maxSize {max_size} does not hold; "
+            f"{key}: minSize {min_size} <= desiredCapacity {desired} <= maxSize {max_size} does not hold; "
             "adjust them so that min <= desired <= max"
         )
-    root = _int("workers.rootVolumeSize", value.get("rootVolumeSize", defaults.root_volume_size), 8, 16384)
-    key_name = value.get("keyName")
+    root = _int(f"{key}.rootVolumeSize", value.get("rootVolumeSize", base.root_volume_size), 8, 16384)
+    key_name = value.get("keyName", base.key_name)
     if key_name is not None:
-        key_name = _string("workers.keyName", key_name)
-    labels_raw = _mapping("workers.labels", value.get("labels"))
-    labels: dict[str, str] = {}
-    for lkey, lvalue in labels_raw.items():
-        _pattern(f"workers.labels.{lkey}", lkey, LABEL_KEY_RE, "a Kubernetes label key")
-        if lkey == COLOR_LABEL:
-            raise ConfigError(f"workers.labels.{lkey}: reserved; the program sets {COLOR_LABEL} to each group's color")
-        labels[lkey] = _pattern(
-            f"workers.labels.{lkey}", str(lvalue), LABEL_VALUE_RE, "a Kubernetes label value (up to 63 characters)"
+        key_name = _string(f"{key}.keyName", key_name)
+    security_groups = base.security_group_ids
+    if "securityGroupIds" in value:
+        security_groups = _string_list(
+            f"{key}.securityGroupIds",
+            value["securityGroupIds"],
+            SECURITY_GROUP_RE,
+            "a security group id (sg- followed by 8 or 17 hex digits)",
         )
-    taints_raw = value.get("taints") or []
-    if isinstance(taints_raw, str) or not isinstance(taints_raw, Sequence):
-        raise ConfigError(f"workers.taints: {_show(taints_raw)} is not a list of taints (key=value:Effect)")
-    taints = tuple(_parse_taint(f"workers.taints[{i}]", t) for i, t in enumerate(taints_raw))
+        if len(security_groups) > MAX_EXTRA_SECURITY_GROUPS:
+            raise ConfigError(
+                f"{key}.securityGroupIds: {len(security_groups)} security groups; a node's network interface takes "
+                f"at most {MAX_EXTRA_SECURITY_GROUPS} next to the cluster security group (5 in all by default quota)"
+            )
     return WorkersConfig(
         instance_type=instance_type,
+        instance_types=instance_types,
+        spot=_parse_spot(f"{key}.spot", value["spot"]) if "spot" in value else base.spot,
         desired_capacity=desired,
         min_size=min_size,
         max_size=max_size,
         root_volume_size=root,
         key_name=key_name,
-        labels=labels,
-        taints=taints,
-        ssm_core=_bool("workers.ssmCore", value.get("ssmCore", False)),
-        ami_family=_choice("workers.amiFamily", value.get("amiFamily", defaults.ami_family), AMI_FAMILIES),
+        labels=_parse_labels(f"{key}.labels", value["labels"]) if "labels" in value else base.labels,
+        taints=_parse_taints(f"{key}.taints", value["taints"]) if "taints" in value else base.taints,
+        ssm_core=base.ssm_core,
+        ami_family=_choice(f"{key}.amiFamily", value.get("amiFamily", base.ami_family), AMI_FAMILIES),
+        security_group_ids=security_groups,
     )
 
 
-def _parse_load_balancers(raw: Any) -> LoadBalancersConfig:
-    value = _mapping("loadBalancers", raw)
-    _reject_unknown("loadBalancers", value, LOAD_BALANCER_KEYS)
+def _parse_workers(raw: Any) -> WorkersConfig:
+    value = _mapping("workers", raw)
+    _reject_unknown("workers", value, WORKERS_KEYS)
+    settings = _parse_node_settings("workers", value, WorkersConfig())
+    return replace(settings, ssm_core=_bool("workers.ssmCore", value.get("ssmCore", False)))
+
+
+def _parse_load_balancers(raw: Any, key: str = "loadBalancers") -> LoadBalancersConfig:
+    value = _mapping(key, raw)
+    _reject_unknown(key, value, LOAD_BALANCER_KEYS)
     return LoadBalancersConfig(
         target_group_arns=_string_list(
-            "loadBalancers.targetGroupArns",
+            f"{key}.targetGroupArns",
             value.get("targetGroupArns"),
             TARGET_GROUP_ARN_RE,
             "a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<16 hex>)",
         ),
         classic_elb_names=_string_list(
-            "loadBalancers.classicElbNames",
+            f"{key}.classicElbNames",
             value.get("classicElbNames"),
             ELB_NAME_RE,
             "a classic ELB name (1-32 letters, digits and inner hyphens)",
@@ -371,11 +545,67 @@ def _parse_load_balancers(raw: Any) -> LoadBalancersConfig:
     )
 
 
-def _parse_rollout(raw: Any) -> RolloutSettings:
+def _parse_pool_name(cluster_name: str, name: Any) -> str:
+    where = f"pools.{name}"
+    if name == DEFAULT_POOL:
+        raise ConfigError(f"{where}: reserved; the default pool is configured by eks-bluegreen:workers (keep it there)")
+    if not isinstance(name, str) or not POOL_NAME_RE.match(name):
+        raise ConfigError(
+            f"{where}: {_show(name)} is not a pool name (a DNS label: up to 63 lowercase letters, digits and inner "
+            "hyphens)"
+        )
+    if name.endswith(f"-{DEFAULT_POOL}"):
+        # <cluster>-<x>-workers-<color> is also the default pool's group name of a cluster named <cluster>-<x>.
+        raise ConfigError(
+            f"{where}: a pool name may not end in -{DEFAULT_POOL} (its groups' names could be "
+            "another cluster's default pool); choose another name"
+        )
+    longest = launch_template_name(cluster_name, "green", name)
+    if len(longest) > MAX_LAUNCH_TEMPLATE_NAME:
+        raise ConfigError(
+            f"{where}: the launch template name {longest} has {len(longest)} characters, more than EC2's "
+            f"{MAX_LAUNCH_TEMPLATE_NAME}; choose a shorter pool name"
+        )
+    return name
+
+
+def _parse_pool(cluster_name: str, name: Any, raw: Any, default: PoolConfig) -> PoolConfig:
+    pool_name = _parse_pool_name(cluster_name, name)
+    key = f"pools.{pool_name}"
+    value = _mapping(key, raw)
+    if "ssmCore" in value:
+        raise ConfigError(
+            f"{key}.ssmCore: not a pool setting; every pool shares one worker role, so set workers.ssmCore"
+        )
+    _reject_unknown(key, value, POOL_KEYS)
+    settings = _parse_node_settings(key, value, default.workers)
+    load_balancers = (
+        _parse_load_balancers(value["loadBalancers"], f"{key}.loadBalancers")
+        if "loadBalancers" in value
+        else default.load_balancers
+    )
+    own_ami = "activeAmi" in value
+    active_ami = parse_ami(f"{key}.activeAmi", value["activeAmi"]) if own_ami else default.active_ami
+    active_color = value.get("activeColor") or None
+    if active_color is not None:
+        active_color = _choice(f"{key}.activeColor", active_color, COLORS)
+    ami_key = f"{key}.activeAmi" if own_ami else default.active_ami_key
+    return PoolConfig(pool_name, settings, load_balancers, active_ami, active_color, ami_key)
+
+
+def _parse_pools(raw: Any, default: PoolConfig, cluster_name: str) -> tuple[PoolConfig, ...]:
+    value = _mapping("pools", raw)
+    return tuple(_parse_pool(cluster_name, name, item, default) for name, item in value.items())
+
+
+def _parse_rollout(raw: Any) -> tuple[RolloutSettings, bool]:
+    """The engine's rollout settings, and rollout.poolsInParallel (the program's own)."""
     value = _mapping("rollout", raw)
-    _reject_unknown("rollout", value, tuple(ROLLOUT_KEYS))
+    _reject_unknown("rollout", value, (*ROLLOUT_KEYS, POOLS_IN_PARALLEL_KEY))
     overrides: dict[str, object] = {}
     for key, item in value.items():
+        if key == POOLS_IN_PARALLEL_KEY:
+            continue
         attr, kind = ROLLOUT_KEYS[key]
         where = f"rollout.{key}"
         if kind == "seconds":
@@ -386,7 +616,8 @@ def _parse_rollout(raw: Any) -> RolloutSettings:
             overrides[attr] = _int(where, item, 1, MAX_GROUP_SIZE)
         else:
             overrides[attr] = _choice(where, item, kind)
-    return RolloutSettings().with_overrides(**overrides)
+    in_parallel = _bool(f"rollout.{POOLS_IN_PARALLEL_KEY}", value.get(POOLS_IN_PARALLEL_KEY, False))
+    return RolloutSettings().with_overrides(**overrides), in_parallel
 
 
 def _parse_example_workload(raw: Any) -> ExampleWorkloadConfig:
@@ -412,12 +643,16 @@ def parse_config(raw: Mapping[str, Any]) -> StackConfig:
     active_color = raw.get("activeColor") or None
     if active_color is not None:
         active_color = _choice("activeColor", active_color, COLORS)
-    return StackConfig(
+    cluster = _parse_cluster(raw.get("cluster"))
+    rollout, pools_in_parallel = _parse_rollout(raw.get("rollout"))
+    config = StackConfig(
         active_ami=active_ami,
         active_color=active_color,
-        cluster=_parse_cluster(raw.get("cluster")),
+        cluster=cluster,
         workers=_parse_workers(raw.get("workers")),
         load_balancers=_parse_load_balancers(raw.get("loadBalancers")),
-        rollout=_parse_rollout(raw.get("rollout")),
+        rollout=rollout,
         example_workload=_parse_example_workload(raw.get("exampleWorkload")),
+        pools_in_parallel=pools_in_parallel,
     )
+    return replace(config, pools=_parse_pools(raw.get("pools"), config.default_pool, cluster.name))

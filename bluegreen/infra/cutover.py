@@ -10,14 +10,15 @@ depends on ``Cutover.done``)::
 
 The colors are part of the resource names (``cutover-nodes-ready-green``,
 ``cutover-drain-blue``), so ``pulumi preview`` reads as the plan: which color
-becomes active and which will be drained. A flip of colors creates the
+becomes active and which will be drained. A pool other than the default one
+has its own component, ``cutover-<pool>`` (``cutover-gpu-drain-blue``). A flip of colors creates the
 newly named steps and forgets the previous ones (their delete touches nothing).
 Under one name a step runs again, as an update, only when what it checks changed
 or while the old color is still serving (see ``cutover_inputs.decide_run``): an
 unchanged config and a finished cutover diff to nothing.
 
-The drain finds the old nodes by color label and providerID, not through an
-Output of the old group, so the graph has no cycle.
+The drain finds the old nodes by color and pool label and providerID, not through
+an Output of the old group, so the graph has no cycle.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ import pulumi
 import pulumi.dynamic
 
 from bluegreen.engine.clock import Clock
+from bluegreen.engine.naming import DEFAULT_POOL
 from bluegreen.infra.colors import ColorPlan
-from bluegreen.infra.config import StackConfig
+from bluegreen.infra.config import PoolConfig, StackConfig
 from bluegreen.infra.cutover_inputs import CutoverInputs
 from bluegreen.infra.cutover_steps import (
     OUTPUT_KEYS,
@@ -39,6 +41,7 @@ from bluegreen.infra.cutover_steps import (
     LoadBalancersHealthyProvider,
     NodesReadyProvider,
 )
+from bluegreen.infra.stack import CutoverSeam
 
 if TYPE_CHECKING:
     from bluegreen.infra.stack import CutoverContext
@@ -161,7 +164,9 @@ def cutover_plan(inputs: CutoverInputs, reason: str = "") -> dict[str, Any]:
         action = f"cut over from {drained} to {inputs.new_color} on {inputs.new_ami}, then scale {drained} to 0"
     else:
         action = f"{inputs.new_color} serves on {inputs.new_ami}; nothing to drain"
+    pool = {} if inputs.pool == DEFAULT_POOL else {"pool": inputs.pool}
     return {
+        **pool,
         "active": inputs.new_color,
         "activeAmi": inputs.new_ami,
         "activeGroup": inputs.new_group,
@@ -177,45 +182,55 @@ def cutover_inputs(
     plan: ColorPlan,
     region: str,
     *,
+    pool: PoolConfig | None = None,
     desired: int | None = None,
     aws_endpoint_url: str | None = None,
     kubeconfig_path: str | None = None,
     kube_context: str | None = None,
 ) -> CutoverInputs:
-    """The steps' inputs for this update, from the validated config and the color selection.
+    """The steps' inputs for this update of ``pool`` (default: the default pool), from the validated config and the
+    pool's color selection.
 
     ``desired``: the node count the active group is declared with (a serving group keeps its live count);
-    default the configured ``workers.desiredCapacity``.
+    default the pool's configured ``desiredCapacity``.
     ``aws_endpoint_url``/``kubeconfig_path``/``kube_context`` are the test-only route to the sandbox;
     a real stack leaves them None.
     """
+    pool = pool or config.default_pool
     return CutoverInputs(
         cluster_name=config.cluster.name,
         region=region,
         new_color=plan.active,
         new_ami=plan.active_ami,
-        desired=config.workers.desired_capacity if desired is None else desired,
+        desired=pool.workers.desired_capacity if desired is None else desired,
         old_color_serving=plan.drain_idle,
-        target_group_arns=tuple(config.load_balancers.target_group_arns),
-        classic_elb_names=tuple(config.load_balancers.classic_elb_names),
+        target_group_arns=tuple(pool.load_balancers.target_group_arns),
+        classic_elb_names=tuple(pool.load_balancers.classic_elb_names),
         settings=config.rollout,
         aws_endpoint_url=aws_endpoint_url,
         kubeconfig_path=kubeconfig_path,
         kube_context=kube_context,
+        pool=pool.name,
     )
 
 
-def insert_cutover(context: CutoverContext) -> list[pulumi.Resource]:
-    """The stack's cutover hook (``bluegreen.infra.stack.CutoverHook``): declare the steps after the active group
-    and return what the idle group's scale-down must wait for. Also exports ``cutoverSteps``: what each step
-    recorded when it last ran."""
+def component_name(pool: str) -> str:
+    """``cutover`` for the default pool (its steps keep the names they had before pools), ``cutover-<pool>`` else."""
+    return "cutover" if pool == DEFAULT_POOL else f"cutover-{pool}"
+
+
+def insert_cutover(context: CutoverContext) -> CutoverSeam:
+    """The stack's cutover hook (``bluegreen.infra.stack.CutoverHook``): declare one pool's steps after its active
+    group and return what its idle group's scale-down must wait for, with what each step recorded when it last
+    ran (the ``cutoverSteps`` output)."""
     # The gates wait for the count the active group is actually declared with, not the configured one: a
     # serving group keeps its live desired count, which the configured one may not match.
     desired = context.active_group.args.capacity.desired
-    inputs = cutover_inputs(context.config, context.plan, stack_region(), desired=desired)
-    cutover = Cutover("cutover", inputs, after=[context.active_group.group], reason=context.plan.reason)
-    pulumi.export("cutoverSteps", cutover.story)
-    return [cutover.done]
+    inputs = cutover_inputs(context.config, context.plan, stack_region(), pool=context.pool, desired=desired)
+    cutover = Cutover(
+        component_name(context.pool.name), inputs, after=[context.active_group.group], reason=context.plan.reason
+    )
+    return CutoverSeam(waits_for=(cutover.done,), story=cutover.story)
 
 
 def stack_region() -> str:
@@ -244,6 +259,7 @@ __all__ = [
     "Cutover",
     "Drain",
     "LoadBalancersHealthy",
+    "component_name",
     "NodesReady",
     "cutover_inputs",
     "cutover_plan",

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from bluegreen.engine.naming import COLORS, group_name, other_color
+from bluegreen.engine.naming import COLORS, DEFAULT_POOL, group_name, other_color
 from bluegreen.engine.settings import RolloutSettings
 
 Step = Literal["nodes-ready", "load-balancers-healthy", "drain"]
@@ -37,17 +37,20 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # a timeout never re-runs a finished cutover (a failed step re-runs anyway: it was never committed).
 # So is the node count: a serving group keeps its live desired count (cluster-autoscaler moves it), and a
 # count change is not a cutover; while a cutover is under way every step runs anyway (old_color_serving).
+# ``pool`` is written only for pools other than the default one, so the default pool's recorded properties
+# are what they were before pools existed (absent on both sides compares equal).
 _IDENTITY: dict[Step, tuple[str, ...]] = {
-    "nodes-ready": ("cluster_name", "region", "new_color", "new_ami"),
+    "nodes-ready": ("cluster_name", "pool", "region", "new_color", "new_ami"),
     "load-balancers-healthy": (
         "cluster_name",
+        "pool",
         "region",
         "new_color",
         "new_ami",
         "target_group_arns",
         "classic_elb_names",
     ),
-    "drain": ("cluster_name", "region", "new_color", "new_ami", "old_color"),
+    "drain": ("cluster_name", "pool", "region", "new_color", "new_ami", "old_color"),
 }
 
 # How to reach the cluster; recorded, never a reason to run again.
@@ -80,6 +83,8 @@ class CutoverInputs:
     aws_endpoint_url: str | None = None
     kubeconfig_path: str | None = None
     kube_context: str | None = None
+    # The worker pool whose groups and nodes the step works on (its nodes carry its pool label).
+    pool: str = DEFAULT_POOL
 
     def __post_init__(self) -> None:
         if self.new_color not in COLORS:
@@ -92,6 +97,8 @@ class CutoverInputs:
             raise StepInputError(f"new_ami: {self.new_ami!r} is not an AMI id")
         if self.desired < 1:
             raise StepInputError(f"desired: {self.desired} is not allowed (the new color needs at least 1 node)")
+        if not self.pool:
+            raise StepInputError("pool: empty; the step needs the worker pool's name")
 
     @property
     def old_color(self) -> str:
@@ -99,11 +106,11 @@ class CutoverInputs:
 
     @property
     def new_group(self) -> str:
-        return group_name(self.cluster_name, self.new_color)
+        return group_name(self.cluster_name, self.new_color, self.pool)
 
     @property
     def old_group(self) -> str:
-        return group_name(self.cluster_name, self.old_color)
+        return group_name(self.cluster_name, self.old_color, self.pool)
 
     def to_props(self) -> dict[str, Any]:
         """The property bag of a step resource: plain JSON-like values only.
@@ -111,8 +118,10 @@ class CutoverInputs:
         ``old_color``, ``new_group`` and ``old_group`` are derived, written for people reading the
         preview and the state; ``from_props`` ignores them.
         """
+        pool = {} if self.pool == DEFAULT_POOL else {"pool": self.pool}
         return {
             "cluster_name": self.cluster_name,
+            **pool,
             "region": self.region,
             "new_color": self.new_color,
             "new_ami": self.new_ami,
@@ -146,6 +155,7 @@ class CutoverInputs:
                 aws_endpoint_url=_optional_text(props, "aws_endpoint_url"),
                 kubeconfig_path=_optional_text(props, "kubeconfig_path"),
                 kube_context=_optional_text(props, "kube_context"),
+                pool=_optional_text(props, "pool") or DEFAULT_POOL,
             )
         except StepInputError:
             raise

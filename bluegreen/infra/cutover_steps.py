@@ -45,6 +45,7 @@ from pulumi.dynamic import (
 from bluegreen.engine import api as engine
 from bluegreen.engine.clock import Clock, SystemClock
 from bluegreen.engine.errors import CutoverError
+from bluegreen.engine.naming import DEFAULT_POOL
 from bluegreen.engine.progress import Note, PrintReporter, Reporter
 from bluegreen.infra.cutover_inputs import (
     ROUTE_KEYS,
@@ -54,6 +55,7 @@ from bluegreen.infra.cutover_inputs import (
     decide_run,
     has_unknowns,
 )
+from bluegreen.infra.step_reports import compact_report
 
 # Properties written by the step itself (outputs); never inputs, never compared.
 OUTPUT_KEYS = ("status", "summary", "report", "started_at", "finished_at", "duration_s")
@@ -67,8 +69,9 @@ class StepFailed(Exception):
     def __init__(self, step: Step, inputs: CutoverInputs, cause: Exception) -> None:
         self.step = step
         self.cause = cause
+        pool = "" if inputs.pool == DEFAULT_POOL else f"pool {inputs.pool}, "
         super().__init__(
-            f"{step} ({inputs.new_color} on {inputs.new_ami}, cluster {inputs.cluster_name}) failed: {cause}\n"
+            f"{step} ({inputs.new_color} on {inputs.new_ami}, {pool}cluster {inputs.cluster_name}) failed: {cause}\n"
             f"This step was not recorded and nothing after it ran ({_after(step)}); "
             "once the cause is fixed, `pulumi up` runs it again."
         )
@@ -88,7 +91,7 @@ class StepRecord:
 
     status: str  # "passed" | "drained" | "nothing-to-drain"
     summary: str  # one line for people
-    report: dict[str, Any]  # the engine's report, as plain data
+    report: dict[str, Any]  # the engine's report, as plain data (compacted before it is stored)
 
 
 class _StepProvider(ResourceProvider):
@@ -137,7 +140,8 @@ class _StepProvider(ResourceProvider):
 
     def record_id(self, inputs: CutoverInputs) -> str:
         color = inputs.old_color if self.step == "drain" else inputs.new_color
-        return f"{inputs.cluster_name}/{self.step}/{color}"
+        pool = "" if inputs.pool == DEFAULT_POOL else f"{inputs.pool}/"
+        return f"{inputs.cluster_name}/{pool}{self.step}/{color}"
 
     def perform(self, inputs: CutoverInputs, reporter: Reporter, clock: Clock) -> StepRecord:
         raise NotImplementedError
@@ -145,6 +149,8 @@ class _StepProvider(ResourceProvider):
     def _run(self, inputs: CutoverInputs, props: Mapping[str, Any]) -> dict[str, Any]:
         clock = self._clock or SystemClock()
         subject = inputs.old_color if self.step == "drain" else inputs.new_color
+        if inputs.pool != DEFAULT_POOL:
+            subject = f"{inputs.pool}-{subject}"
         # stderr, line-flushed by PrintReporter: the Pulumi engine shows provider output as it arrives.
         reporter = PrintReporter(sys.stderr, clock, prefix=f"{self.step} {subject} ")
         started_wall = _utc_now()
@@ -163,7 +169,8 @@ class _StepProvider(ResourceProvider):
             {
                 "status": record.status,
                 "summary": record.summary,
-                "report": _plain(record.report),
+                # Counts, node names and the first few pod names: the state must not grow with the cluster.
+                "report": _plain(compact_report(record.report)),
                 "started_at": started_wall,
                 "finished_at": _utc_now(),
                 "duration_s": round(duration, 3),
@@ -258,14 +265,14 @@ def _target(inputs: CutoverInputs) -> engine.ClusterTarget:
 
 
 def _new_group(inputs: CutoverInputs) -> engine.GroupSpec:
-    return engine.GroupSpec(inputs.cluster_name, inputs.new_color, inputs.new_ami, inputs.desired)
+    return engine.GroupSpec(inputs.cluster_name, inputs.new_color, inputs.new_ami, inputs.desired, pool=inputs.pool)
 
 
 def _old_group(inputs: CutoverInputs) -> engine.GroupSpec:
     # The old group's image is not an input (it would change between a first deploy and the next run, so
     # an unchanged config would re-run the drain) and the drain does not need it: it finds old nodes by
-    # color label. Its target capacity is zero.
-    return engine.GroupSpec(inputs.cluster_name, inputs.old_color, "", 0)
+    # color and pool labels. Its target capacity is zero.
+    return engine.GroupSpec(inputs.cluster_name, inputs.old_color, "", 0, pool=inputs.pool)
 
 
 def _load_balancers(inputs: CutoverInputs) -> engine.LoadBalancerSpec:

@@ -11,12 +11,12 @@ import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
 from bluegreen.infra.cluster import ClusterError
-from bluegreen.infra.colors import ColorSelectionError, select_colors
-from bluegreen.infra.config import NAMESPACE, TOP_LEVEL_KEYS, ConfigError, StackConfig, parse_config
+from bluegreen.infra.colors import ColorPlan, ColorSelectionError, PlanKeys, select_colors
+from bluegreen.infra.config import NAMESPACE, TOP_LEVEL_KEYS, ConfigError, PoolConfig, StackConfig, parse_config
 from bluegreen.infra.live import read_live_state
 from bluegreen.infra.stack import BlueGreenStack, CutoverHook, build_stack, export_outputs, no_cutover_steps
 
-STRUCTURED_KEYS = ("cluster", "workers", "loadBalancers", "rollout", "exampleWorkload")
+STRUCTURED_KEYS = ("cluster", "workers", "pools", "loadBalancers", "rollout", "exampleWorkload")
 
 
 def _namespace_keys() -> set[str]:
@@ -45,19 +45,27 @@ def read_raw_config() -> dict[str, Any]:
     return raw
 
 
+def plan_pool(cluster_name: str, pool: PoolConfig) -> ColorPlan:
+    """One pool's color decision from its groups' live state (ColorSelectionError names the pool's keys)."""
+    live = read_live_state(cluster_name, pool.name)
+    keys = PlanKeys(ami=pool.active_ami_key, color=pool.key("activeColor"))
+    return select_colors(live, pool.active_ami, pool.active_color, keys)
+
+
 def main(cutover: CutoverHook = no_cutover_steps) -> BlueGreenStack:
     """Run the program: every refusal becomes one RunError message (no traceback) naming what to change."""
     try:
         config: StackConfig = parse_config(read_raw_config())
-        live = read_live_state(config.cluster.name)
-        plan = select_colors(live, config.active_ami, config.active_color)
+        plans = {pool.name: plan_pool(config.cluster.name, pool) for pool in config.all_pools()}
     except (ConfigError, ColorSelectionError) as error:
         raise pulumi.RunError(str(error)) from error
-    # Shows in `pulumi preview` diagnostics: which color becomes active and which is drained.
-    pulumi.log.info(f"blue/green: {plan.reason}")
+    # Shows in `pulumi preview` diagnostics: which color becomes active and which is drained, per pool.
+    for pool in config.all_pools():
+        where = "" if pool.is_default else f" pool {pool.name}"
+        pulumi.log.info(f"blue/green{where}: {plans[pool.name].reason}")
     partition = aws.get_partition().partition
     try:
-        stack = build_stack(config, plan, partition=partition, cutover=cutover)
+        stack = build_stack(config, plans, partition=partition, cutover=cutover)
     except ClusterError as error:
         raise pulumi.RunError(str(error)) from error
     export_outputs(stack)

@@ -1,8 +1,10 @@
 """Worker user data: how an instance joins the cluster carrying its color.
 
 Pure functions over plain strings; the WorkerGroup applies them once the cluster's
-endpoint and certificate are known. The color label is set by the kubelet at
-registration, so the engine can find each color's nodes before any pod lands.
+endpoint and certificate are known. The color label (and, for a pool other than the
+default one, the pool label) is set by the kubelet at registration, so the engine can
+find each pool's and color's nodes before any pod lands. The default pool's nodes carry
+no pool label, so its user data is what it was before pools existed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from bluegreen.engine.naming import COLOR_LABEL
+from bluegreen.engine.naming import COLOR_LABEL, DEFAULT_POOL, POOL_LABEL
 
 MIME_BOUNDARY = "//BLUEGREEN//"
 
@@ -31,21 +33,27 @@ class ClusterJoin:
     service_cidr: str
 
 
-def node_labels(color: str, labels: Mapping[str, str]) -> str:
-    """``bluegreen.io/color=<color>,k=v,...`` for --node-labels; the color always first."""
-    pairs = [f"{COLOR_LABEL}={color}"] + [f"{k}={v}" for k, v in sorted(labels.items()) if k != COLOR_LABEL]
+def node_labels(color: str, labels: Mapping[str, str], pool: str = DEFAULT_POOL) -> str:
+    """``bluegreen.io/color=<color>[,bluegreen.io/pool=<pool>],k=v,...`` for --node-labels; the color always first,
+    the pool label only outside the default pool."""
+    pairs = [f"{COLOR_LABEL}={color}"]
+    if pool != DEFAULT_POOL:
+        pairs.append(f"{POOL_LABEL}={pool}")
+    pairs += [f"{k}={v}" for k, v in sorted(labels.items()) if k not in (COLOR_LABEL, POOL_LABEL)]
     return ",".join(pairs)
 
 
-def kubelet_flags(color: str, labels: Mapping[str, str], taints: Sequence[str]) -> list[str]:
-    """The kubelet flags that give a node its color label, configured labels and taints."""
-    flags = [f"--node-labels={node_labels(color, labels)}"]
+def kubelet_flags(color: str, labels: Mapping[str, str], taints: Sequence[str], pool: str = DEFAULT_POOL) -> list[str]:
+    """The kubelet flags that give a node its color (and pool) label, configured labels and taints."""
+    flags = [f"--node-labels={node_labels(color, labels, pool)}"]
     if taints:
         flags.append(f"--register-with-taints={','.join(taints)}")
     return flags
 
 
-def nodeadm_user_data(join: ClusterJoin, color: str, labels: Mapping[str, str], taints: Sequence[str]) -> str:
+def nodeadm_user_data(
+    join: ClusterJoin, color: str, labels: Mapping[str, str], taints: Sequence[str], pool: str = DEFAULT_POOL
+) -> str:
     """AL2023 user data: a MIME multipart document with one nodeadm NodeConfig."""
     node_config = {
         "apiVersion": "node.eks.aws/v1alpha1",
@@ -57,7 +65,7 @@ def nodeadm_user_data(join: ClusterJoin, color: str, labels: Mapping[str, str], 
                 "certificateAuthority": join.certificate_authority,
                 "cidr": join.service_cidr,
             },
-            "kubelet": {"flags": kubelet_flags(color, labels, taints)},
+            "kubelet": {"flags": kubelet_flags(color, labels, taints, pool)},
         },
     }
     body = yaml.safe_dump(node_config, sort_keys=False, explicit_start=True)
@@ -79,7 +87,9 @@ def cluster_dns_ip(service_cidr: str) -> str:
     return str(network.network_address + 10)
 
 
-def bootstrap_user_data(join: ClusterJoin, color: str, labels: Mapping[str, str], taints: Sequence[str]) -> str:
+def bootstrap_user_data(
+    join: ClusterJoin, color: str, labels: Mapping[str, str], taints: Sequence[str], pool: str = DEFAULT_POOL
+) -> str:
     """AL2 user data: /etc/eks/bootstrap.sh with the same kubelet flags."""
     args = [
         "/etc/eks/bootstrap.sh",
@@ -91,17 +101,24 @@ def bootstrap_user_data(join: ClusterJoin, color: str, labels: Mapping[str, str]
         "--dns-cluster-ip",
         cluster_dns_ip(join.service_cidr),
         "--kubelet-extra-args",
-        " ".join(kubelet_flags(color, labels, taints)),
+        " ".join(kubelet_flags(color, labels, taints, pool)),
     ]
     return "#!/bin/bash\nset -o errexit -o nounset\n" + " ".join(shlex.quote(a) for a in args) + "\n"
 
 
-def user_data(ami_family: str, join: ClusterJoin, color: str, labels: Mapping[str, str], taints: Sequence[str]) -> str:
+def user_data(
+    ami_family: str,
+    join: ClusterJoin,
+    color: str,
+    labels: Mapping[str, str],
+    taints: Sequence[str],
+    pool: str = DEFAULT_POOL,
+) -> str:
     """Base64 user data for a launch template of ``ami_family`` ("AL2023" or "AL2")."""
     if ami_family == "AL2023":
-        text = nodeadm_user_data(join, color, labels, taints)
+        text = nodeadm_user_data(join, color, labels, taints, pool)
     elif ami_family == "AL2":
-        text = bootstrap_user_data(join, color, labels, taints)
+        text = bootstrap_user_data(join, color, labels, taints, pool)
     else:
         raise ValueError(f"workers.amiFamily: {ami_family!r} is not supported (AL2023 or AL2)")
     return base64.b64encode(text.encode()).decode()

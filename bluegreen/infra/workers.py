@@ -1,9 +1,12 @@
-"""``WorkerGroup``: one color's launch template and Auto Scaling group.
+"""``WorkerGroup``: one color's launch template and Auto Scaling group, in one pool.
 
-Both colors are always declared. The active color gets the workers' capacity; the
+Both colors of every pool are always declared. The active color gets the workers' capacity; the
 idle one is parked at 0/0/0 and keeps the image its (possibly still running) nodes
 were launched from, so a flip never rewrites the group that is still serving.
 No instance refresh is configured: a refresh would replace nodes without a drain.
+
+A pool with several instance types or Spot capacity launches through a mixed instances
+policy over its launch template; the template then names no instance type.
 """
 
 from __future__ import annotations
@@ -14,7 +17,17 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from bluegreen.engine.naming import CLUSTER_TAG, COLOR_LABEL, COLOR_TAG, group_name, launch_template_name
+from bluegreen.engine.naming import (
+    CLUSTER_TAG,
+    COLOR_LABEL,
+    COLOR_TAG,
+    DEFAULT_POOL,
+    POOL_LABEL,
+    POOL_TAG,
+    group_name,
+    launch_template_name,
+)
+from bluegreen.infra.config import SpotConfig
 
 # The root device of the EKS-optimized AL2 and AL2023 AMIs.
 ROOT_DEVICE = "/dev/xvda"
@@ -66,22 +79,73 @@ class WorkerGroupArgs:
     asg_depends_on: Sequence[pulumi.Resource] = ()
     # Resources the launch template must wait for (the cluster, the workers' access entry).
     depends_on: Sequence[pulumi.Resource] = ()
+    # The pool this group belongs to; the default pool's groups keep the names they had before pools.
+    pool: str = DEFAULT_POOL
+    # Several instance types and/or Spot: a mixed instances policy (instance_type is then the first type).
+    instance_types: Sequence[str] = ()
+    spot: SpotConfig | None = None
+
+    @property
+    def mixed_instances(self) -> bool:
+        return bool(self.instance_types) or self.spot is not None
+
+    @property
+    def name(self) -> str:
+        """The Auto Scaling group's (and launch template's) name: ``<cluster>-<pool>-<color>``."""
+        return group_name(self.cluster_name, self.color, self.pool)
+
+
+def identity_tags(args: WorkerGroupArgs) -> dict[str, str]:
+    """Tags that say whose a launch template, instance or volume is (the pool tag outside the default pool)."""
+    tags = {CLUSTER_TAG: args.cluster_name, COLOR_TAG: args.color}
+    if args.pool != DEFAULT_POOL:
+        tags[POOL_TAG] = args.pool
+    return tags
 
 
 def group_tags(args: WorkerGroupArgs) -> dict[str, str]:
     """Tags of the Auto Scaling group (propagated to instances); the engine finds groups by these."""
     tags = {
-        "Name": group_name(args.cluster_name, args.color),
+        "Name": args.name,
         CLUSTER_TAG: args.cluster_name,
         COLOR_TAG: args.color,
+        **({POOL_TAG: args.pool} if args.pool != DEFAULT_POOL else {}),
         f"kubernetes.io/cluster/{args.cluster_name}": "owned",
     }
     if args.autoscaler_discovery:
         tags[AUTOSCALER_ENABLED_TAG] = "true"
         tags[f"k8s.io/cluster-autoscaler/{args.cluster_name}"] = "owned"
-        for key, value in {COLOR_LABEL: args.color, **args.labels}.items():
+        node_labels = {COLOR_LABEL: args.color}
+        if args.pool != DEFAULT_POOL:
+            node_labels[POOL_LABEL] = args.pool
+        for key, value in {**node_labels, **args.labels}.items():
             tags[f"k8s.io/cluster-autoscaler/node-template/label/{key}"] = value
     return tags
+
+
+def mixed_instances_policy(
+    launch_template_id: pulumi.Input[str],
+    version: pulumi.Input[str],
+    instance_types: Sequence[str],
+    spot: SpotConfig | None,
+) -> dict:
+    """The Auto Scaling group's mixed instances policy: the launch template, one override per instance type, and
+    how On-Demand and Spot capacity are split (On-Demand only without ``spot``)."""
+    if spot is None:
+        distribution: dict = {"on_demand_base_capacity": 0, "on_demand_percentage_above_base_capacity": 100}
+    else:
+        distribution = {
+            "on_demand_base_capacity": spot.on_demand_base_capacity,
+            "on_demand_percentage_above_base_capacity": spot.on_demand_percentage_above_base_capacity,
+            "spot_allocation_strategy": spot.allocation_strategy,
+        }
+    return {
+        "launch_template": {
+            "launch_template_specification": {"launch_template_id": launch_template_id, "version": version},
+            "overrides": [{"instance_type": t} for t in instance_types],
+        },
+        "instances_distribution": distribution,
+    }
 
 
 class WorkerGroup(pulumi.ComponentResource):
@@ -93,12 +157,13 @@ class WorkerGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkerGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-bluegreen:infra:WorkerGroup", name, None, opts)
         self.args = args
-        identity = {CLUSTER_TAG: args.cluster_name, COLOR_TAG: args.color}
+        identity = identity_tags(args)
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
-            name=launch_template_name(args.cluster_name, args.color),
+            name=launch_template_name(args.cluster_name, args.color, args.pool),
             image_id=args.ami_id,
-            instance_type=args.instance_type,
+            # A mixed instances policy names the types itself; the template must not pin one.
+            instance_type=None if args.mixed_instances else args.instance_type,
             key_name=args.key_name,
             user_data=args.user_data,
             iam_instance_profile={"arn": args.instance_profile_arn},
@@ -129,14 +194,23 @@ class WorkerGroup(pulumi.ComponentResource):
             tags=identity,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
+        version = self.launch_template.latest_version.apply(str)
+        if args.mixed_instances:
+            launch: dict = {
+                "mixed_instances_policy": mixed_instances_policy(
+                    self.launch_template.id, version, args.instance_types or [args.instance_type], args.spot
+                )
+            }
+        else:
+            launch = {"launch_template": {"id": self.launch_template.id, "version": version}}
         self.group = aws.autoscaling.Group(
             f"{name}-asg",
-            name=group_name(args.cluster_name, args.color),
+            name=args.name,
             desired_capacity=args.capacity.desired,
             min_size=args.capacity.min,
             max_size=args.capacity.max,
             vpc_zone_identifiers=args.subnet_ids,
-            launch_template={"id": self.launch_template.id, "version": self.launch_template.latest_version.apply(str)},
+            **launch,
             target_group_arns=list(args.target_group_arns),
             load_balancers=list(args.classic_elb_names),
             health_check_type="EC2",

@@ -11,14 +11,35 @@ import json
 import signal
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bluegreen.sandbox.scenario import ScenarioError, builtin_scenarios, load_scenario
-from bluegreen.sandbox.world import Sandbox, SandboxStartError
+from bluegreen.sandbox.scenario import ScenarioError, builtin_scenarios, load_scenario, speed_argument
+
+if TYPE_CHECKING:  # the world (moto, the fake API) is imported when a sandbox starts, not by `--help` or the CLI
+    from bluegreen.sandbox.world import Sandbox
+
+
+class UsageError(ValueError):
+    """Bad flags: one line naming the flag and what is allowed (exit code 2), never a usage dump or a traceback."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag raises UsageError (one line) instead of printing usage and exiting."""
+
+    def error(self, message: str):  # noqa: ANN201 - argparse's signature (NoReturn)
+        raise UsageError(f"{self.prog}: {' '.join(message.split())} (see --help)")
+
+
+def speed_flag(text: str) -> float:
+    """``--speed``: a finite number > 0; argparse reports the one-line reason as the flag's error."""
+    try:
+        return speed_argument(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:
-    parse = argparse.ArgumentParser(
+    parse = OneLineParser(
         prog="python -m bluegreen sandbox",
         description="Start moto (AWS) and a fake Kubernetes API for a scenario, print their endpoints, serve until "
         "Ctrl-C or SIGTERM.",
@@ -29,32 +50,39 @@ def parser() -> argparse.ArgumentParser:
         help=f"a builtin scenario ({', '.join(builtin_scenarios())}) or a scenario file; default: small",
     )
     parse.add_argument(
-        "--speed", type=float, default=None, help="simulated seconds per real second (default: the scenario's)"
+        "--speed", type=speed_flag, default=None,
+        help="simulated seconds per real second, > 0 (default: the scenario's)"
     )
     parse.add_argument("--workdir", default=None, help="where to write the kubeconfig (default: a temporary directory)")
     parse.add_argument("--json", action="store_true", help="print the endpoints as one JSON object")
     return parse
 
 
-def main(argv: list[str], out: TextIO | None = None, stop: threading.Event | None = None) -> int:
-    """Run the sandbox until SIGINT/SIGTERM (or ``stop`` is set). 0 on a clean stop, 2 on a bad scenario."""
+def main(argv: list[str], out: TextIO | None = None, stop: threading.Event | None = None,
+         err: TextIO | None = None) -> int:
+    """Run the sandbox until SIGINT/SIGTERM (or ``stop`` is set). 0 on a clean stop; 2 on a bad flag or scenario,
+    or a scenario that cannot reach its starting state; 1 when the sandbox cannot start for another reason (one
+    line on ``err`` either way)."""
     out = out or sys.stdout
-    args = parser().parse_args(argv)
-    if args.speed is not None and args.speed <= 0:
-        print(f"--speed {args.speed}: must be > 0 (simulated seconds per real second)", file=sys.stderr)
-        return 2
+    err = err or sys.stderr
     try:
+        args = parser().parse_args(argv)
         scenario = load_scenario(args.scenario)
-    except ScenarioError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (UsageError, ScenarioError) as error:
+        err.write(f"error: {' '.join(str(error).split())}\n")
         return 2
     stop = stop or threading.Event()
     restore = _stop_on_signals(stop)
     try:
+        from bluegreen.sandbox.world import Sandbox, SandboxStartError
+
         try:
             sandbox = Sandbox.start(scenario, speed=args.speed, workdir=args.workdir)
         except SandboxStartError as error:
-            print(f"error: {error}", file=sys.stderr)
+            err.write(f"error: {' '.join(str(error).split())}\n")
+            return 2
+        except Exception as error:  # noqa: BLE001 - ports, a workdir, another sandbox in this process: one line
+            err.write(f"error: the sandbox could not start: {type(error).__name__}: {' '.join(str(error).split())}\n")
             return 1
         try:
             _announce(sandbox, out, as_json=args.json)
@@ -82,6 +110,11 @@ def _announce(sandbox: Sandbox, out: TextIO, *, as_json: bool) -> None:
         "old_group": sandbox.group_name(sandbox.old_color),
         "new_group": sandbox.group_name(sandbox.new_color),
     }
+    if sandbox.scenario.pools:
+        # Every pool's groups, the default pool first: "workers: sandbox-workers-blue, sandbox-workers-green; ...".
+        details["pools"] = "; ".join(
+            f"{p.name}: " + ", ".join(sandbox.group_name(c, p.name) for c in (sandbox.old_color, sandbox.new_color))
+            for p in sandbox.scenario.all_pools())
     if as_json:
         out.write(json.dumps(details) + "\n")
     else:

@@ -8,6 +8,7 @@ The builtin scenarios live next to this module in ``scenarios/<name>.yaml``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Literal, get_args
 
 import yaml
 
+from bluegreen.engine.naming import COLOR_LABEL, DEFAULT_POOL, POOL_LABEL
 from bluegreen.engine.settings import RolloutSettings
 from bluegreen.sandbox.kube.store import ClusterTiming
 
@@ -29,6 +31,35 @@ Placement = Literal["packed", "spread"]
 WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Pod"]
 CrashPoint = Literal["after_scale_up", "after_gates", "after_cordon", "mid_node", "after_first_node"]
 FaultColor = Literal["new", "old"]
+#: Which of the scenario's two AMIs a run sets as ``activeAmi``.
+RunTarget = Literal["to", "from"]
+
+#: A scenario's ``rollout:`` block takes exactly the keys of the stack's ``eks-bluegreen:rollout`` config (so a
+#: stack's block can be pasted in): config key -> (RolloutSettings field, kind). Kinds: "seconds" (a finite number
+#: > 0), "seconds0" (>= 0), "count" (an integer >= 1), or a tuple of choices. A unit test keeps these keys equal to
+#: the stack's (the sandbox must not import the infra layer).
+ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
+    "nodeReadyTimeoutSeconds": ("node_ready_timeout_s", "seconds"),
+    "loadBalancerHealthyTimeoutSeconds": ("lb_healthy_timeout_s", "seconds"),
+    "evictionTimeoutSeconds": ("eviction_timeout_s", "seconds"),
+    "nodeDrainTimeoutSeconds": ("node_drain_timeout_s", "seconds"),
+    "workloadHealthyTimeoutSeconds": ("workload_healthy_timeout_s", "seconds"),
+    "maxParallelNodes": ("max_parallel_nodes", "count"),
+    "canaryPauseSeconds": ("canary_pause_s", "seconds0"),
+    "emptyDir": ("empty_dir", ("evict", "block")),
+    "unmanagedPods": ("unmanaged_pods", ("block", "evict")),
+    "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
+    "pollIntervalSeconds": ("poll_interval_s", "seconds"),
+}
+#: The rollout key of the program itself (not an engine setting): pools cut over at once instead of in turn.
+POOLS_IN_PARALLEL_KEY = "poolsInParallel"
+#: The upper bound of maxParallelNodes (the stack's limit on a group's size).
+MAX_PARALLEL_NODES = 1000
+
+# Tolerations as kube-apiserver validates them (pkg/apis/core/validation/validation.go, ValidateTolerations).
+TOLERATION_KEYS = ("key", "operator", "value", "effect", "tolerationSeconds")
+TOLERATION_OPERATORS = ("Exists", "Equal")
+TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 _AMI = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -110,6 +141,23 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Pool:
+    """One blue/green pair of worker groups: the default pool (``workers``: the scenario's own ``nodes_per_color``,
+    ``node`` and ``ami``) or one of ``pools``. Its groups are ``<cluster>-<pool>-<color>``; the nodes of a pool
+    other than the default one carry the pool label (naming.POOL_LABEL)."""
+
+    name: str
+    nodes_per_color: int
+    node: NodeShape
+    ami: AmiPair
+    load_balancers: bool = True  # attached to the scenario's target groups and classic ELBs
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_POOL
+
+
+@dataclass(frozen=True)
 class NodeNeverReady:
     """The first ``count`` instances of the color join as nodes that stay NotReady."""
 
@@ -161,6 +209,15 @@ Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash
 
 
 @dataclass(frozen=True)
+class Run:
+    """One `pulumi up` of an operator's sequence: ``activeAmi`` set to ``ami.to`` or ``ami.from``, optionally killed
+    at a crash point."""
+
+    to: RunTarget
+    crash: CrashPoint | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     nodes_per_color: int
@@ -171,6 +228,7 @@ class Scenario:
     workloads: tuple[Workload, ...]
     placement: Placement = "spread"
     faults: tuple[Fault, ...] = ()
+    # RolloutSettings overrides by field name, parsed from the stack-style ``rollout:`` keys (ROLLOUT_KEYS).
     rollout: dict[str, Any] = field(default_factory=dict)
     timing: ClusterTiming = field(default_factory=ClusterTiming)
     speed: float = DEFAULT_SPEED
@@ -178,10 +236,25 @@ class Scenario:
     source: str = ""  # where it was loaded from (a path or "builtin:<name>")
     new_node: NodeShape | None = None  # the new color's nodes, when they differ from ``node``
 
+    # The operator's sequence of `pulumi up`s; empty: one cutover to ami.to (run again once after a crash fault).
+    runs: tuple[Run, ...] = ()
+    # Pools after the default one, in the order listed (the order they cut over in).
+    pools: tuple[Pool, ...] = ()
+    # rollout.poolsInParallel: every pool's new color scales up at once instead of one pool after another.
+    pools_in_parallel: bool = False
+
     @property
     def new_node_shape(self) -> NodeShape:
         """What a node of the new color offers: ``new_node`` (its fields over ``node``'s), else ``node``."""
         return self.new_node or self.node
+
+    @property
+    def default_pool(self) -> Pool:
+        return Pool(DEFAULT_POOL, self.nodes_per_color, self.node, self.ami)
+
+    def all_pools(self) -> tuple[Pool, ...]:
+        """Every pool in cutover order: the default pool first, then ``pools`` as listed."""
+        return (self.default_pool, *self.pools)
 
     def rollout_settings(self, base: RolloutSettings | None = None) -> RolloutSettings:
         """``base`` (default RolloutSettings()) with this scenario's overrides; polling is sandbox-fast
@@ -199,9 +272,30 @@ class Scenario:
     def faults_of(self, kind: type) -> list[Any]:
         return [f for f in self.faults if isinstance(f, kind)]
 
+    def planned_runs(self) -> tuple[Run, ...]:
+        """The runs to play: ``runs`` when given; else one cutover to ami.to, and after a crash fault the
+        killed run followed by a re-run (the behaviour before ``runs:`` existed)."""
+        if self.runs:
+            return self.runs
+        if self.crash_at is not None:
+            return (Run("to", self.crash_at), Run("to"))  # type: ignore[arg-type]
+        return (Run("to"),)
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # Loading
+
+
+def speed_argument(text: str) -> float:
+    """A ``--speed`` flag's value: a finite number > 0 (simulated seconds per real second). Raises ValueError with
+    one line naming what is allowed (argparse reports it as the flag's error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number; allowed: a finite number > 0") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{text!r} is not allowed; allowed: a finite number > 0")
+    return value
 
 
 def builtin_scenarios() -> list[str]:
@@ -216,6 +310,9 @@ def load_scenario(source: str | Path | None = None) -> Scenario:
     path = Path(source)
     if isinstance(source, str) and source in builtin_scenarios():
         path, label = BUILTIN_DIR / f"{source}.yaml", f"builtin:{source}"
+    elif path.is_dir():
+        raise ScenarioError(str(source), "", "is a directory; give a scenario file (YAML) or a builtin name: "
+                            f"{', '.join(builtin_scenarios())}")
     elif path.is_file():
         label = str(path)
     else:
@@ -225,9 +322,14 @@ def load_scenario(source: str | Path | None = None) -> Scenario:
             f"no such scenario file, and not a builtin scenario; builtin: {', '.join(builtin_scenarios())}",
         )
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(label, "", f"cannot be read ({_one_line(str(error))}); give a readable UTF-8 YAML file") \
+            from None
+    try:
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ScenarioError(label, "", f"is not valid YAML: {error}") from None
+        raise ScenarioError(label, "", f"is not valid YAML: {_one_line(str(error))}") from None
     return parse_scenario(document, source=label, default_name=path.stem)
 
 
@@ -251,7 +353,12 @@ _SCENARIO_KEYS = (
     "faults",
     "rollout",
     "timing",
+    "runs",
+    "pools",
 )
+_POOL_KEYS = ("nodes_per_color", "node", "ami", "load_balancers")
+_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+_RUN_KEYS = ("to", "crash")
 _WORKLOAD_KEYS = (
     "kind",
     "name",
@@ -319,6 +426,9 @@ class _Parser:
     def number(self, value: Any, path: str, minimum: float = 0.0, *, exclusive: bool = False) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(path, f"{value!r} is not a number")
+        if not math.isfinite(value):
+            raise self.fail(path, f"{value!r} is not allowed; allowed: a finite number {'>' if exclusive else '>='} "
+                            f"{minimum}")
         if value < minimum or (exclusive and value == minimum):
             bound = f"{'>' if exclusive else '>='} {minimum}"
             raise self.fail(path, f"{value!r} is out of range; allowed: a number {bound}")
@@ -369,6 +479,18 @@ class _Parser:
             base = {"cpu": node.cpu, "memory": node.memory, "pods": node.pods, "instance_type": node.instance_type,
                     "labels": dict(node.labels), "taints": [dict(t) for t in node.taints], "zones": list(node.zones)}
             new_node = self.node({**base, **raw}, "new_node")
+        runs = self.runs(data["runs"]) if data.get("runs") is not None else ()
+        crashes = [i for i, f in enumerate(faults) if isinstance(f, Crash)]
+        if runs and crashes:
+            raise self.fail(f"faults[{crashes[0]}]", "a crash fault cannot be combined with runs; give the run that "
+                            "dies a crash: (e.g. runs: [{to: to, crash: mid_node}, {to: to}])")
+        rollout_raw = self.get(data, "rollout", "", {})
+        pools_in_parallel = False
+        if isinstance(rollout_raw, dict) and POOLS_IN_PARALLEL_KEY in rollout_raw:
+            rollout_raw = dict(rollout_raw)
+            pools_in_parallel = self.boolean(rollout_raw.pop(POOLS_IN_PARALLEL_KEY),
+                                             f"rollout.{POOLS_IN_PARALLEL_KEY}")
+        ami = self.ami(self.get(data, "ami", ""))
         return Scenario(
             name=name,
             description=description,
@@ -376,13 +498,16 @@ class _Parser:
             node=node,
             new_node=new_node,
             join_seconds=self.number(self.get(data, "join_seconds", "", 30.0), "join_seconds"),
-            ami=self.ami(self.get(data, "ami", "")),
+            ami=ami,
+            pools=self.pools(self.get(data, "pools", "", {}), ami),
+            pools_in_parallel=pools_in_parallel,
             load_balancers=self.load_balancers(self.get(data, "load_balancers", "", {})),
             workloads=workloads,
             placement=self.choice(self.get(data, "placement", "", "spread"), "placement", get_args(Placement)),
             faults=faults,
-            rollout=self.rollout(self.get(data, "rollout", "", {})),
+            rollout=self.rollout(rollout_raw),
             timing=self.timing(self.get(data, "timing", "", {})),
+            runs=runs,
             speed=self.number(self.get(data, "speed", "", DEFAULT_SPEED), "speed", 0.0, exclusive=True),
             source=self.source,
         )
@@ -401,14 +526,19 @@ class _Parser:
             memory=self.quantity(self.get(data, "memory", path), f"{path}.memory", "'16Gi'"),
             pods=self.integer(self.get(data, "pods", path), f"{path}.pods", 1, 1000),
             instance_type=instance_type,
-            labels=self.labels(self.get(data, "labels", path, {}), f"{path}.labels"),
+            labels=self.labels(self.get(data, "labels", path, {}), f"{path}.labels", reserved=True),
             taints=self.taints(self.get(data, "taints", path, []), f"{path}.taints"),
             zones=tuple(zones),
         )
 
-    def labels(self, value: Any, path: str) -> dict[str, str]:
+    def labels(self, value: Any, path: str, *, reserved: bool = False) -> dict[str, str]:
+        """Node labels (or a nodeSelector): label keys to string values. ``reserved``: the color and pool labels
+        are the sandbox's own (set on every node of each group), as the stack refuses them."""
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise self.fail(path, f"{value!r} is not a mapping of label names to string values")
+        for key in value:
+            if reserved and key in (COLOR_LABEL, POOL_LABEL):
+                raise self.fail(f"{path}.{key}", "reserved; the sandbox sets it on every node of each group")
         return dict(value)
 
     def taints(self, value: Any, path: str) -> tuple[dict[str, str], ...]:
@@ -416,15 +546,15 @@ class _Parser:
             raise self.fail(path, f"{value!r} is not a list of taints ({{key, value, effect}})")
         result = []
         for index, item in enumerate(value):
-            data = self.mapping(item, f"{path}[{index}]", ("key", "value", "effect"))
-            key = self.get(data, "key", f"{path}[{index}]")
+            at = f"{path}[{index}]"
+            data = self.mapping(item, at, ("key", "value", "effect"))
+            key = self.get(data, "key", at)
             if not isinstance(key, str) or not key:
-                raise self.fail(f"{path}[{index}].key", f"{key!r} is not a taint key")
-            taint_value = self.get(data, "value", f"{path}[{index}]", "")
+                raise self.fail(f"{at}.key", f"{key!r} is not a taint key")
+            taint_value = self.get(data, "value", at, "")
             if not isinstance(taint_value, str):
-                raise self.fail(f"{path}[{index}].value", f"{taint_value!r} is not a string")
-            effect = self.choice(self.get(data, "effect", f"{path}[{index}]"), f"{path}[{index}].effect",
-                                 _TAINT_EFFECTS)
+                raise self.fail(f"{at}.value", f"{taint_value!r} is not a string")
+            effect = self.choice(self.get(data, "effect", at), f"{at}.effect", _TAINT_EFFECTS)
             result.append({"key": key, **({"value": taint_value} if taint_value else {}), "effect": effect})
         return tuple(result)
 
@@ -458,16 +588,41 @@ class _Parser:
                         raise self.fail(f"{req_at}.values", f"{values!r} is not a list of strings")
         return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
 
-    def ami(self, value: Any) -> AmiPair:
-        data = self.mapping(value, "ami", ("from", "to"))
+    def pools(self, value: Any, ami: AmiPair) -> tuple[Pool, ...]:
+        """``pools:`` maps a pool name (a DNS label, not the default pool's) to its own groups' shape, in cutover
+        order."""
+        if not isinstance(value, dict):
+            raise self.fail("pools", f"{value!r} is not a mapping of pool names to pools ({', '.join(_POOL_KEYS)})")
+        result = []
+        for name, raw in value.items():
+            path = f"pools.{name}"
+            if name == DEFAULT_POOL:
+                raise self.fail(path, f"reserved; the default pool ({DEFAULT_POOL}) is the scenario's own "
+                                "nodes_per_color, node and ami")
+            self.dns_label(name, path)
+            if str(name).endswith(f"-{DEFAULT_POOL}"):
+                raise self.fail(path, f"a pool name may not end in -{DEFAULT_POOL} (the stack refuses it too)")
+            data = self.mapping(raw, path, _POOL_KEYS)
+            result.append(Pool(
+                name=name,
+                nodes_per_color=self.integer(self.get(data, "nodes_per_color", path), f"{path}.nodes_per_color", 1,
+                                             500),
+                node=self.node(self.get(data, "node", path), f"{path}.node"),
+                ami=self.ami(data["ami"], f"{path}.ami") if data.get("ami") is not None else ami,
+                load_balancers=self.boolean(self.get(data, "load_balancers", path, True), f"{path}.load_balancers"),
+            ))
+        return tuple(result)
+
+    def ami(self, value: Any, path: str = "ami") -> AmiPair:
+        data = self.mapping(value, path, ("from", "to"))
         pair = []
         for key in ("from", "to"):
-            ami = self.get(data, key, "ami")
+            ami = self.get(data, key, path)
             if not isinstance(ami, str) or not _AMI.match(ami):
-                raise self.fail(f"ami.{key}", f"{ami!r} is not an AMI id (ami- followed by 8 or 17 hex digits)")
+                raise self.fail(f"{path}.{key}", f"{ami!r} is not an AMI id (ami- followed by 8 or 17 hex digits)")
             pair.append(ami)
         if pair[0] == pair[1]:
-            raise self.fail("ami.to", f"{pair[1]!r} is the same as ami.from; a cutover needs a different AMI")
+            raise self.fail(f"{path}.to", f"{pair[1]!r} is the same as {path}.from; a cutover needs a different AMI")
         return AmiPair(from_=pair[0], to=pair[1])
 
     def load_balancers(self, value: Any) -> LoadBalancers:
@@ -519,9 +674,7 @@ class _Parser:
             if kind == "DaemonSet":
                 raise self.fail(f"{path}.pdb", "a drain leaves DaemonSet pods alone, so a pdb has no effect; remove it")
             pdb = self.budget(data["pdb"], f"{path}.pdb")
-        tolerations = self.get(data, "tolerations", path, [])
-        if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
-            raise self.fail(f"{path}.tolerations", f"{tolerations!r} is not a list of Kubernetes tolerations")
+        tolerations = self.tolerations(self.get(data, "tolerations", path, []), f"{path}.tolerations")
         zonal_volume = self.boolean(self.get(data, "zonal_volume", path, False), f"{path}.zonal_volume")
         if zonal_volume and kind != "StatefulSet":
             raise self.fail(f"{path}.zonal_volume", f"a {kind} has no per-pod volume claims; zonal_volume needs kind "
@@ -538,7 +691,7 @@ class _Parser:
             grace_seconds=self.number(self.get(data, "grace_seconds", path, 5.0), f"{path}.grace_seconds"),
             pdb=pdb,
             empty_dir=self.boolean(self.get(data, "empty_dir", path, False), f"{path}.empty_dir"),
-            tolerations=tuple(dict(t) for t in tolerations),
+            tolerations=tolerations,
             node_selector=self.labels(self.get(data, "nodeSelector", path, {}), f"{path}.nodeSelector"),
             affinity=affinity,
             zonal_volume=zonal_volume,
@@ -619,31 +772,83 @@ class _Parser:
         return ClusterTiming(**found)
 
     def rollout(self, value: Any) -> dict[str, Any]:
-        known = {f.name: f for f in fields(RolloutSettings)}
-        data = self.mapping(value, "rollout", tuple(known))
-        defaults = RolloutSettings()
+        """The stack's ``rollout`` keys (ROLLOUT_KEYS), validated as the stack validates them, returned as
+        RolloutSettings overrides by field name."""
+        # poolsInParallel was taken out before (Scenario.pools_in_parallel); it is listed as allowed all the same.
+        data = self.mapping(value, "rollout", (*ROLLOUT_KEYS, POOLS_IN_PARALLEL_KEY))
         result: dict[str, Any] = {}
         for key, raw in data.items():
             path = f"rollout.{key}"
-            default = getattr(defaults, key)
-            choices = _literal_choices(known[key].type)
-            if choices:
-                result[key] = self.choice(raw, path, choices)
-            elif isinstance(default, int) and not isinstance(default, bool) and not isinstance(default, float):
-                result[key] = self.integer(raw, path, 1)
+            attr, kind = ROLLOUT_KEYS[key]
+            if raw is None:
+                raise self.fail(path, f"is empty; remove the key or give a value ({_rollout_rule(kind)})")
+            if isinstance(kind, tuple):
+                result[attr] = self.choice(raw, path, kind)
+            elif kind == "count":
+                result[attr] = self.integer(raw, path, 1, MAX_PARALLEL_NODES)
             else:
-                result[key] = self.number(raw, path)
+                result[attr] = self.number(raw, path, 0.0, exclusive=kind == "seconds")
         return result
 
+    def runs(self, value: Any) -> tuple[Run, ...]:
+        if not isinstance(value, list):
+            raise self.fail("runs", f"{value!r} is not a list of runs (e.g. [{{to: to, crash: after_first_node}}, "
+                            "{to: from}])")
+        if not value:
+            raise self.fail("runs", "[] is empty; give at least one run (e.g. [{to: to}]) or remove the field")
+        result: list[Run] = []
+        for index, item in enumerate(value):
+            path = f"runs[{index}]"
+            data = self.mapping(item, path, _RUN_KEYS)
+            to = self.choice(self.get(data, "to", path), f"{path}.to", get_args(RunTarget))
+            crash = self.get(data, "crash", path, None)
+            if crash is not None:
+                crash = self.choice(crash, f"{path}.crash", get_args(CrashPoint))
+            result.append(Run(to, crash))
+        return tuple(result)
 
-def _literal_choices(annotation: Any) -> tuple[str, ...]:
-    """The allowed values of a RolloutSettings field typed with one of its Literal aliases."""
-    import bluegreen.engine.settings as settings_module
+    def tolerations(self, value: Any, path: str) -> tuple[dict[str, Any], ...]:
+        """Kubernetes tolerations, checked as kube-apiserver checks them (pkg/apis/core/validation/validation.go,
+        ValidateTolerations): known operator and effect, Exists without a value, an empty key only with Exists,
+        tolerationSeconds only with NoExecute."""
+        if not isinstance(value, list):
+            raise self.fail(path, f"{value!r} is not a list of Kubernetes tolerations")
+        result: list[dict[str, Any]] = []
+        for index, item in enumerate(value):
+            at = f"{path}[{index}]"
+            data = self.mapping(item, at, TOLERATION_KEYS)
+            key = data.get("key", "")
+            if not isinstance(key, str):
+                raise self.fail(f"{at}.key", f"{key!r} is not a string")
+            value_ = data.get("value", "")
+            if not isinstance(value_, str):
+                raise self.fail(f"{at}.value", f"{value_!r} is not a string")
+            operator = data.get("operator", "Equal")
+            self.choice(operator, f"{at}.operator", TOLERATION_OPERATORS)
+            effect = data.get("effect", "")
+            if effect != "":
+                self.choice(effect, f"{at}.effect", TOLERATION_EFFECTS)
+            if operator == "Exists" and value_:
+                raise self.fail(f"{at}.value", f"{value_!r} is not allowed with operator Exists; remove the value")
+            if not key and operator != "Exists":
+                raise self.fail(f"{at}.operator", f"{operator!r} is not allowed with an empty key; allowed: Exists")
+            if "tolerationSeconds" in data:
+                if effect != "NoExecute":
+                    raise self.fail(f"{at}.tolerationSeconds", "is only allowed with effect NoExecute")
+                self.integer(data["tolerationSeconds"], f"{at}.tolerationSeconds", -(2**63), 2**63 - 1)
+            result.append(dict(data))
+        return tuple(result)
 
-    if isinstance(annotation, str):
-        annotation = getattr(settings_module, annotation, None)
-    args = get_args(annotation)
-    return tuple(a for a in args if isinstance(a, str))
+
+def _rollout_rule(kind: Any) -> str:
+    if isinstance(kind, tuple):
+        return f"one of {', '.join(kind)}"
+    return {"seconds": "a finite number > 0", "seconds0": "a finite number >= 0",
+            "count": f"an integer between 1 and {MAX_PARALLEL_NODES}"}[kind]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _join(path: str, key: str) -> str:

@@ -35,7 +35,15 @@ from bluegreen.sandbox.kube.errors import NotFound
 from bluegreen.sandbox.kube.objects import workload_objects
 from bluegreen.sandbox.kube.server import FakeApiServer
 from bluegreen.sandbox.kube.tick_costs import TickCosts
-from bluegreen.sandbox.scenario import ApiErrors, NodeLost, NodeNeverReady, NodeShape, Scenario, TargetUnhealthy
+from bluegreen.sandbox.scenario import (
+    ApiErrors,
+    NodeLost,
+    NodeNeverReady,
+    NodeShape,
+    Pool,
+    Scenario,
+    TargetUnhealthy,
+)
 from bluegreen.sandbox.ticker import Ticker
 
 DEFAULT_CLUSTER_NAME = "sandbox"
@@ -84,10 +92,11 @@ class SandboxClock(ScaledClock):
 
 @dataclass(frozen=True)
 class WorkerInstance:
-    """An instance of a worker group, with the color of its group."""
+    """An instance of a worker group, with the color and pool of its group."""
 
     color: str
     instance: GroupInstance
+    pool: str = naming.DEFAULT_POOL
 
 
 @dataclass(frozen=True)
@@ -115,11 +124,13 @@ def node_changes(
     return NodeChanges(joins, leaves)
 
 
-def node_labels(color: str, instance: GroupInstance) -> dict[str, str]:
-    """The labels a worker's kubelet registers with (its color through kubelet args, the rest from EC2)."""
+def node_labels(color: str, instance: GroupInstance, pool: str = naming.DEFAULT_POOL) -> dict[str, str]:
+    """The labels a worker's kubelet registers with (its color, and its pool outside the default pool, through
+    kubelet args, as the program's user data sets them; the rest from EC2)."""
     region = instance.availability_zone[:-1]
     return {
         naming.COLOR_LABEL: color,
+        **({} if pool == naming.DEFAULT_POOL else {naming.POOL_LABEL: pool}),
         "kubernetes.io/hostname": instance.private_dns_name,
         "topology.kubernetes.io/zone": instance.availability_zone,
         "topology.kubernetes.io/region": region,
@@ -266,8 +277,12 @@ class Sandbox:
 
     # -- what callers use --------------------------------------------------------------------------------------------
 
-    def group_name(self, color: str) -> str:
-        return naming.group_name(self.cluster_name, color)
+    def group_name(self, color: str, pool: str = naming.DEFAULT_POOL) -> str:
+        return naming.group_name(self.cluster_name, color, pool)
+
+    def pool(self, name: str) -> Pool:
+        """The scenario's pool of that name (the default pool is ``workers``)."""
+        return next(p for p in self.scenario.all_pools() if p.name == name)
 
     def aws_client(self, service: str) -> Any:
         """A boto3 client to the sandbox's moto: region, endpoint and dummy credentials set, standard retries."""
@@ -339,7 +354,7 @@ class Sandbox:
         )
         with self.moto.lock:
             point_eks_cluster_at(self.region, self.cluster_name, self.kube_url, None)
-            register_amis(self.region, [scenario.ami.from_, scenario.ami.to])
+            register_amis(self.region, sorted({a for p in scenario.all_pools() for a in (p.ami.from_, p.ami.to)}))
         elbv2 = self.aws_client("elbv2")
         for index in range(scenario.load_balancers.target_groups):
             created = elbv2.create_target_group(
@@ -361,35 +376,39 @@ class Sandbox:
             )
             self.classic_elb_names.append(name)
         autoscaling = self.aws_client("autoscaling")
-        for color in naming.COLORS:
-            serving = color == self.old_color
-            tags = {naming.CLUSTER_TAG: self.cluster_name, naming.COLOR_TAG: color, owned: "owned"}
-            template = naming.launch_template_name(self.cluster_name, color)
-            ec2.create_launch_template(
-                LaunchTemplateName=template,
-                # Both colors start on ami.from: the new color is switched to ami.to by the cutover itself.
-                LaunchTemplateData={"ImageId": scenario.ami.from_,
-                                    "InstanceType": self.node_shape(color).instance_type},
-                TagSpecifications=[
-                    {"ResourceType": "launch-template", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-                ],
-            )
-            size = scenario.nodes_per_color if serving else 0
-            zones = self.node_shape(color).zones or tuple(subnet_of)
-            autoscaling.create_auto_scaling_group(
-                AutoScalingGroupName=self.group_name(color),
-                LaunchTemplate={"LaunchTemplateName": template, "Version": "$Default"},
-                MinSize=size,
-                MaxSize=2 * scenario.nodes_per_color if serving else 0,
-                DesiredCapacity=size,
-                VPCZoneIdentifier=",".join(subnet_of[z] for z in zones),
-                TargetGroupARNs=list(self.target_group_arns),
-                LoadBalancerNames=list(self.classic_elb_names),
-                Tags=[
-                    {"Key": k, "Value": v, "PropagateAtLaunch": True}
-                    for k, v in {**tags, "Name": self.group_name(color)}.items()
-                ],
-            )
+        for pool in scenario.all_pools():
+            for color in naming.COLORS:
+                serving = color == self.old_color
+                # The program's tags: the pool tag only outside the default pool (naming.POOL_TAG).
+                tags = {naming.CLUSTER_TAG: self.cluster_name, naming.COLOR_TAG: color, owned: "owned"}
+                if not pool.is_default:
+                    tags[naming.POOL_TAG] = pool.name
+                template = naming.launch_template_name(self.cluster_name, color, pool.name)
+                shape = self.pool_node_shape(pool, color)
+                ec2.create_launch_template(
+                    LaunchTemplateName=template,
+                    # Both colors start on ami.from: the new color is switched to ami.to by the cutover itself.
+                    LaunchTemplateData={"ImageId": pool.ami.from_, "InstanceType": shape.instance_type},
+                    TagSpecifications=[
+                        {"ResourceType": "launch-template", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+                    ],
+                )
+                size = pool.nodes_per_color if serving else 0
+                name = self.group_name(color, pool.name)
+                autoscaling.create_auto_scaling_group(
+                    AutoScalingGroupName=name,
+                    LaunchTemplate={"LaunchTemplateName": template, "Version": "$Default"},
+                    MinSize=size,
+                    MaxSize=2 * pool.nodes_per_color if serving else 0,
+                    DesiredCapacity=size,
+                    VPCZoneIdentifier=",".join(subnet_of[z] for z in shape.zones or tuple(subnet_of)),
+                    TargetGroupARNs=list(self.target_group_arns) if pool.load_balancers else [],
+                    LoadBalancerNames=list(self.classic_elb_names) if pool.load_balancers else [],
+                    Tags=[
+                        {"Key": k, "Value": v, "PropagateAtLaunch": True}
+                        for k, v in {**tags, "Name": name}.items()
+                    ],
+                )
 
     def _join_initial_nodes(self) -> None:
         """The old color has been serving all along: its instances are nodes before the clock matters."""
@@ -420,8 +439,9 @@ class Sandbox:
             joined = len(self._sync.joined)
             # pods bound to a node that a fault keeps NotReady can never be Ready: do not wait for them
             broken = {name for iid, name in self._sync.joined.items() if iid in self._sync.never_ready}
-        if joined < self.scenario.nodes_per_color:
-            missing.append(f"{joined}/{self.scenario.nodes_per_color} old nodes joined")
+        serving_nodes = sum(p.nodes_per_color for p in self.scenario.all_pools())
+        if joined < serving_nodes:
+            missing.append(f"{joined}/{serving_nodes} old nodes joined")
         with self.cluster.lock:
             for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets")):
                 for obj in self.cluster.list(plural):
@@ -474,18 +494,20 @@ class Sandbox:
         return chosen
 
     def _sync_nodes(self, now: float, join_seconds: float) -> None:
-        colors = {self.group_name(c): c for c in naming.COLORS}
+        groups = {self.group_name(c, p.name): (c, p.name) for p in self.scenario.all_pools() for c in naming.COLORS}
         with self.moto.lock:
             self.realism.reconcile()
-            found = group_instances(self.region, colors)
-        workers = [WorkerInstance(colors[group], inst) for group, members in found.items() for inst in members]
+            found = group_instances(self.region, groups)
+        workers = [WorkerInstance(groups[group][0], inst, groups[group][1])
+                   for group, members in found.items() for inst in members]
         with self._sync_lock:
             sync = self._sync
             for worker in workers:
                 iid = worker.instance.instance_id
                 if worker.instance.serving and iid not in sync.first_seen:
                     sync.first_seen[iid] = now
-                    if sync.never_ready_quota.get(worker.color, 0) > 0:
+                    # Faults hit the default pool's instances.
+                    if worker.pool == naming.DEFAULT_POOL and sync.never_ready_quota.get(worker.color, 0) > 0:
                         sync.never_ready_quota[worker.color] -= 1
                         sync.never_ready.add(iid)
             changes = node_changes(workers, sync.joined, sync.first_seen, now, join_seconds)
@@ -501,11 +523,11 @@ class Sandbox:
                 pass  # someone (kubectl delete node) removed it already
         for worker in changes.joins:
             instance = worker.instance
-            shape = self.node_shape(worker.color)
+            shape = self.pool_node_shape(self.pool(worker.pool), worker.color)
             self.cluster.add_node(
                 instance.private_dns_name,
                 provider_id=naming.provider_id(instance.availability_zone, instance.instance_id),
-                labels={**shape.labels, **node_labels(worker.color, instance)},
+                labels={**shape.labels, **node_labels(worker.color, instance, worker.pool)},
                 cpu=shape.cpu,
                 memory=shape.memory,
                 pods=shape.pods,
@@ -521,3 +543,8 @@ class Sandbox:
     def node_shape(self, color: str) -> NodeShape:
         """The scenario's node for the color: ``new_node`` for the color the cutover moves to, else ``node``."""
         return self.scenario.new_node_shape if color == self.new_color else self.scenario.node
+
+    def pool_node_shape(self, pool: Pool, color: str) -> NodeShape:
+        """A node of ``pool`` in ``color``: the default pool's follows ``node_shape`` (``new_node`` on the new color);
+        another pool's is its own ``node``."""
+        return self.node_shape(color) if pool.is_default else pool.node

@@ -144,7 +144,7 @@ def test_cli_rehearse_json_as_a_subprocess():
 def test_scenario_file_with_parallel_nodes_keeps_every_budget(tmp_path):
     text = (ROOT / "bluegreen" / "sandbox" / "scenarios" / "small.yaml").read_text()
     path = tmp_path / "parallel.yaml"
-    path.write_text(text.replace("name: small", "name: parallel") + "\nrollout:\n  max_parallel_nodes: 3\n")
+    path.write_text(text.replace("name: small", "name: parallel") + "\nrollout:\n  maxParallelNodes: 3\n")
     out = io.StringIO()
     assert run_rehearsal(str(path), as_json=True, speed=SPEED, out=out) == 0
     data = json.loads(out.getvalue())

@@ -930,7 +930,7 @@ def _rs_count(rs: dict) -> ReplicaSetCount:
 
 
 def implicit_allowance(kind: str, workload: dict, desired: int) -> int:
-    """How many ready replicas a workload without a PDB may lose at once (DESIGN.md, "implicit budget"): one, or
+    """How many ready replicas a workload without a PDB may lose at once (docs/design.md, "implicit budget"): one, or
     its own rolling-update maxUnavailable (rounded down, as a Deployment rounds it), but never less than one."""
     if kind == "DaemonSet":
         return 1

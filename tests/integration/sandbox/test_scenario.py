@@ -15,6 +15,7 @@ from bluegreen.sandbox.scenario import (
     Budget,
     Crash,
     NodeNeverReady,
+    Run,
     ScenarioError,
     TargetUnhealthy,
     builtin_scenarios,
@@ -43,7 +44,7 @@ VALID: dict[str, Any] = {
         {"kind": "Pod", "name": "shell", "empty_dir": True},
     ],
     "faults": [{"kind": "node_never_ready", "count": 1}],
-    "rollout": {"max_parallel_nodes": 2, "empty_dir": "block"},
+    "rollout": {"maxParallelNodes": 2, "emptyDir": "block"},
 }
 
 EXPECTED_BUILTINS = {
@@ -100,7 +101,7 @@ def test_rollout_overrides_apply_over_a_base_with_sandbox_polling() -> None:
     base = RolloutSettings(eviction_timeout_s=42.0, poll_interval_s=0.5)
     settings = scenario.rollout_settings(base)
     assert settings.eviction_timeout_s == 42.0 and settings.poll_interval_s == 0.5
-    explicit = parse_scenario(with_change(("rollout", "poll_interval_s"), 3))
+    explicit = parse_scenario(with_change(("rollout", "pollIntervalSeconds"), 3))
     assert explicit.rollout_settings().poll_interval_s == 3.0
 
 
@@ -209,10 +210,38 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path: Path) -> None:
         (("faults", 0), {"kind": "api_errors", "rate": 0.1, "status": 200}, r"faults\[0\].status: 200 is out of"),
         (("faults", 0), {"kind": "crash", "at": "lunch"}, r"faults\[0\].at: 'lunch' is not allowed; allowed: after_"),
         (("faults", 0), "crash", r"faults\[0\]: 'crash' is not a mapping with a kind"),
-        (("rollout", "maxParallelNodes"), 2, r"rollout.maxParallelNodes: unknown field .*allowed here: .*max_parallel"),
-        (("rollout", "max_parallel_nodes"), 0, r"rollout.max_parallel_nodes: 0 is out of range"),
-        (("rollout", "eviction_timeout_s"), "1m", r"rollout.eviction_timeout_s: '1m' is not a number"),
-        (("rollout", "on_pdb_timeout"), "ignore", r"rollout.on_pdb_timeout: 'ignore' is not allowed; allowed: stop"),
+        (("rollout", "max_parallel_nodes"), 2,
+         r"rollout.max_parallel_nodes: unknown field .*allowed here: .*maxParallelNodes"),
+        (("rollout", "maxParallelNodes"), 0, r"rollout.maxParallelNodes: 0 is out of range"),
+        (("rollout", "evictionTimeoutSeconds"), "1m", r"rollout.evictionTimeoutSeconds: '1m' is not a number"),
+        (("rollout", "onPdbTimeout"), "ignore", r"rollout.onPdbTimeout: 'ignore' is not allowed; allowed: stop"),
+        (("rollout", "pollIntervalSeconds"), 0, r"rollout.pollIntervalSeconds: 0 is out of range; allowed: .* > 0"),
+        (("rollout", "evictionTimeoutSeconds"), float("inf"),
+         r"rollout.evictionTimeoutSeconds: inf is not allowed; allowed: a finite number > 0"),
+        (("rollout", "canaryPauseSeconds"), float("nan"), r"rollout.canaryPauseSeconds: nan is not allowed"),
+        (("rollout", "canaryPauseSeconds"), -1, r"rollout.canaryPauseSeconds: -1 is out of range"),
+        (("rollout", "nodeReadyTimeoutSeconds"), None, r"rollout.nodeReadyTimeoutSeconds: is empty"),
+        (("speed",), float("inf"), r"speed: inf is not allowed; allowed: a finite number > 0"),
+        (("join_seconds",), float("nan"), r"join_seconds: nan is not allowed"),
+        (("workloads", 0, "ready_seconds"), float("inf"), r"workloads\[0\].ready_seconds: inf is not allowed"),
+        (("workloads", 0, "tolerations"), [{"operator": "Maybe"}],
+         r"workloads\[0\].tolerations\[0\].operator: 'Maybe' is not allowed; allowed: Exists, Equal"),
+        (("workloads", 0, "tolerations"), [{"key": "k", "effect": "NoRun"}],
+         r"workloads\[0\].tolerations\[0\].effect: 'NoRun' is not allowed; allowed: NoSchedule, PreferNoSchedule"),
+        (("workloads", 0, "tolerations"), [{"key": "k", "operator": "Exists", "value": "v"}],
+         r"workloads\[0\].tolerations\[0\].value: 'v' is not allowed with operator Exists"),
+        (("workloads", 0, "tolerations"), [{"operator": "Equal", "value": "v"}],
+         r"workloads\[0\].tolerations\[0\].operator: 'Equal' is not allowed with an empty key"),
+        (("workloads", 0, "tolerations"), [{"key": "k", "effect": "NoSchedule", "tolerationSeconds": 5}],
+         r"workloads\[0\].tolerations\[0\].tolerationSeconds: is only allowed with effect NoExecute"),
+        (("workloads", 0, "tolerations"), [{"key": "k", "colour": "x"}],
+         r"workloads\[0\].tolerations\[0\].colour: unknown field"),
+        (("runs",), "twice", r"runs: 'twice' is not a list of runs"),
+        (("runs",), [], r"runs: \[\] is empty; give at least one run"),
+        (("runs",), [{"to": "back"}], r"runs\[0\].to: 'back' is not allowed; allowed: to, from"),
+        (("runs",), [{"to": "to"}, {"crash": "mid_node"}], r"runs\[1\].to: is required"),
+        (("runs",), [{"to": "to", "crash": "lunch"}], r"runs\[0\].crash: 'lunch' is not allowed; allowed: after_"),
+        (("runs",), [{"to": "to", "when": 1}], r"runs\[0\].when: unknown field 'when'; allowed here: to, crash"),
         (("colour",), "blue", r"colour: unknown field 'colour'; allowed here: name, "),
     ],
 )
@@ -247,3 +276,105 @@ def test_faults_parse_into_their_types() -> None:
         Crash(at="after_cordon"),
     )
     assert scenario.crash_at == "after_cordon"
+
+
+def test_runs_parse_in_order_and_without_them_one_cutover_is_planned() -> None:
+    scenario = parse_scenario(with_change(("runs",), [{"to": "to", "crash": "after_first_node"}, {"to": "from"},
+                                                      {"to": "to"}]))
+    assert scenario.runs == (Run("to", "after_first_node"), Run("from"), Run("to"))
+    assert scenario.planned_runs() == scenario.runs
+    assert parse_scenario(VALID).planned_runs() == (Run("to"),)
+    crashed = parse_scenario(with_change(("faults",), [{"kind": "crash", "at": "mid_node"}]))
+    assert crashed.planned_runs() == (Run("to", "mid_node"), Run("to"))
+
+
+def test_a_crash_fault_and_runs_together_are_refused() -> None:
+    document = with_change(("faults",), [{"kind": "crash", "at": "mid_node"}])
+    document["runs"] = [{"to": "to"}]
+    with pytest.raises(ScenarioError, match=r"faults\[0\]: a crash fault cannot be combined with runs"):
+        parse_scenario(document, source="bad.yaml")
+
+
+def test_the_stacks_rollout_block_pastes_in() -> None:
+    stack_block = {"evictionTimeoutSeconds": 120, "nodeReadyTimeoutSeconds": 300,
+                   "loadBalancerHealthyTimeoutSeconds": 200, "maxParallelNodes": 2, "onPdbTimeout": "force",
+                   "canaryPauseSeconds": 0, "unmanagedPods": "evict", "emptyDir": "block", "pollIntervalSeconds": 2,
+                   "nodeDrainTimeoutSeconds": 900, "workloadHealthyTimeoutSeconds": 300}
+    settings = parse_scenario(with_change(("rollout",), stack_block)).rollout_settings()
+    assert settings == RolloutSettings(
+        eviction_timeout_s=120.0, node_ready_timeout_s=300.0, lb_healthy_timeout_s=200.0, max_parallel_nodes=2,
+        on_pdb_timeout="force", canary_pause_s=0.0, unmanaged_pods="evict", empty_dir="block", poll_interval_s=2.0,
+        node_drain_timeout_s=900.0, workload_healthy_timeout_s=300.0,
+    )
+
+
+def test_valid_tolerations_are_kept() -> None:
+    tolerations = [{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoSchedule"},
+                   {"operator": "Exists"},
+                   {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+                    "tolerationSeconds": 30}]
+    scenario = parse_scenario(with_change(("workloads", 0, "tolerations"), tolerations))
+    assert scenario.workloads[0].tolerations == tuple(tolerations)
+
+
+def test_a_directory_or_an_unreadable_file_is_one_named_error(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r": is a directory; give a scenario file"):
+        load_scenario(tmp_path)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00name")
+    with pytest.raises(ScenarioError, match=r"binary.yaml: cannot be read \(.*\); give a readable UTF-8 YAML file"):
+        load_scenario(binary)
+
+
+# -- pools (issue 13) ------------------------------------------------------------------------------------------------
+
+POOLS_BASE = {
+    "nodes_per_color": 2, "node": {"cpu": "4", "memory": "16Gi", "pods": 58},
+    "ami": {"from": "ami-0aaaaaaaaaaaaaaaa", "to": "ami-0bbbbbbbbbbbbbbbb"},
+}
+
+
+def test_pools_parse_in_order_with_their_own_shape_and_the_scenarios_ami_by_default() -> None:
+    scenario = parse_scenario({**POOLS_BASE, "rollout": {"poolsInParallel": True, "maxParallelNodes": 2}, "pools": {
+        "gpu": {"nodes_per_color": 1, "node": {"cpu": "4", "memory": "16Gi", "pods": 58, "instance_type": "g5.xlarge",
+                                               "taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]},
+                "load_balancers": False},
+        "mem": {"nodes_per_color": 3, "node": {"cpu": "2", "memory": "16Gi", "pods": 29, "labels": {"class": "mem"}},
+                "ami": {"from": "ami-0cccccccccccccccc", "to": "ami-0dddddddddddddddd"}},
+    }})
+    assert [p.name for p in scenario.all_pools()] == ["workers", "gpu", "mem"]
+    workers, gpu, mem = scenario.all_pools()
+    assert workers.is_default and workers.nodes_per_color == 2 and workers.load_balancers
+    assert gpu.ami == scenario.ami and gpu.node.taints == ({"key": "nvidia.com/gpu", "effect": "NoSchedule"},)
+    assert not gpu.load_balancers
+    assert mem.ami.to == "ami-0dddddddddddddddd" and mem.node.labels == {"class": "mem"}
+    assert scenario.pools_in_parallel and scenario.rollout == {"max_parallel_nodes": 2}
+
+
+@pytest.mark.parametrize(("pools", "where", "says"), [
+    ({"workers": {}}, "pools.workers", "reserved"),
+    ({"GPU": {}}, "pools.GPU", "is not a valid name"),
+    ({"gpu-workers": {}}, "pools.gpu-workers", "may not end in -workers"),
+    ({"gpu": {"nodes_per_color": 1}}, "pools.gpu.node", "is required"),
+    ({"gpu": {"nodes_per_color": 1, "node": {"cpu": "1", "memory": "1Gi", "pods": 3}, "size": 2}},
+     "pools.gpu.size", "unknown field"),
+    ({"gpu": {"nodes_per_color": 1, "node": {"cpu": "1", "memory": "1Gi", "pods": 3,
+                                             "labels": {"bluegreen.io/pool": "x"}}}},
+     "pools.gpu.node.labels.bluegreen.io/pool", "reserved"),
+])
+def test_bad_pools_name_the_field(pools: dict, where: str, says: str) -> None:
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario({**POOLS_BASE, "pools": pools})
+    assert raised.value.path == where and says in raised.value.problem
+
+
+def test_pools_in_parallel_is_a_boolean() -> None:
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario({**POOLS_BASE, "rollout": {"poolsInParallel": "yes"}})
+    assert raised.value.path == "rollout.poolsInParallel"
+
+
+def test_a_workload_node_selector() -> None:
+    scenario = parse_scenario({**POOLS_BASE, "workloads": [
+        {"kind": "Deployment", "name": "web", "nodeSelector": {"workload-class": "general"}}]})
+    assert scenario.workloads[0].node_selector == {"workload-class": "general"}

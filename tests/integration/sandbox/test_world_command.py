@@ -109,7 +109,7 @@ def test_sandbox_command_prints_endpoints_and_stops_on_sigint() -> None:
     ("args", "message"),
     [
         (["--scenario", "no-such-scenario"], "no-such-scenario: no such scenario file"),
-        (["--speed", "0"], "--speed 0.0: must be > 0"),
+        (["--speed", "0"], "--speed: '0' is not allowed; allowed: a finite number > 0"),
     ],
 )
 def test_sandbox_command_refuses_bad_arguments(
@@ -119,3 +119,18 @@ def test_sandbox_command_refuses_bad_arguments(
 
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_sandbox_command_lists_every_pools_groups() -> None:
+    import io
+    import json
+    import threading
+
+    from bluegreen.sandbox.command import main
+
+    out, stop = io.StringIO(), threading.Event()
+    stop.set()  # print the details, then stop at once
+    assert main(["--scenario", "two-pools", "--json"], out=out, stop=stop) == 0
+    details = json.loads(out.getvalue().splitlines()[0])
+    assert details["pools"] == ("workers: sandbox-workers-blue, sandbox-workers-green; "
+                                "gpu: sandbox-gpu-blue, sandbox-gpu-green")

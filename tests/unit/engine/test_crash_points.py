@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
-from bluegreen.cli import build_parser
+from bluegreen.cli import UsageError, build_parser, main
 from bluegreen.engine.progress import GatePassed, NodeDrained, NodesCordoned, PodEvicted
 from bluegreen.rehearsal import CrashInjector, SimulatedCrash
 
@@ -43,5 +45,9 @@ def test_cli_parses_read_only_commands():
     assert (args.command, args.cluster, args.to, args.json) == ("plan", "c", "green", True)
     args = build_parser().parse_args(["rehearse", "--scenario", "pdb-blocks"])
     assert args.scenario == "pdb-blocks" and not args.json
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["status"])  # --cluster and --region are required
+    with pytest.raises(UsageError, match="--scenario: expected one argument"):
+        build_parser().parse_args(["rehearse", "--scenario"])
+    # --cluster and --region are required unless --stack gives them (one line, exit code 2).
+    err = io.StringIO()
+    assert main(["status"], out=io.StringIO(), err=err) == 2
+    assert err.getvalue() == "error: status: --cluster is required (or --stack with a stack file that sets it)\n"

@@ -103,3 +103,23 @@ def test_patching_a_vanished_node_can_be_tolerated(api):
     assert api.patch_node("n1", {"spec": {"unschedulable": True}}, missing_ok=True) == {}
     with pytest.raises(KubernetesApiError, match="HTTP 404"):
         api.patch_node("n1", {"spec": {"unschedulable": True}})
+
+
+def test_nodes_of_a_color_in_a_pool(api):
+    def node(name: str, **labels: str) -> dict:
+        return {"metadata": {"name": name, "labels": labels}}
+
+    items = [
+        node("old-unlabelled", **{"bluegreen.io/color": "blue"}),
+        node("default-labelled", **{"bluegreen.io/color": "blue", "bluegreen.io/pool": "workers"}),
+        node("gpu", **{"bluegreen.io/color": "blue", "bluegreen.io/pool": "gpu"}),
+        node("gpu-green", **{"bluegreen.io/color": "green", "bluegreen.io/pool": "gpu"}),
+    ]
+    Scripted.script = [(200, {"items": items})] * 3
+
+    def names(found: list[dict]) -> list[str]:
+        return [n["metadata"]["name"] for n in found]
+
+    assert names(api.nodes_of_color("blue")) == ["old-unlabelled", "default-labelled", "gpu"]
+    assert names(api.nodes_of_color("blue", "workers")) == ["old-unlabelled", "default-labelled"]
+    assert names(api.nodes_of_color("blue", "gpu")) == ["gpu"]

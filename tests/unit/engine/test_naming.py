@@ -28,3 +28,27 @@ def test_rollout_overrides_reject_unknown_names():
     assert s.max_parallel_nodes == 2
     with pytest.raises(ValueError, match="max_paralel_nodes"):
         RolloutSettings().with_overrides(max_paralel_nodes=2)
+
+
+def test_pool_group_names_and_the_default_pool_keeps_todays_names():
+    assert naming.group_name("prod", "blue", naming.DEFAULT_POOL) == naming.group_name("prod", "blue")
+    assert naming.group_name("prod", "green", "gpu") == "prod-gpu-green"
+    assert naming.launch_template_name("prod", "blue", "gpu") == "prod-gpu-blue"
+
+
+@pytest.mark.parametrize(
+    "labels,pool,member",
+    [
+        ({}, None, True),
+        ({naming.POOL_LABEL: "gpu"}, None, True),
+        # The default pool: nodes without a pool label (launched before pools existed) and labelled ones.
+        ({}, naming.DEFAULT_POOL, True),
+        ({naming.POOL_LABEL: naming.DEFAULT_POOL}, naming.DEFAULT_POOL, True),
+        ({naming.POOL_LABEL: "gpu"}, naming.DEFAULT_POOL, False),
+        ({naming.POOL_LABEL: "gpu"}, "gpu", True),
+        ({}, "gpu", False),
+        ({naming.POOL_LABEL: "memory"}, "gpu", False),
+    ],
+)
+def test_nodes_are_told_apart_by_the_pool_label(labels, pool, member):
+    assert naming.in_pool(labels, pool) is member

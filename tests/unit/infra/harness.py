@@ -43,6 +43,8 @@ class FakeGroup:
     ami: str
     tags: dict[str, str]
     launch_template_id: str
+    # Launches through a mixed instances policy (the template is inside the policy, not on the group).
+    mixed: bool = False
 
 
 @dataclass
@@ -52,12 +54,23 @@ class FakeAws:
     groups: dict[str, FakeGroup] = field(default_factory=dict)
     clusters: dict[str, str] = field(default_factory=dict)  # name -> authentication mode
 
-    def add_group(self, cluster: str, color: str, desired: int, ami: str, active: bool = False) -> None:
-        name = f"{cluster}-workers-{color}"
+    def add_group(
+        self,
+        cluster: str,
+        color: str,
+        desired: int,
+        ami: str,
+        active: bool = False,
+        pool: str = "workers",
+        mixed: bool = False,
+    ) -> None:
+        name = f"{cluster}-{pool}-{color}"
         tags = {"bluegreen.io/cluster": cluster, "bluegreen.io/color": color}
+        if pool != "workers":  # the default pool's groups carry no pool tag
+            tags["bluegreen.io/pool"] = pool
         if active:
             tags["k8s.io/cluster-autoscaler/enabled"] = "true"
-        self.groups[name] = FakeGroup(name, desired, ami, tags, f"lt-{color}0123456789abc")
+        self.groups[name] = FakeGroup(name, desired, ami, tags, f"lt-{pool}{color}0123456789abc", mixed)
 
 
 @dataclass
@@ -133,11 +146,18 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
             group = self.aws.groups.get(a["name"])
             if group is None:  # what AWS does: the whole program fails
                 raise Exception(f"reading Auto Scaling Group ({a['name']}): couldn't find resource")
+            template = {"id": group.launch_template_id, "name": group.name, "version": "$Latest"}
+            spec = {"launchTemplateId": group.launch_template_id, "launchTemplateName": group.name, "version": "1"}
             return {
                 "name": group.name,
                 "id": group.name,
                 "desiredCapacity": group.desired,
-                "launchTemplates": [{"id": group.launch_template_id, "name": group.name, "version": "$Latest"}],
+                "launchTemplates": [] if group.mixed else [template],
+                "mixedInstancesPolicies": (
+                    [{"launchTemplates": [{"launchTemplateSpecifications": [spec], "overrides": []}]}]
+                    if group.mixed
+                    else []
+                ),
                 "tags": [{"key": k, "value": v, "propagateAtLaunch": True} for k, v in group.tags.items()],
             }
         if token == "aws:ec2/getLaunchTemplate:getLaunchTemplate":

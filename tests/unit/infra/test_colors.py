@@ -1,4 +1,4 @@
-"""Color selection as a table: every row of the design's UX contract."""
+"""Color selection as a table: every row of the UX contract (docs/design.md)."""
 
 import pytest
 

@@ -6,6 +6,7 @@ against the sandbox with the real engine.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,7 +217,7 @@ def test_nodes_ready_create_records_what_it_saw_and_streams_progress(fake_engine
     assert outs["new_ami"] == "ami-0123456789abcdef0" and outs["desired"] == 3  # inputs echoed for the next diff
     assert outs["duration_s"] >= 0 and outs["finished_at"].endswith("Z")
     ((name, (args, _)),) = [c for c in fake_engine.calls if c[0] == "wait_nodes_ready"]
-    assert args[1] == real_engine.GroupSpec("prod", "green", "ami-0123456789abcdef0", 3)
+    assert args[1] == real_engine.GroupSpec("prod", "green", "ami-0123456789abcdef0", 3, pool="workers")
     target = fake_engine.calls[0][1]
     assert target == real_engine.ClusterTarget("prod", "eu-west-1")
     err = capsys.readouterr().err
@@ -295,3 +296,55 @@ def test_one_provider_object_serves_concurrent_calls_without_shared_state(fake_e
     targets = [call[1] for call in fake_engine.calls if call[0] == "connect"]
     assert sorted(t.cluster_name for t in targets) == sorted(f"c{n}" for n in range(1, 9))
     assert vars(provider) == {"_clock": None}
+
+
+def test_the_recorded_drain_report_holds_counts_node_names_and_a_few_pod_names(fake_engine, monkeypatch) -> None:
+    pods = [f"default/web-{i}" for i in range(3000)]
+    nodes = [f"ip-10-0-{i}-1" for i in range(150)]
+    big = {
+        "old_group": "prod-workers-blue",
+        "nodes_drained": nodes,
+        "nodes_already_drained": [],
+        "pods_evicted": len(pods),
+        "evicted_pods": pods,
+        "pods_forced": [],
+        "workloads": [f"Deployment default/app-{i}" for i in range(300)],
+        "duration_s": 900.0,
+        "preflight": {
+            "old_nodes": nodes,
+            "pods_to_move": len(pods),
+            "moves": [
+                {"workload": f"Deployment default/app-{i}", "pods": pods[i * 10 : i * 10 + 10]} for i in range(300)
+            ],
+            "staying": [f"kube-system/ds-{i}: DaemonSet" for i in range(150)],
+        },
+    }
+    monkeypatch.setattr(fake_engine, "drain", lambda *a, **k: fake_engine._call("drain", big, *a, **k))
+    outs = DrainProvider().create(props()).outs
+    report = outs["report"]
+    assert outs["summary"] == "drained 150 blue node(s) onto green, 3000 pod(s) moved in 900s"
+    assert report["nodes_drained"] == nodes and report["preflight"]["old_nodes"] == nodes  # every node name
+    assert (
+        report["pods_evicted"] == 3000 and report["evicted_pods"] == pods[:5] and report["evicted_pods_count"] == 3000
+    )
+    assert len(report["workloads"]) == 5 and report["workloads_count"] == 300
+    assert len(report["preflight"]["moves"]) == 5 and report["preflight"]["moves_count"] == 300
+    assert report["preflight"]["moves"][0]["pods"] == pods[:5] and report["preflight"]["moves"][0]["pods_count"] == 10
+    assert report["preflight"]["staying_count"] == 150 and report["pods_forced"] == []
+    assert len(json.dumps(report)) < 12_000  # against about 260,000 characters for the whole report
+
+
+def test_a_pools_steps_name_the_pool(fake_engine) -> None:
+    pool = props(pool="gpu")
+    assert CutoverInputs.from_props(pool).old_group == "prod-gpu-blue"
+    result = DrainProvider().create(pool)
+    assert result.id == "prod/gpu/drain/blue" and result.outs["pool"] == "gpu"
+    ((_, (args, _)),) = [c for c in fake_engine.calls if c[0] == "drain"]
+    assert (args[1].pool, args[2].pool, args[1].group_name) == ("gpu", "gpu", "prod-gpu-blue")
+    # A pool change is a change of what the step acts on.
+    assert DrainProvider().diff("id", props(), pool).changes
+    # The default pool's recorded properties have no pool: as before pools existed.
+    assert "pool" not in props() and CutoverInputs.from_props(props()).pool == "workers"
+    fake_engine.fail["wait_nodes_ready"] = ReadinessTimeout("prod-gpu-green", 900.0, ["instance i-1: NotReady"])
+    with pytest.raises(StepFailed, match=r"^nodes-ready \(green on ami-0123456789abcdef0, pool gpu, cluster prod\)"):
+        NodesReadyProvider().create(pool)

@@ -111,6 +111,22 @@ def test_the_stack_it_deploys_is_the_committed_stack_file(workflow) -> None:
     assert (ROOT / "requirements.txt").is_file() and (ROOT / "requirements-dev.txt").is_file()
 
 
-def test_unit_tests_gate_both_jobs(workflow) -> None:
+def test_the_whole_suite_gates_both_jobs(workflow) -> None:
     assert workflow["jobs"]["preview"]["needs"] == "test" and workflow["jobs"]["up"]["needs"] == "test"
-    assert index_of(steps(workflow, "test"), runs("pytest"))
+    job_steps = steps(workflow, "test")
+    test = job_steps[index_of(job_steps, runs("pytest"))]
+    # The README's test command, with no path: unit, integration and end-to-end tests alike.
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"python -m pytest[^\n`]*", readme).group(0)
+    assert test["run"].strip() == command.strip() == "python -m pytest -q"
+    install = index_of(job_steps, runs("pip install -r requirements-dev.txt"))
+    assert install < job_steps.index(test)
+
+
+def test_the_aws_session_lasts_a_repository_variable_with_a_one_hour_default(workflow) -> None:
+    up = steps(workflow, "up")
+    credentials = up[index_of(up, uses("aws-actions/configure-aws-credentials@"))]
+    assert credentials["with"]["role-duration-seconds"] == "${{ vars.AWS_SESSION_DURATION_SECONDS || 3600 }}"
+    assert "AWS_SESSION_DURATION_SECONDS" in WORKFLOW.read_text().split("\nname:")[0]  # listed in the header
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    assert "AWS_SESSION_DURATION_SECONDS" in operations and "max-session-duration" in operations

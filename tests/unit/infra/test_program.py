@@ -76,7 +76,8 @@ def test_launch_templates_require_imdsv2_and_encrypt_the_root_volume():
         (root,) = lt.inputs["blockDeviceMappings"]
         assert root["ebs"]["encrypted"] == "true" and root["ebs"]["volumeType"] == "gp3"
         assert root["ebs"]["volumeSize"] == 48
-        assert lt.inputs["vpcSecurityGroupIds"] == ["sg-0cluster0000000001"]
+        # The cluster security group, then the workers' own (the load balancers reach node ports through it).
+        assert lt.inputs["vpcSecurityGroupIds"] == ["sg-0cluster0000000001", "sg-0a1b2c3d4e5f60001"]
 
 
 def test_user_data_joins_with_the_color_label_and_configured_labels():

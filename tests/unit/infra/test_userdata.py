@@ -68,3 +68,18 @@ def test_kubeconfig_uses_exec_tokens_in_the_stack_region():
     exec_ = config["users"][0]["user"]["exec"]
     assert exec_["command"] == "aws" and exec_["args"][-2:] == ["--region", "eu-west-1"]
     assert "token" not in json.dumps(config["users"][0]["user"]).replace("get-token", "")
+
+
+def test_a_pool_label_follows_the_color_outside_the_default_pool():
+    assert node_labels("blue", {"a": "1", "bluegreen.io/pool": "x"}, "gpu") == (
+        "bluegreen.io/color=blue,bluegreen.io/pool=gpu,a=1"
+    )
+    assert (
+        node_labels("blue", {"a": "1"}, "workers") == node_labels("blue", {"a": "1"}) == "bluegreen.io/color=blue,a=1"
+    )
+    text = base64.b64decode(user_data("AL2", JOIN, "green", {}, ["nvidia.com/gpu=true:NoSchedule"], "gpu")).decode()
+    argv = shlex.split(text.splitlines()[-1])
+    assert argv[argv.index("--kubelet-extra-args") + 1] == (
+        "--node-labels=bluegreen.io/color=green,bluegreen.io/pool=gpu "
+        "--register-with-taints=nvidia.com/gpu=true:NoSchedule"
+    )
