@@ -88,7 +88,7 @@ class FakeKube:
     def __init__(self, ids):
         self.nodes = [node_json(f"n{k}", i) for k, i in enumerate(ids)]
 
-    def nodes_of_color(self, color):
+    def nodes_of_color(self, color, pool=None):
         return self.nodes
 
     def list_nodes(self):
@@ -247,7 +247,7 @@ def test_wait_gates_names_every_failing_gate(monkeypatch, ready_gaps, lb_gaps, e
     from bluegreen.engine import gates
 
     monkeypatch.setattr(gates, "observe_gates", lambda conn, group, want: _gates(ready_gaps, lb_gaps))
-    monkeypatch.setattr(gates, "reclaim_color", lambda kube, color, reporter: ())
+    monkeypatch.setattr(gates, "reclaim_color", lambda kube, color, reporter, pool=None: ())
     settings = RolloutSettings(poll_interval_s=5, node_ready_timeout_s=30, lb_healthy_timeout_s=20)
     with pytest.raises(Exception) as caught:
         gates.wait_gates(SimpleNamespace(kube=None), GroupSpec("c", "green", AMI, 1), settings, CollectingReporter(),
@@ -264,7 +264,7 @@ def test_wait_gates_passes_when_both_pass(monkeypatch):
     looks = iter([_gates(["instance i-0000000a: node n0 NotReady"], ["instance i-0000000a: initial"]),
                   _gates([], ["instance i-0000000a: initial"]), _gates([], [])])
     monkeypatch.setattr(gates, "observe_gates", lambda conn, group, want: next(looks))
-    monkeypatch.setattr(gates, "reclaim_color", lambda kube, color, reporter: ())
+    monkeypatch.setattr(gates, "reclaim_color", lambda kube, color, reporter, pool=None: ())
     reporter = CollectingReporter()
     nodes, lbs = gates.wait_gates(SimpleNamespace(kube=None), GroupSpec("c", "green", AMI, 1),
                                   RolloutSettings(poll_interval_s=5), reporter, StepClock(),
