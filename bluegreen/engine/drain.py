@@ -346,7 +346,7 @@ def drain_old_nodes(run: DrainRun) -> RunState:
     the error carries the state it left (``CutoverError.state``)."""
     try:
         if not run.primed:
-            run.prime(read_view(run.kube, run.old.color, run.new.color))
+            run.prime(read_view(run.kube, run.old.color, run.new.color, pool=run.old.pool))
         check_stuck(run)
         _drain_all(run)
         verify(run)

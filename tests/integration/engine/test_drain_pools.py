@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bluegreen.engine.api import GroupSpec
 from bluegreen.engine.connection import ClusterTarget, connect, local_session
-from bluegreen.engine.drain import _drain_all, _Run
+from bluegreen.engine.drain import DrainRun, drain_old_nodes
 from bluegreen.engine.naming import COLOR_LABEL, POOL_LABEL, provider_id
 from bluegreen.engine.progress import CollectingReporter
 from bluegreen.engine.settings import RolloutSettings
@@ -49,9 +49,8 @@ def test_a_pools_drain_touches_only_its_own_old_nodes(tmp_path) -> None:
         on_gpu = [p for p in view.pods if p.node == "gpu-blue-0"]
         assert on_gpu, "the spread placement put pods on the gpu pool's old node"
 
-        run = _Run(conn, old, new, SETTINGS, CollectingReporter(), clock)
-        drained, already = _drain_all(run)
-        assert (drained, already) == (["gpu-blue-0"], [])
+        state = drain_old_nodes(DrainRun(conn, old, new, SETTINGS, CollectingReporter(), clock))
+        assert (state.drained, state.already) == (["gpu-blue-0"], [])
         nodes = {n["metadata"]["name"]: n for n in conn.kube.list_nodes()}
         assert nodes["gpu-blue-0"]["spec"].get("unschedulable")
         for name in ("blue-0", "blue-1"):  # the default pool's old nodes: untouched
