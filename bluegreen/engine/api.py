@@ -1,34 +1,20 @@
 """The engine's facade: what the Pulumi dynamic resources and the command line call.
 
+``GroupSpec`` lives in ``groups.py`` and is re-exported here for callers of the facade.
+
 Every report is a frozen dataclass with ``to_dict()`` returning JSON-able plain data.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bluegreen.engine import groups
 from bluegreen.engine.connection import ClusterTarget, Connection, connect
 from bluegreen.engine.drain import DrainReport, drain
+from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.load_balancers import LoadBalancerReport, LoadBalancerSpec, wait_load_balancers_healthy
-from bluegreen.engine.naming import group_name as _group_name
 from bluegreen.engine.preflight import PreflightReport, preflight
 from bluegreen.engine.readiness import ReadinessReport, wait_nodes_ready
 from bluegreen.engine.status import StatusReport, status
-
-
-@dataclass(frozen=True)
-class GroupSpec:
-    """One color's group as the cutover expects it: its AMI and how many nodes it should run."""
-
-    cluster_name: str
-    color: str
-    ami: str
-    desired: int
-
-    @property
-    def group_name(self) -> str:
-        return _group_name(self.cluster_name, self.color)
 
 
 def scale_group(conn: Connection, group_name: str, *, desired: int, min_size: int | None = None,

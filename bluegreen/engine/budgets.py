@@ -60,6 +60,25 @@ def allowed_when_all_healthy(budget: Budget, expected: int) -> int:
     return expected  # neither set: the API server rejects this; treat as no constraint
 
 
+def scaling_up_helps(budget: Budget) -> bool:
+    """Whether more replicas would let the budget allow an eviction: not for maxUnavailable 0 (or 0%), nor for
+    minAvailable 100%, which keep every pod whatever the replica count."""
+    if budget.max_unavailable is not None:
+        return str(budget.max_unavailable).strip() not in ("0", "0%")
+    if budget.min_available is not None:
+        return str(budget.min_available).strip() != "100%"
+    return True
+
+
+def loosen_advice(budget: Budget) -> str:
+    """The operator's way out of a budget that refuses evictions (never "scale up" where that cannot help)."""
+    if scaling_up_helps(budget):
+        return "scale the workload up or loosen the budget"
+    rule = (f"maxUnavailable {budget.max_unavailable}" if budget.max_unavailable is not None
+            else f"minAvailable {budget.min_available}")
+    return f"loosen the budget ({rule} lets no pod go, whatever the replica count)"
+
+
 def never_allows(budget: Budget, expected: int) -> str | None:
     """Why ``budget`` can never let a drain evict a pod, or None when it can."""
     if expected == 0:
@@ -74,5 +93,5 @@ def never_allows(budget: Budget, expected: int) -> str | None:
     )
     return (
         f"PodDisruptionBudget {budget.key} ({rule}, {expected} pod(s)) allows no disruption even when every pod is "
-        "healthy, so its pods can never be evicted. Next: scale the workload up or loosen the budget"
+        f"healthy, so its pods can never be evicted. Next: {loosen_advice(budget)}"
     )

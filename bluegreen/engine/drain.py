@@ -1,30 +1,65 @@
 """Drain of the old color: re-check both gates, guard the groups, cordon every old node, then evict node by node
-(oldest first) through the Eviction API with explicit and implicit budgets, and gate each node on the moved
-workloads being fully available again."""
+(oldest first) through the Eviction API with explicit and implicit budgets, gate each node on the moved workloads
+being fully available again, and verify the result before reporting success.
+
+Shaped like kubectl's drain helper (k8s.io/kubectl/pkg/drain: ``Helper.GetPodsForDeletion`` filters the pods,
+``Helper.DeleteOrEvictPods`` evicts them, ``waitForDelete`` waits until they are gone), as small units over one
+typed run state (``RunState``):
+
+* ``plan_batch``: which pods of a batch of nodes move, which stay, what blocks (pure);
+* ``evict_pass``: one eviction attempt for each pod that may go now (typed outcomes, ``eviction.py``);
+* ``reap``: evicted pods whose UID left their node;
+* ``check_replacements``: a replacement the scheduler cannot place stops the run before any further eviction;
+* ``health_gate``: every workload that lost a pod is whole again before the next node (``replacements.py``);
+* ``verify``: success only when the old nodes hold nothing to move and every workload is whole, nothing Pending.
+
+Whatever stops a run, the stop invariant (``stop.py``) is applied before the error is raised.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bluegreen.engine import groups
-from bluegreen.engine.budgets import Budget, budget_from_json, budgets_for
+from bluegreen.engine.budgets import Budget, budget_from_json, budgets_for, loosen_advice
 from bluegreen.engine.clock import Clock
+from bluegreen.engine.cordons import CORDONED, DRAINED, DRAINING, set_state
 from bluegreen.engine.errors import (
+    CutoverError,
     DrainTimeout,
+    DrainUnverified,
     EvictionBlocked,
     EvictionFailed,
     PreflightBlocked,
+    ReplacementUnschedulable,
     WorkloadUnhealthy,
 )
+from bluegreen.engine.eviction import (
+    EvictionOutcome,
+    ForceDelete,
+    GiveUp,
+    MovePhase,
+    PodMove,
+    RetryAt,
+    after_refusal,
+    may_evict_implicitly,
+    may_try_now,
+    refusing_budget,
+    replacement_due,
+    should_report_refusal,
+)
+from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.kube import WORKLOAD_PATHS
 from bluegreen.engine.load_balancers import LoadBalancerSpec, wait_load_balancers_healthy
-from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED, DRAIN_STATE_ANNOTATION
+from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED
 from bluegreen.engine.nodes import Node, drain_order, node_from_json
 from bluegreen.engine.pods import Pod, classify, pod_from_json
 from bluegreen.engine.preflight import PreflightReport, plan_drain
 from bluegreen.engine.progress import (
     CanaryPause,
     DrainFinished,
+    DrainVerified,
     EvictionRefused,
     GroupGuarded,
     GroupUnguarded,
@@ -41,9 +76,10 @@ from bluegreen.engine.progress import (
     WorkloadHealthy,
 )
 from bluegreen.engine.readiness import wait_nodes_ready
-from bluegreen.engine.retries import backoff_delay
+from bluegreen.engine.replacements import Health, WorkloadVerdict, judge_workload, workload_gap
 from bluegreen.engine.settings import RolloutSettings
-from bluegreen.engine.view import read_view, replicaset_owners
+from bluegreen.engine.stop import StopState, kept_off_by_cordon, settle_stop, workloads_to_check
+from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
 from bluegreen.engine.workloads import (
     WorkloadRef,
     WorkloadStatus,
@@ -53,7 +89,22 @@ from bluegreen.engine.workloads import (
     workload_status_from_json,
 )
 
-CORDONED, DRAINING, DRAINED = "cordoned", "draining", "drained"
+__all__ = [
+    "CORDONED", "DRAINED", "DRAINING", "DrainReport", "DrainRun", "ForcedPod", "RunState", "baseline_ready",
+    "drain", "drain_old_nodes", "may_evict_implicitly", "next_batch", "plan_batch", "workload_gap",
+]
+
+
+@dataclass(frozen=True)
+class ForcedPod:
+    """A pod deleted past its disruption budget (rollout.onPdbTimeout=force)."""
+
+    pod: str
+    node: str
+    budget: str | None
+
+    def to_dict(self) -> dict:
+        return {"pod": self.pod, "node": self.node, "budget": self.budget}
 
 
 @dataclass(frozen=True)
@@ -63,17 +114,29 @@ class DrainReport:
     nodes_drained: tuple[str, ...]
     nodes_already_drained: tuple[str, ...]
     pods_evicted: tuple[str, ...]
-    pods_forced: tuple[str, ...]
+    forced: tuple[ForcedPod, ...]
     workloads: tuple[str, ...]
     seconds: float
     preflight: PreflightReport
+    verified: tuple[tuple[str, int, int], ...] = ()  # (workload, ready, desired) as verified at the end
+
+    @property
+    def pods_forced(self) -> tuple[str, ...]:
+        return tuple(f.pod for f in self.forced)
+
+    @property
+    def result(self) -> str:
+        """"forced" when a pod was deleted past its budget, else "ok": a forced drain is never a plain success."""
+        return "forced" if self.forced else "ok"
 
     def to_dict(self) -> dict:
         return {
-            "old_group": self.old_group, "new_group": self.new_group, "nodes_drained": list(self.nodes_drained),
-            "nodes_already_drained": list(self.nodes_already_drained), "pods_evicted": len(self.pods_evicted),
-            "evicted_pods": list(self.pods_evicted), "pods_forced": list(self.pods_forced),
+            "result": self.result, "old_group": self.old_group, "new_group": self.new_group,
+            "nodes_drained": list(self.nodes_drained), "nodes_already_drained": list(self.nodes_already_drained),
+            "pods_evicted": len(self.pods_evicted), "evicted_pods": list(self.pods_evicted),
+            "pods_forced": list(self.pods_forced), "forced": [f.to_dict() for f in self.forced],
             "workloads": list(self.workloads), "duration_s": round(self.seconds, 3),
+            "verified": {w: {"ready": r, "desired": d} for w, r, d in self.verified},
             "preflight": self.preflight.to_dict(),
         }
 
@@ -81,68 +144,132 @@ class DrainReport:
 # -- pure decisions ---------------------------------------------------------------------------------------------
 
 
-def may_evict_implicitly(*, in_flight: int, desired: int, ready: int, allowance: int) -> bool:
-    """Implicit budget of a workload without a PDB: never more than ``allowance`` replicas down or in flight."""
-    unavailable = max(0, desired - ready)
-    return max(unavailable, in_flight) < allowance
-
-
-def workload_gap(status: WorkloadStatus | None, ready_now: int) -> str | None:
-    """None when the workload is fully available again: its controller says so and its Ready pods agree."""
-    if status is None:
-        return None  # the workload is gone (deleted by its owner): nothing to wait for
-    gap = status.gap()
-    if gap:
-        return gap
-    if ready_now < status.desired:
-        return f"{ready_now}/{status.desired} pods Ready"
-    return None
-
-
-def budgets_with_room(kube, pods: list[Pod], budgets: list[Budget]) -> set[str]:
-    """Keys of the budgets covering ``pods`` whose status allows a disruption now (read fresh)."""
-    namespaces = {b.namespace for pod in pods for b in budgets_for(pod, budgets)}
-    fresh = [budget_from_json(b) for ns in sorted(namespaces)
-             for b in kube.list_namespaced("/apis/policy/v1", "poddisruptionbudgets", ns)]
-    return {b.key for b in fresh if b.disruptions_allowed > 0}
-
-
 def next_batch(nodes: list[Node], done: set[str], size: int) -> list[Node]:
     """The next ``size`` old nodes to drain, oldest first, skipping those finished in this run."""
     return [n for n in drain_order(nodes) if n.name not in done][: max(1, size)]
 
 
-# -- the drain --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NodeWork:
+    node: Node
+    evictable: tuple[Pod, ...]
+    already_drained: bool  # a hint from an earlier run, confirmed: nothing left to evict on it
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    nodes: tuple[NodeWork, ...]
+    blockers: tuple[str, ...]
+
+
+def plan_batch(pods_by_node: list[tuple[Node, list[Pod]]], settings: RolloutSettings) -> BatchPlan:
+    """Which pods of each node move (kubectl's drain filters, ``pods.classify``) and what blocks the batch.
+
+    The node's ``drained`` annotation is only a hint: a node counts as already drained when it says so AND holds
+    nothing to evict now."""
+    work, blockers = [], []
+    for node, pods in pods_by_node:
+        verdicts = [classify(p, settings) for p in pods]
+        blockers += [v.reason for v in verdicts if v.action == "block"]
+        evictable = tuple(v.pod for v in verdicts if v.action == "evict")
+        work.append(NodeWork(node, evictable, node.drain_state == DRAINED and not evictable))
+    return BatchPlan(tuple(work), tuple(blockers))
+
+
+def baseline_ready(view: ClusterView, old_names: set[str], settings: RolloutSettings) -> dict[WorkloadRef, int]:
+    """Ready pods of every workload with a pod to move on the old nodes, before the run touches anything."""
+    refs = {view.workload(p) for p in view.pods
+            if p.node in old_names and classify(p, settings).action == "evict"}
+    refs = {r for r in refs if r.kind != "Pod"}
+    by_ref: dict[WorkloadRef, list[Pod]] = {r: [] for r in refs}
+    for pod in view.pods:
+        ref = view.workload(pod)
+        if ref in by_ref:
+            by_ref[ref].append(pod)
+    return {ref: ready_pods(pods) for ref, pods in by_ref.items()}
+
+
+def describe_open_move(move: PodMove, now: float) -> str:
+    """What an unfinished move waits on, for a timeout's message."""
+    if move.leaving:
+        return f"{move.pod.key} (evicted {now - (move.left_at or now):.0f}s ago, still on {move.pod.node})"
+    if move.attempts:
+        return f"{move.pod.key} (refused by budget {move.pdb or '(implicit)'} {move.attempts} time(s))"
+    return f"{move.pod.key} (not evicted yet: its workload's implicit budget is used up)"
+
+
+def refusal_advice(budget: Budget | None, verdict: WorkloadVerdict | None) -> str:
+    """The next step after a budget kept refusing: never "force" while the workload waits on its own pods (forcing
+    would take it lower still), never "scale up" where that cannot help."""
+    if verdict is not None and verdict.health is Health.UNSCHEDULABLE:
+        return (f"the budget waits for {verdict.ref}, which is {verdict.why()}; make room for that pod on the new "
+                "color, then re-run")
+    if verdict is not None and verdict.health is Health.STARTING:
+        return (f"the budget waits for {verdict.ref}, which is {verdict.why()}; once its pods are Ready, re-run "
+                "(or raise rollout.evictionTimeoutSeconds)")
+    loosen = loosen_advice(budget) if budget is not None else "scale the workload up or loosen the budget"
+    return f"{loosen}, then re-run; or set rollout.onPdbTimeout=force to delete past the budget"
+
+
+# -- the run state ----------------------------------------------------------------------------------------------
 
 
 @dataclass
-class _Run:
+class RunState:
+    """Everything one drain run did so far: the one mutable record the units below update."""
+
+    baseline: dict[WorkloadRef, int] = field(default_factory=dict)  # Ready pods before the run
+    moves: list[PodMove] = field(default_factory=list)  # every pod this run set out to move, in order
+    drained: list[str] = field(default_factory=list)  # nodes drained by this run
+    already: list[str] = field(default_factory=list)  # nodes found drained (and re-verified empty)
+    verified: tuple[WorkloadVerdict, ...] = ()
+
+    @property
+    def evicted(self) -> list[str]:
+        return [m.pod.key for m in self.moves if m.left_at is not None and not m.forced]
+
+    @property
+    def forced(self) -> list[ForcedPod]:
+        return [ForcedPod(m.pod.key, m.pod.node or "", m.pdb) for m in self.moves if m.forced]
+
+    @property
+    def touched(self) -> set[WorkloadRef]:
+        """Workloads that lost a pod in this run."""
+        return {m.workload for m in self.moves if m.left_at is not None}
+
+    def known(self) -> set[WorkloadRef]:
+        return set(self.baseline) | self.touched
+
+
+@dataclass
+class DrainRun:
+    """The run's context (connection, groups, settings, reporter, clock), its caches and its state."""
+
     conn: object
-    old: object
-    new: object
+    old: GroupSpec
+    new: GroupSpec
     settings: RolloutSettings
     reporter: Reporter
     clock: Clock
     budgets: list[Budget] = field(default_factory=list)
     owners: dict = field(default_factory=dict)
-    evicted: list[str] = field(default_factory=list)
-    forced: list[str] = field(default_factory=list)
-    workloads: set[str] = field(default_factory=set)
     selectors: dict = field(default_factory=dict)  # WorkloadRef -> its label selector, as a query string
+    state: RunState = field(default_factory=RunState)
+    primed: bool = False
 
     @property
     def kube(self):
         return self.conn.kube
 
+    def prime(self, view: ClusterView) -> None:
+        """Budgets, owners and each moving workload's Ready count before the run, from one cluster view."""
+        self.budgets = list(view.budgets)
+        self.owners = dict(view.replicaset_owners)
+        self.state.baseline = baseline_ready(view, {n.name for n in view.old_nodes}, self.settings)
+        self.primed = True
+
     def old_nodes(self) -> list[Node]:
         return [node_from_json(n) for n in self.kube.nodes_of_color(self.old.color)]
-
-    def set_state(self, node: str, state: str, *, cordon: bool = False) -> None:
-        patch: dict = {"metadata": {"annotations": {DRAIN_STATE_ANNOTATION: state}}}
-        if cordon:
-            patch["spec"] = {"unschedulable": True}
-        # A node that vanished (its instance terminated) has nothing left to drain: not an error.
-        self.kube.patch_node(node, patch, missing_ok=True)
 
     def status_of(self, ref: WorkloadRef) -> WorkloadStatus | None:
         where = WORKLOAD_PATHS.get(ref.kind)
@@ -156,53 +283,91 @@ class _Run:
                 self.selectors[ref] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         return None if obj is None else workload_status_from_json(ref, obj)
 
-    def live_pods(self, namespaces: set[str]) -> list[Pod]:
-        """Pods of the namespaces involved only: a drain polls this, and a cluster-wide list of a big cluster
-        every few seconds would cost the API server far more than the drain needs."""
-        return [pod_from_json(p) for ns in sorted(namespaces) for p in self.kube.list_pods(namespace=ns)]
-
     def node_pods(self, nodes: list[str]) -> list[Pod]:
         """Pods still bound to ``nodes`` (an evicted pod stays on its node until it is gone)."""
         return [pod_from_json(p) for name in nodes for p in self.kube.list_pods(node=name)]
 
     def workload_pods(self, ref: WorkloadRef) -> list[Pod]:
-        """The pods of one workload, by its own label selector (its namespace's pods when it has none usable)."""
+        """The pods of one workload, by its own label selector (its namespace's pods when it has none usable).
+        Only the namespaces involved are read: a drain polls this, and a cluster-wide list of a big cluster every
+        few seconds would cost the API server far more than the drain needs."""
         selector = self.selectors.get(ref)
-        if selector is None:
-            return [p for p in self.live_pods({ref.namespace}) if workload_of(p, self.owners) == ref]
         pods = self.kube.list_pods(namespace=ref.namespace, label_selector=selector)
         return [p for p in map(pod_from_json, pods) if workload_of(p, self.owners) == ref]
 
+    def verdict(self, ref: WorkloadRef) -> WorkloadVerdict:
+        status = self.status_of(ref)
+        return judge_workload(ref, status, self.workload_pods(ref))
 
-def drain(conn, old, new, settings: RolloutSettings, reporter: Reporter, clock: Clock, *,
+
+# -- the drain --------------------------------------------------------------------------------------------------
+
+
+def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, reporter: Reporter, clock: Clock, *,
           expected: LoadBalancerSpec | None = None) -> DrainReport:
-    """Move every pod off the old color's nodes onto the new color's, or stop with a named error leaving the old
-    color serving (cordoned). Safe to re-run after any failure or crash: finished nodes are recognised."""
+    """Move every pod off the old color's nodes onto the new color's, verified, or stop with a named error that
+    states what it left behind (the stop invariant applied: see ``stop.py``). Safe to re-run after any failure or
+    crash: progress annotations let it skip finished nodes, after checking them again."""
     start = clock.now()
-    # The drain must never start on an unverified new group, whatever the caller did before.
-    wait_nodes_ready(conn, new, settings, reporter, clock)
-    wait_load_balancers_healthy(conn, new, settings, reporter, clock, expected=expected,
-                                like_group=None if expected is not None else old.group_name)
-    view = read_view(conn.kube, old.color, new.color)
-    report = plan_drain(view, settings, new_desired=new.desired)
-    reporter.emit(PreflightChecked(len(report.old_nodes), report.pods_to_move, len(report.blockers)))
-    if report.blockers:
-        raise PreflightBlocked(list(report.blockers))
-    run = _Run(conn, old, new, settings, reporter, clock, list(view.budgets), dict(view.replicaset_owners))
+    run = DrainRun(conn, old, new, settings, reporter, clock)
+    try:
+        # The drain must never start on an unverified new group, whatever the caller did before. (The readiness
+        # gate first lifts any cordon an earlier drain the other way left on the new color.)
+        wait_nodes_ready(conn, new, settings, reporter, clock)
+        wait_load_balancers_healthy(conn, new, settings, reporter, clock, expected=expected,
+                                    like_group=None if expected is not None else old.group_name)
+        view = read_view(conn.kube, old.color, new.color)
+        report = plan_drain(view, settings, new_desired=new.desired)
+        reporter.emit(PreflightChecked(len(report.old_nodes), report.pods_to_move, len(report.blockers)))
+        run.prime(view)
+        if report.blockers:
+            raise PreflightBlocked(list(report.blockers))
+    except Exception as exc:
+        _stop(run, exc)  # an earlier run may have left old nodes cordoned over a Pending pod
+        raise
     guard(run, [n.name for n in view.new_nodes])
     try:
-        drained, already = _drain_all(run)
+        state = drain_old_nodes(run)
     except Exception:
-        unguard(run)  # best effort; the old nodes stay cordoned and keep serving
+        unguard(run)  # best effort; a killed process (BaseException) leaves it for the next run to lift
         raise
     unguard(run)
     seconds = clock.now() - start
-    reporter.emit(DrainFinished(len(drained) + len(already), len(run.evicted), seconds))
-    return DrainReport(old.group_name, new.group_name, tuple(drained), tuple(already), tuple(run.evicted),
-                       tuple(run.forced), tuple(sorted(run.workloads)), seconds, report)
+    reporter.emit(DrainFinished(len(state.drained) + len(state.already), len(state.evicted), seconds))
+    return DrainReport(
+        old.group_name, new.group_name, tuple(state.drained), tuple(state.already), tuple(state.evicted),
+        tuple(state.forced), tuple(sorted(str(w) for w in state.touched)), seconds, report,
+        tuple((str(v.ref), v.ready, v.desired) for v in state.verified),
+    )
 
 
-def guard(run: _Run, new_nodes: list[str]) -> None:
+def drain_old_nodes(run: DrainRun) -> RunState:
+    """The Kubernetes half: cordon, drain node by node, verify. On any failure the stop invariant is applied and
+    the error carries the state it left (``CutoverError.state``)."""
+    try:
+        if not run.primed:
+            run.prime(read_view(run.kube, run.old.color, run.new.color))
+        check_stuck(run)
+        _drain_all(run)
+        verify(run)
+    except Exception as exc:
+        _stop(run, exc)
+        raise
+    return run.state
+
+
+def _stop(run: DrainRun, exc: Exception) -> StopState:
+    if isinstance(exc, CutoverError) and exc.state is not None:
+        return exc.state  # a gate already applied the invariant and described the state
+    state = settle_stop(run.kube, run.old.color, run.state.known(), run.state.baseline, run.reporter)
+    if isinstance(exc, CutoverError):
+        exc.with_state(state)
+    else:
+        run.reporter.emit(Note(state.describe()))
+    return state
+
+
+def guard(run: DrainRun, new_nodes: list[str]) -> None:
     """The old group must not grow while it drains; new nodes must not be scaled down by cluster-autoscaler."""
     groups.suspend_growth(run.conn.autoscaling, run.old.group_name)
     for name in new_nodes:
@@ -210,7 +375,7 @@ def guard(run: _Run, new_nodes: list[str]) -> None:
     run.reporter.emit(GroupGuarded(run.old.group_name, len(new_nodes)))
 
 
-def unguard(run: _Run) -> None:
+def unguard(run: DrainRun) -> None:
     try:
         groups.resume_growth(run.conn.autoscaling, run.old.group_name)
         # The new group never needs a guard either: an earlier run killed mid-drain the other way round
@@ -226,164 +391,268 @@ def unguard(run: _Run) -> None:
     run.reporter.emit(GroupUnguarded(run.old.group_name))
 
 
-def _cordon_all(run: _Run, nodes: list[Node]) -> None:
+def _cordon_all(run: DrainRun, nodes: list[Node]) -> None:
     for node in drain_order(nodes):
         if not node.unschedulable or node.drain_state is None:
-            run.set_state(node.name, node.drain_state or CORDONED, cordon=True)
+            set_state(run.kube, node.name, node.drain_state or CORDONED, cordon=True)
             run.reporter.emit(NodeCordoned(node.name))
 
 
-def _drain_all(run: _Run) -> tuple[list[str], list[str]]:
+def _drain_all(run: DrainRun) -> tuple[list[str], list[str]]:
     nodes = run.old_nodes()
     _cordon_all(run, nodes)
     run.reporter.emit(NodesCordoned(len(nodes)))
     total = len(nodes)
     done: set[str] = set()
-    drained: list[str] = []
-    already: list[str] = []
+    state = run.state
     while True:
         # Re-list every pass, so a node that appears mid-drain is cordoned and drained too.
         nodes = run.old_nodes()
         _cordon_all(run, [n for n in nodes if not n.unschedulable])
         batch = next_batch(nodes, done, run.settings.max_parallel_nodes)
         if not batch:
-            return drained, already
+            return state.drained, state.already
         total = max(total, len(nodes))
-        first = not drained
+        first = not state.drained
         moved = _drain_batch(run, batch, len(done), total)
         for node in batch:
             done.add(node.name)
-            (drained if moved.get(node.name) is not None else already).append(node.name)
+            (state.drained if moved.get(node.name) is not None else state.already).append(node.name)
         more = any(n.name not in done for n in nodes)
-        if first and drained and more and run.settings.canary_pause_s > 0:
+        if first and state.drained and more and run.settings.canary_pause_s > 0:
             # Watch the canary: the first drained node's workloads run on the new color before going on.
             run.reporter.emit(CanaryPause(run.settings.canary_pause_s))
             run.clock.sleep(run.settings.canary_pause_s)
 
 
-def _drain_batch(run: _Run, batch: list[Node], done_before: int, total: int) -> dict[str, int | None]:
-    """Drain ``batch`` together; returns node -> pods evicted (None for a node already drained earlier)."""
+def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int) -> dict[str, int | None]:
+    """Drain ``batch`` together; returns node -> pods moved (None for a node found already drained)."""
     settings, clock, kube = run.settings, run.clock, run.kube
     start = clock.now()
     run.owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
     run.budgets = [budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets")]
-    pending: list[tuple[Pod, WorkloadRef]] = []
+    plan = plan_batch([(n, run.node_pods([n.name])) for n in batch], settings)
+    if plan.blockers:
+        raise PreflightBlocked(list(plan.blockers), started=True)
+    moves: list[PodMove] = []
     result: dict[str, int | None] = {}
-    blockers: list[str] = []
-    for index, node in enumerate(batch, start=done_before + 1):
-        pods = [pod_from_json(p) for p in kube.list_pods(node=node.name)]
-        verdicts = [classify(p, settings) for p in pods]
-        blockers += [v.reason for v in verdicts if v.action == "block"]
-        evictable = [v.pod for v in verdicts if v.action == "evict"]
-        if node.drain_state == DRAINED and not evictable:
-            run.reporter.emit(NodeAlreadyDrained(node.name))
-            result[node.name] = None
+    for index, work in enumerate(plan.nodes, start=done_before + 1):
+        if work.already_drained:
+            run.reporter.emit(NodeAlreadyDrained(work.node.name))
+            result[work.node.name] = None
             continue
-        run.set_state(node.name, DRAINING)
-        run.reporter.emit(NodeDrainStarted(node.name, index, total, len(evictable)))
-        result[node.name] = 0
-        pending += [(p, workload_of(p, run.owners)) for p in evictable]
-    if blockers:
-        raise PreflightBlocked(blockers)
-    in_flight: dict[str, tuple[Pod, WorkloadRef]] = {}
-    refused_since: dict[str, float] = {}
-    attempts: dict[str, int] = {}
-    next_try: dict[str, float] = {}
-    statuses: dict[WorkloadRef, WorkloadStatus | None] = {}
-    touched: set[WorkloadRef] = set()
-    while pending or in_flight:
+        set_state(kube, work.node.name, DRAINING)
+        run.reporter.emit(NodeDrainStarted(work.node.name, index, total, len(work.evictable)))
+        result[work.node.name] = 0
+        moves += [PodMove(p, workload_of(p, run.owners)) for p in work.evictable]
+    run.state.moves += moves
+    statuses: dict[WorkloadRef, WorkloadStatus | None] = {}  # read once per batch: desired and maxUnavailable
+    while any(m.open for m in moves):
+        reap(run, moves, [n.name for n in batch])
+        check_replacements(run, moves)
         now = clock.now()
-        if now - start >= settings.node_drain_timeout_s:
-            names = [p.key for p, _ in pending] + [p.key for p, _ in in_flight.values()]
-            raise DrainTimeout(", ".join(n.name for n in batch), now - start, names)
-        live_uids = {p.uid for p in run.node_pods([n.name for n in batch])} if in_flight else set()
-        workload_live: dict[WorkloadRef, list[Pod]] = {}
-        for uid in [u for u in in_flight if u not in live_uids]:
-            del in_flight[uid]  # gone: its replacement is scheduled elsewhere (every old node is cordoned)
-        # A refused eviction waits out its backoff, unless its budget shows room again: one small list of PDBs
-        # per poll instead of a retry that lands seconds after the replacement became Ready.
-        backing_off = [pod for pod, _ in pending if next_try.get(pod.key, 0.0) > now]
-        room = budgets_with_room(run.kube, backing_off, run.budgets) if backing_off else set()
-        for pod, ref in list(pending):
-            if next_try.get(pod.key, 0.0) > now and not any(b.key in room for b in budgets_for(pod, run.budgets)):
-                continue
-            covering = budgets_for(pod, run.budgets)
-            if not covering and ref.kind != "Pod":
-                if ref not in statuses:
-                    statuses[ref] = run.status_of(ref)
-                status = statuses[ref]
-                if status is not None:
-                    if ref not in workload_live:
-                        workload_live[ref] = run.workload_pods(ref)
-                    ready = ready_pods(workload_live[ref])
-                    flying = sum(1 for _, r in in_flight.values() if r == ref)
-                    if not may_evict_implicitly(in_flight=flying, desired=status.desired, ready=ready,
-                                                allowance=implicit_allowance(status)):
-                        continue
-            answer = kube.evict_pod(pod.namespace, pod.name)
-            if answer.outcome in ("evicted", "gone"):
-                pending.remove((pod, ref))
-                if answer.outcome == "evicted":
-                    in_flight[pod.uid] = (pod, ref)
-                    touched.add(ref)
-                    run.evicted.append(pod.key)
-                    run.workloads.add(str(ref))
-                    result[pod.node] = (result.get(pod.node) or 0) + 1
-                    run.reporter.emit(PodEvicted(pod.key, pod.node or "", str(ref)))
-                continue
-            if answer.outcome == "failed":
-                raise EvictionFailed(pod.key, answer.status, answer.message)
-            # Refused (429): a budget says not now. Retry with backoff and jitter until the eviction timeout.
-            first = refused_since.setdefault(pod.key, now)
-            attempts[pod.key] = attempts.get(pod.key, 0) + 1
-            pdb = answer.pdb or (covering[0].key if covering else None)
-            if answer.pdb and "/" not in answer.pdb:  # a PDB lives in its pod's namespace
-                pdb = f"{pod.namespace}/{answer.pdb}"
-            if attempts[pod.key] == 1 or attempts[pod.key] % 10 == 0:
-                run.reporter.emit(EvictionRefused(pod.key, pdb, attempts[pod.key], now - first))
-            if now - first >= settings.eviction_timeout_s:
-                if settings.on_pdb_timeout != "force":
-                    raise EvictionBlocked(pod.key, pdb, now - first, answer.message)
-                kube.delete_pod(pod.namespace, pod.name)
-                pending.remove((pod, ref))
-                in_flight[pod.uid] = (pod, ref)
-                touched.add(ref)
-                run.forced.append(pod.key)
-                run.workloads.add(str(ref))
-                result[pod.node] = (result.get(pod.node) or 0) + 1
-                run.reporter.emit(PodForced(pod.key, pod.node or "", pdb))
-                continue
-            next_try[pod.key] = now + backoff_delay(attempts[pod.key], base_s=settings.poll_interval_s,
-                                                    cap_s=settings.poll_interval_s * 6)
-        if pending or in_flight:
+        if now - start >= settings.node_drain_timeout_s and any(m.open for m in moves):
+            raise DrainTimeout(", ".join(n.name for n in batch), now - start,
+                               [describe_open_move(m, now) for m in moves if m.open])
+        evict_pass(run, moves, now, statuses)
+        if any(m.open for m in moves):
             clock.sleep(settings.poll_interval_s)
-    _wait_workloads(run, touched, start)
-    for index, node in enumerate(batch, start=done_before + 1):
-        if result.get(node.name) is None:
+    for move in moves:
+        if move.left_at is not None and move.pod.node in result:
+            result[move.pod.node] = (result[move.pod.node] or 0) + 1
+    health_gate(run, {m.workload for m in moves if m.left_at is not None}, node_start=start)
+    for index, work in enumerate(plan.nodes, start=done_before + 1):
+        if result.get(work.node.name) is None:
             continue
-        run.set_state(node.name, DRAINED)
-        run.reporter.emit(NodeDrained(node.name, index, total, result[node.name] or 0, clock.now() - start))
+        set_state(kube, work.node.name, DRAINED)
+        run.reporter.emit(NodeDrained(work.node.name, index, total, result[work.node.name] or 0,
+                                      clock.now() - start))
     return result
 
 
-def _wait_workloads(run: _Run, touched: set[WorkloadRef], node_start: float) -> None:
-    """Workload health gate: every workload that lost a pod is fully available before the next node."""
+# -- the units --------------------------------------------------------------------------------------------------
+
+
+def reap(run: DrainRun, moves: list[PodMove], nodes: list[str]) -> None:
+    """Wait for deletion: a leaving pod whose UID is no longer on its node is gone (kubectl: waitForDelete)."""
+    leaving = [m for m in moves if m.leaving]
+    if not leaving:
+        return
+    live = {p.uid for p in run.node_pods(nodes)}
+    now = run.clock.now()
+    for move in leaving:
+        if move.pod.uid not in live:
+            move.phase = MovePhase.GONE
+            move.gone_at = now
+
+
+def check_replacements(run: DrainRun, moves: list[PodMove]) -> None:
+    """A workload that lost a pod and now has a pod the scheduler cannot place stops the run at once: waiting will
+    not help while every old node is cordoned, and a further eviction would only add to it.
+
+    Only read while a further eviction is possible (a pod still waits) and a replacement may just have been created
+    (``eviction.replacement_due``); any later Pending pod is caught by the health gate, which reads each workload's
+    pods anyway."""
+    if not any(m.waiting for m in moves):
+        return
+    now = run.clock.now()
+    window = 2 * run.settings.poll_interval_s
+    touched = {m.workload for m in moves if m.left_at is not None and m.workload.kind != "Pod"}
+    due = {m.workload for m in moves if m.workload in touched and replacement_due(m, now, window)}
+    if not due:
+        return
+    for namespace in sorted({ref.namespace for ref in due}):
+        for pod in map(pod_from_json, run.kube.list_pods(namespace=namespace, phase="Pending")):
+            ref = workload_of(pod, run.owners)
+            if ref in touched and pod.pending_unschedulable:
+                verdict = run.verdict(ref)
+                raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message or "no reason given",
+                                               verdict.ready, verdict.desired)
+
+
+def check_stuck(run: DrainRun) -> None:
+    """Before any eviction: a pod that a cordon keeps Pending (an earlier run's move, killed before it could
+    uncordon) stops the run, so nothing more is moved while it waits."""
+    for pod in map(pod_from_json, run.kube.list_pods(phase="Pending")):
+        ref = workload_of(pod, run.owners)
+        if kept_off_by_cordon(pod) and ref.kind not in ("Pod", "DaemonSet"):
+            verdict = run.verdict(ref)
+            raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message, verdict.ready, verdict.desired)
+
+
+def evict_pass(run: DrainRun, moves: list[PodMove], now: float,
+               statuses: dict[WorkloadRef, WorkloadStatus | None]) -> None:
+    """One eviction attempt for every waiting pod allowed to go now (explicit budget: the API decides; implicit
+    budget: decided here), and the outcome applied to its move."""
+    waiting = [m for m in moves if m.waiting]
+    backing_off = [m.pod for m in waiting if m.next_try > now]
+    room = _budgets_with_room(run, backing_off) if backing_off else set()
+    live: dict[WorkloadRef, list[Pod]] = {}
+    for move in waiting:
+        covering = budgets_for(move.pod, run.budgets)
+        if not may_try_now(move, now, budget_has_room=any(b.key in room for b in covering)):
+            continue
+        if not covering and move.workload.kind != "Pod" and not _implicit_room(run, move, moves, live, statuses):
+            continue
+        answer = run.kube.evict_pod(move.pod.namespace, move.pod.name)
+        if answer.outcome is EvictionOutcome.EVICTED:
+            _left(run, move, now)
+            run.reporter.emit(PodEvicted(move.pod.key, move.pod.node or "", str(move.workload)))
+        elif answer.outcome is EvictionOutcome.GONE:
+            move.phase = MovePhase.GONE
+        elif answer.outcome is EvictionOutcome.FAILED:
+            raise EvictionFailed(move.pod.key, answer.status, answer.message)
+        else:
+            _refused(run, move, now, answer.pdb, answer.message, [b.key for b in covering])
+
+
+def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dict, statuses: dict) -> bool:
+    """The implicit budget of a workload without a PDB (its pods read once per pass, its status once per batch)."""
+    ref = move.workload
+    if ref not in statuses:
+        statuses[ref] = run.status_of(ref)
+    status = statuses[ref]
+    if status is None:
+        return True
+    if ref not in live:
+        live[ref] = run.workload_pods(ref)
+    flying = sum(1 for m in moves if m.leaving and m.workload == ref)
+    return may_evict_implicitly(in_flight=flying, desired=status.desired, ready=ready_pods(live[ref]),
+                                allowance=implicit_allowance(status))
+
+
+def _left(run: DrainRun, move: PodMove, now: float) -> None:
+    move.phase = MovePhase.LEAVING
+    move.left_at = now
+
+
+def _refused(run: DrainRun, move: PodMove, now: float, answer_pdb: str | None, message: str,
+             covering: list[str]) -> None:
+    """Refused (429): a budget says not now. Retry with backoff until the eviction timeout, then stop or force."""
+    if move.first_refused is None:
+        move.first_refused = now
+    move.attempts += 1
+    move.pdb = refusing_budget(answer_pdb, move.pod, covering)
+    if should_report_refusal(move.attempts):
+        run.reporter.emit(EvictionRefused(move.pod.key, move.pdb, move.attempts, now - move.first_refused))
+    decision = after_refusal(attempts=move.attempts, first_refused=move.first_refused, now=now,
+                             settings=run.settings)
+    if isinstance(decision, RetryAt):
+        move.next_try = decision.at
+    elif isinstance(decision, GiveUp):
+        budget = next((b for b in run.budgets if b.key == move.pdb), None)
+        verdict = run.verdict(move.workload) if move.workload.kind != "Pod" else None
+        raise EvictionBlocked(move.pod.key, move.pdb, decision.waited_s, message,
+                              advice=refusal_advice(budget, verdict))
+    elif isinstance(decision, ForceDelete):
+        run.kube.delete_pod(move.pod.namespace, move.pod.name)
+        move.forced = True
+        _left(run, move, now)
+        run.reporter.emit(PodForced(move.pod.key, move.pod.node or "", move.pdb))
+
+
+def _budgets_with_room(run: DrainRun, pods: list[Pod]) -> set[str]:
+    """Keys of the budgets covering ``pods`` whose status allows a disruption now (read fresh)."""
+    namespaces = {b.namespace for pod in pods for b in budgets_for(pod, run.budgets)}
+    fresh = [budget_from_json(b) for ns in sorted(namespaces)
+             for b in run.kube.list_namespaced("/apis/policy/v1", "poddisruptionbudgets", ns)]
+    return {b.key for b in fresh if b.disruptions_allowed > 0}
+
+
+def health_gate(run: DrainRun, refs: set[WorkloadRef], *, node_start: float | None,
+                announce: bool = True) -> list[WorkloadVerdict]:
+    """Every workload in ``refs`` is whole again (desired ready count, nothing Pending) before going on.
+
+    A Pending pod the scheduler cannot place stops at once; a slow one is waited on up to
+    rollout.workloadHealthyTimeoutSeconds (and the node's rollout.nodeDrainTimeoutSeconds)."""
     settings, clock = run.settings, run.clock
     start = clock.now()
-    waiting = {ref for ref in touched if ref.kind != "Pod"}
+    since = _last_left(run.state.moves)
+    waiting = {ref for ref in refs if ref.kind not in ("Pod", "DaemonSet")}
+    whole: list[WorkloadVerdict] = []
     while waiting:
         for ref in sorted(waiting):
-            status = run.status_of(ref)
-            ready = ready_pods(run.workload_pods(ref))
-            gap = workload_gap(status, ready)
-            if gap is None:
+            verdict = run.verdict(ref)
+            if verdict.whole:
                 waiting.discard(ref)
-                run.reporter.emit(WorkloadHealthy(str(ref), ready, status.desired if status else ready))
-            else:
-                now = clock.now()
-                if now - start >= settings.workload_healthy_timeout_s:
-                    raise WorkloadUnhealthy(str(ref), now - start, gap)
-                if now - node_start >= settings.node_drain_timeout_s:
-                    raise DrainTimeout(str(ref), now - node_start, [f"{ref}: {gap}"])
+                whole.append(verdict)
+                if announce:
+                    run.reporter.emit(WorkloadHealthy(str(ref), verdict.ready, verdict.desired))
+                continue
+            if verdict.health is Health.UNSCHEDULABLE:
+                pod = verdict.unschedulable[0]
+                raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message or "no reason given",
+                                               verdict.ready, verdict.desired)
+            now = clock.now()
+            waited = now - since.get(ref, start)
+            if now - start >= settings.workload_healthy_timeout_s:
+                raise WorkloadUnhealthy(str(ref), waited, verdict.why(waited_s=waited))
+            if node_start is not None and now - node_start >= settings.node_drain_timeout_s:
+                raise DrainTimeout(str(ref), now - node_start, [f"{ref}: {verdict.why(waited_s=waited)}"])
         if waiting:
             clock.sleep(settings.poll_interval_s)
+    return whole
+
+
+def _last_left(moves: list[PodMove]) -> Mapping[WorkloadRef, float]:
+    last: dict[WorkloadRef, float] = {}
+    for move in moves:
+        if move.left_at is not None:
+            last[move.workload] = max(last.get(move.workload, move.left_at), move.left_at)
+    return last
+
+
+def verify(run: DrainRun) -> None:
+    """Success is verified, never assumed: every old node holds no pod but DaemonSet/mirror/finished (or already
+    terminating) pods, and every workload the run answers for is at its desired ready count with nothing Pending
+    (waiting, bounded, for slow ones)."""
+    old = run.old_nodes()
+    leftovers = [f"{p.key} on {p.node}" for p in run.node_pods([n.name for n in old])
+                 if classify(p, run.settings).action != "stay"]
+    if leftovers:
+        raise DrainUnverified(leftovers)
+    pending = [pod_from_json(p) for p in run.kube.list_pods(phase="Pending")]
+    run.owners = replicaset_owners(run.kube.list_all("/apis/apps/v1", "replicasets"))
+    refs = workloads_to_check(run.state.known(), pending, run.owners)
+    run.state.verified = tuple(sorted(health_gate(run, refs, node_start=None, announce=False), key=lambda v: v.ref))
+    run.reporter.emit(DrainVerified(len(old), len(run.state.verified)))

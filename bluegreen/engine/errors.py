@@ -1,16 +1,30 @@
 """Named failures of a cutover.
 
 Every message names the thing that blocks (instance, pod, PodDisruptionBudget,
-workload, group) and the operator's next step. Whatever the failure, the old
-color is left serving: at worst its nodes are cordoned, never drained past the
-point where the error was raised.
+workload, group) and the operator's next step. A drain that stops appends the
+state it left behind (``with_state``): which old nodes are still cordoned, which
+old nodes it uncordoned so that a moved pod could land again, and which workloads
+are below their desired ready count and why. The drain keeps the stop invariant
+(see ``stop.py``) before it raises: no pod it moved stays unschedulable because
+of a node it cordoned.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CutoverError(Exception):
     """Base of every failure the engine reports on purpose."""
+
+    #: What a stopped drain left behind (a ``stop.StopState``), when the drain described it.
+    state: Any = None
+
+    def with_state(self, state: Any) -> CutoverError:
+        """This error, its message followed by the state the stop left behind (``state.describe()``)."""
+        self.state = state
+        self.args = (f"{self.args[0] if self.args else ''}\n{state.describe()}",)
+        return self
 
 
 class ConnectError(CutoverError):
@@ -34,7 +48,7 @@ class ReadinessTimeout(CutoverError):
         self.gaps = list(gaps)
         lines = "\n  ".join(gaps)
         super().__init__(
-            f"nodes of {group_name} not ready after {waited_s:.0f}s; nothing was drained, the old color still serves:\n"
+            f"nodes of {group_name} not ready after {waited_s:.0f}s; this step drained nothing:\n"
             f"  {lines}\n"
             "Next: fix the instances (kubelet logs, bootstrap user data, AMI) and re-run; "
             "or raise rollout.nodeReadyTimeoutSeconds."
@@ -50,7 +64,7 @@ class LoadBalancerTimeout(CutoverError):
         lines = "\n  ".join(gaps)
         super().__init__(
             f"instances of {group_name} not healthy behind its load balancers after {waited_s:.0f}s; "
-            f"nothing was drained, the old color still serves:\n  {lines}\n"
+            f"this step drained nothing:\n  {lines}\n"
             "Next: check the target group health checks, security groups and the node port; "
             "or raise rollout.loadBalancerHealthyTimeoutSeconds."
         )
@@ -59,27 +73,30 @@ class LoadBalancerTimeout(CutoverError):
 class PreflightBlocked(CutoverError):
     """The drain cannot start safely; every blocker is listed."""
 
-    def __init__(self, blockers: list[str]) -> None:
+    def __init__(self, blockers: list[str], *, started: bool = False) -> None:
         self.blockers = list(blockers)
         lines = "\n  ".join(blockers)
-        super().__init__(
-            f"drain not started ({len(blockers)} blocker(s)); nothing was evicted, the old color still serves:\n"
-            f"  {lines}"
-        )
+        what = ("drain stopped before the next node" if started
+                else "drain not started; nothing was evicted by this run")
+        super().__init__(f"{what} ({len(blockers)} blocker(s)):\n  {lines}")
 
 
 class EvictionBlocked(CutoverError):
     """A PodDisruptionBudget kept refusing a pod's eviction past the eviction timeout."""
 
-    def __init__(self, pod: str, pdb: str | None, waited_s: float, detail: str = "") -> None:
+    def __init__(self, pod: str, pdb: str | None, waited_s: float, detail: str = "", *,
+                 advice: str | None = None) -> None:
         self.pod = pod
         self.pdb = pdb
         budget = f"PodDisruptionBudget {pdb}" if pdb else "a disruption budget"
         more = f" ({detail})" if detail else ""
+        advice = advice or (
+            "make the workload able to lose a pod (more replicas, a looser budget), then re-run; "
+            "or set rollout.onPdbTimeout=force to delete past the budget"
+        )
         super().__init__(
-            f"eviction of pod {pod} refused by {budget} for {waited_s:.0f}s{more}; the drain stopped, the old nodes "
-            "stay cordoned and keep serving. Next: make the workload able to lose a pod (more replicas, a looser "
-            "budget), then re-run; or set rollout.onPdbTimeout=force to delete past the budget."
+            f"eviction of pod {pod} refused by {budget} for {waited_s:.0f}s (rollout.evictionTimeoutSeconds){more}; "
+            f"the drain stopped. Next: {advice}."
         )
 
 
@@ -90,8 +107,8 @@ class EvictionFailed(CutoverError):
         self.pod = pod
         self.status = status
         super().__init__(
-            f"eviction of pod {pod} failed with HTTP {status}: {message}. The drain stopped, the old nodes stay "
-            "cordoned and keep serving. Next: fix the cause above and re-run."
+            f"eviction of pod {pod} failed with HTTP {status}: {message}. The drain stopped. "
+            "Next: fix the cause above and re-run."
         )
 
 
@@ -103,9 +120,9 @@ class DrainTimeout(CutoverError):
         self.remaining = list(remaining)
         names = ", ".join(remaining[:10]) + (" ..." if len(remaining) > 10 else "")
         super().__init__(
-            f"node {node} not drained after {waited_s:.0f}s; still waiting on: {names or 'nothing listed'}. "
-            "The old nodes stay cordoned and keep serving. Next: look at those pods (kubectl describe pod), "
-            "then re-run; or raise rollout.nodeDrainTimeoutSeconds."
+            f"node {node} not drained after {waited_s:.0f}s (rollout.nodeDrainTimeoutSeconds); still waiting on: "
+            f"{names or 'nothing listed'}. The drain stopped. Next: look at those pods (kubectl describe pod), "
+            "then re-run; or raise rollout.nodeDrainTimeoutSeconds if they only need longer."
         )
 
 
@@ -116,9 +133,37 @@ class WorkloadUnhealthy(CutoverError):
         self.workload = workload
         super().__init__(
             f"workload {workload} not fully available {waited_s:.0f}s after its pods were evicted ({detail}); "
-            "the drain stopped before the next node, the remaining old nodes stay cordoned and keep serving. "
-            "Next: check why its new pods are not Ready (kubectl describe), then re-run; "
-            "or raise rollout.workloadHealthyTimeoutSeconds."
+            f"the wait is bounded by rollout.workloadHealthyTimeoutSeconds and the drain stopped before the next "
+            "node. Next: check why its new pods are not Ready (kubectl describe pod: image pulls, probes), then "
+            "re-run; or raise rollout.workloadHealthyTimeoutSeconds if they only need longer."
+        )
+
+
+class ReplacementUnschedulable(CutoverError):
+    """A moved pod's replacement is Pending and the scheduler cannot place it: the drain stops at once."""
+
+    def __init__(self, workload: str, pod: str, scheduler_message: str, ready: int, desired: int) -> None:
+        self.workload = workload
+        self.pod = pod
+        self.scheduler_message = scheduler_message
+        super().__init__(
+            f"pod {pod} of {workload} is Pending ({ready}/{desired} Ready): the scheduler cannot place it: "
+            f"\"{scheduler_message}\". The drain stopped before any further eviction. Next: make room for it on the "
+            "new color (more or larger new nodes: workers.desiredCapacity / instance type; or smaller requests), "
+            "then re-run."
+        )
+
+
+class DrainUnverified(CutoverError):
+    """The drain ran to its end but an old node still holds pods it should have moved."""
+
+    def __init__(self, leftovers: list[str]) -> None:
+        self.leftovers = list(leftovers)
+        names = ", ".join(leftovers[:10]) + (" ..." if len(leftovers) > 10 else "")
+        super().__init__(
+            f"old nodes still hold pods after the drain: {names}; the old group is not scaled down. "
+            "Next: look at how they got there (kubectl describe pod: tolerations for unschedulable nodes?), "
+            "then re-run."
         )
 
 

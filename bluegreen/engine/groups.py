@@ -5,6 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bluegreen.engine.errors import GroupNotFound
+from bluegreen.engine.naming import group_name as _group_name
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """One color's group as the cutover expects it: its AMI and how many nodes it should run."""
+
+    cluster_name: str
+    color: str
+    ami: str
+    desired: int
+
+    @property
+    def group_name(self) -> str:
+        return _group_name(self.cluster_name, self.color)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from bluegreen.engine.errors import KubernetesApiError
+from bluegreen.engine.eviction import EvictionOutcome
 from bluegreen.engine.naming import COLOR_LABEL
 from bluegreen.engine.retries import backoff_delay, is_retryable
 
@@ -31,7 +32,7 @@ class Answer:
 class EvictionAnswer:
     """Outcome of one eviction request: accepted, refused by a budget (429), gone (404), or another failure."""
 
-    outcome: str  # "evicted" | "refused" | "gone" | "failed"
+    outcome: EvictionOutcome
     status: int
     message: str
     pdb: str | None = None
@@ -108,10 +109,11 @@ class KubeApi:
     # -- pods ------------------------------------------------------------------------------------------------
 
     def list_pods(self, *, node: str | None = None, namespace: str | None = None,
-                  label_selector: str | None = None) -> list[dict]:
+                  label_selector: str | None = None, phase: str | None = None) -> list[dict]:
         query: dict[str, str] = {}
-        if node:
-            query["fieldSelector"] = f"spec.nodeName={node}"
+        fields = ([f"spec.nodeName={node}"] if node else []) + ([f"status.phase={phase}"] if phase else [])
+        if fields:
+            query["fieldSelector"] = ",".join(fields)
         if label_selector:
             query["labelSelector"] = label_selector
         path = f"/api/v1/namespaces/{quote(namespace)}/pods" if namespace else "/api/v1/pods"
@@ -131,14 +133,14 @@ class KubeApi:
         try:
             answer = self.request("POST", path, body=body, retry_429=False, ok_statuses=(404, 429))
         except KubernetesApiError as exc:
-            return EvictionAnswer("failed", exc.status, str(exc))
+            return EvictionAnswer(EvictionOutcome.FAILED, exc.status, str(exc))
         if answer.status == 404:
-            return EvictionAnswer("gone", 404, answer.message)
+            return EvictionAnswer(EvictionOutcome.GONE, 404, answer.message)
         if answer.status == 429:
             causes = (answer.body.get("details") or {}).get("causes") or []
             pdb = next((c.get("message") for c in causes if c.get("reason") == "DisruptionBudget"), None)
-            return EvictionAnswer("refused", 429, answer.message, pdb_name(pdb))
-        return EvictionAnswer("evicted", answer.status, answer.message)
+            return EvictionAnswer(EvictionOutcome.REFUSED, 429, answer.message, pdb_name(pdb))
+        return EvictionAnswer(EvictionOutcome.EVICTED, answer.status, answer.message)
 
     # -- other objects -------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from bluegreen.engine.groups import describe_group
 from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
 from bluegreen.engine.readiness import LEAVING
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.stop import release_stuck
 
 GATE = "load-balancers"
 
@@ -126,7 +127,8 @@ def wait_load_balancers_healthy(conn, group, settings: RolloutSettings, reporter
             return LoadBalancerReport(group.group_name, lbs.target_group_arns, lbs.classic_elb_names, tuple(ids),
                                       waited)
         if waited >= settings.lb_healthy_timeout_s:
-            raise LoadBalancerTimeout(group.group_name, waited, gaps)
+            error = LoadBalancerTimeout(group.group_name, waited, gaps)
+            raise error.with_state(release_stuck(conn.kube, group.color, reporter))
         healthy = len([i for i in ids if not any(g.startswith(f"instance {i}:") for g in gaps)])
         reporter.emit(GateWaiting(GATE, group.group_name, healthy, len(ids), tuple(gaps)))
         clock.sleep(settings.poll_interval_s)

@@ -31,10 +31,23 @@ class Pod:
     empty_dir: bool = False
     cpu_m: int = 0
     memory_b: int = 0
+    # PodScheduled=False: the scheduler's reason (Unschedulable, SchedulingGated, ...) and its message.
+    unscheduled_reason: str | None = None
+    unscheduled_message: str = ""
+    created: str = ""
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def pending_unschedulable(self) -> bool:
+        """Waiting for a node the scheduler cannot find (PodScheduled=False, reason Unschedulable)."""
+        return self.node is None and self.unscheduled_reason == "Unschedulable" and not self.terminating
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in ("Succeeded", "Failed")
 
 
 def pod_from_json(obj: dict) -> Pod:
@@ -45,6 +58,8 @@ def pod_from_json(obj: dict) -> Pod:
     owners = [o for o in refs if o.get("controller")] or refs
     owner = owners[0] if owners else {}
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    scheduled = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), {})
+    unscheduled = scheduled.get("status") == "False"
     cpu = mem = 0
     for container in spec.get("containers") or []:
         requests = (container.get("resources") or {}).get("requests") or {}
@@ -65,6 +80,9 @@ def pod_from_json(obj: dict) -> Pod:
         empty_dir=any("emptyDir" in v for v in spec.get("volumes") or []),
         cpu_m=cpu,
         memory_b=mem,
+        unscheduled_reason=(scheduled.get("reason") or "Unknown") if unscheduled else None,
+        unscheduled_message=(scheduled.get("message") or "") if unscheduled else "",
+        created=meta.get("creationTimestamp") or "",
     )
 
 

@@ -97,6 +97,9 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
     pods_needed = len(moving)
     cpu_free = mem_free = pods_free = 0
     for node in view.new_nodes:
+        if node.unschedulable:
+            warnings.append(f"new node {node.name} is cordoned: no room counted on it")
+            continue
         used = [p for p in view.pods_on(node.name) if p.phase not in ("Succeeded", "Failed")]
         cpu_free += node.cpu_m - sum(p.cpu_m for p in used)
         mem_free += node.memory_b - sum(p.memory_b for p in used)

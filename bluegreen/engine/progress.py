@@ -98,6 +98,27 @@ class NodesCordoned(Event):
 
 
 @dataclass(frozen=True)
+class NodesUncordoned(Event):
+    color: str
+    nodes: tuple[str, ...]
+    reason: str
+
+    def line(self) -> str:
+        shown = ", ".join(self.nodes[:5]) + (" ..." if len(self.nodes) > 5 else "")
+        return f"uncordoned {len(self.nodes)} {self.color} node(s) ({shown}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class DrainVerified(Event):
+    old_nodes: int
+    workloads: int
+
+    def line(self) -> str:
+        return (f"verified: {self.old_nodes} old node(s) hold no pod to move, {self.workloads} workload(s) at their "
+                "desired ready count, none Pending")
+
+
+@dataclass(frozen=True)
 class NodeDrainStarted(Event):
     node: str
     index: int

@@ -1,16 +1,21 @@
-"""Readiness gate: every instance of the new group is InService, on the expected AMI, joined and Ready."""
+"""Readiness gate: every instance of the new group is InService, on the expected AMI, joined, Ready, uncordoned.
+
+Before it looks, the gate lifts the marks an earlier drain left on the color it is about to make serve (a cutover
+the other way cordoned it: going back): see ``cordons.reclaim_color``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bluegreen.engine.clock import Clock
+from bluegreen.engine.cordons import reclaim_color
 from bluegreen.engine.errors import ReadinessTimeout
 from bluegreen.engine.groups import Instance, describe_group
 from bluegreen.engine.nodes import Node, node_from_json
 from bluegreen.engine.pods import Pod, pod_from_json
 from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.stop import release_stuck
 
 GATE = "nodes-ready"
 #: Lifecycle states of instances that are on their way out and do not count either way.
@@ -50,6 +55,9 @@ def judge_readiness(
             if not node.ready:
                 detail = f"{node.ready_reason}: {node.ready_message}" if node.ready_message else node.ready_reason
                 lacks.append(f"node {node.name} NotReady ({detail})")
+            if node.unschedulable:
+                # A cordoned node takes no pod: it cannot receive the workloads this color is about to serve.
+                lacks.append(f"node {node.name} cordoned (spec.unschedulable; kubectl uncordon {node.name})")
             taints = node.not_ready_taints()
             if taints:
                 lacks.append(f"node {node.name} tainted {', '.join(taints)}")
@@ -103,7 +111,10 @@ def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desi
 
 
 def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter, clock: Clock) -> ReadinessReport:
-    """Wait until ``group.desired`` instances of the group are Ready nodes; ReadinessTimeout naming each gap."""
+    """Wait until ``group.desired`` instances of the group are Ready nodes; ReadinessTimeout naming each gap.
+
+    First uncordons the group's nodes an earlier drain cordoned and clears their progress annotations."""
+    reclaim_color(conn.kube, group.color, reporter)
     start = clock.now()
     while True:
         verdict = observe_readiness(conn, group.group_name, group.color, group.ami, group.desired)
@@ -114,6 +125,7 @@ def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter,
                 group.group_name, tuple(i for i, _ in verdict.ready), tuple(n for _, n in verdict.ready), waited
             )
         if waited >= settings.node_ready_timeout_s:
-            raise ReadinessTimeout(group.group_name, waited, list(verdict.gaps))
+            error = ReadinessTimeout(group.group_name, waited, list(verdict.gaps))
+            raise error.with_state(release_stuck(conn.kube, group.color, reporter))
         reporter.emit(GateWaiting(GATE, group.group_name, len(verdict.ready), group.desired, verdict.gaps))
         clock.sleep(settings.poll_interval_s)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.engine.api import GroupSpec
-from bluegreen.engine.drain import _drain_all, _Run
+from bluegreen.engine.drain import DrainRun, drain_old_nodes
 from bluegreen.engine.errors import EvictionBlocked
+from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.progress import (
     CanaryPause,
     CollectingReporter,
@@ -24,7 +24,7 @@ SETTINGS = RolloutSettings(poll_interval_s=1.0, eviction_timeout_s=20.0, node_dr
 
 def run_for(world, settings=SETTINGS):
     reporter = CollectingReporter()
-    run = _Run(world.conn, GroupSpec("c", "blue", "ami-0old", 2), GroupSpec("c", "green", "ami-0new", 2),
+    run = DrainRun(world.conn, GroupSpec("c", "blue", "ami-0old", 2), GroupSpec("c", "green", "ami-0new", 2),
                settings, reporter, world.clock)
     return run, reporter
 
@@ -53,7 +53,8 @@ def world_factory(tmp_path):
 def test_two_replicas_packed_without_pdb_are_never_both_down(world_factory):
     world = world_factory([dict(kind="Deployment", name="web", replicas=2, ready_seconds=3)])
     run, reporter = run_for(world)
-    drained, already = _drain_all(run)
+    state = drain_old_nodes(run)
+    drained, already = state.drained, state.already
     assert drained == ["blue-0", "blue-1"] and already == []
     summary = world.cluster.measurements.summary()
     assert_invariants(summary)
@@ -70,10 +71,11 @@ def test_rerun_recognises_drained_nodes_and_moves_nothing_twice(world_factory):
     world = world_factory([dict(kind="Deployment", name="web", replicas=3, ready_seconds=2, pdb={"minAvailable": 2}),
                            dict(kind="StatefulSet", name="db", replicas=2, ready_seconds=2)], placement="spread")
     run, _ = run_for(world)
-    _drain_all(run)
+    drain_old_nodes(run)
     evicted = world.cluster.measurements.summary()["pods_evicted"]
     again, reporter = run_for(world)
-    drained, already = _drain_all(again)
+    state = drain_old_nodes(again)
+    drained, already = state.drained, state.already
     assert drained == [] and already == ["blue-0", "blue-1"]
     assert len(reporter.of(NodeAlreadyDrained)) == 2 and not reporter.of(PodEvicted)
     summary = world.cluster.measurements.summary()
@@ -86,7 +88,7 @@ def test_a_budget_that_never_allows_stops_naming_pod_and_budget(world_factory):
     world = world_factory([dict(kind="Deployment", name="api", replicas=2, pdb={"minAvailable": 2})])
     run, reporter = run_for(world, SETTINGS.with_overrides(eviction_timeout_s=5.0))
     with pytest.raises(EvictionBlocked) as info:
-        _drain_all(run)
+        drain_old_nodes(run)
     assert info.value.pdb == "default/api-pdb" and info.value.pod.startswith("default/api-")
     assert "PodDisruptionBudget default/api-pdb" in str(info.value)
     assert reporter.of(EvictionRefused) and not reporter.of(NodeDrained)
@@ -99,8 +101,10 @@ def test_a_budget_that_never_allows_stops_naming_pod_and_budget(world_factory):
 def test_forcing_past_a_budget_is_opt_in_and_reported(world_factory):
     world = world_factory([dict(kind="Deployment", name="api", replicas=1, pdb={"minAvailable": 1})])
     run, _ = run_for(world, SETTINGS.with_overrides(eviction_timeout_s=3.0, on_pdb_timeout="force"))
-    _drain_all(run)
-    assert run.forced and run.forced[0].startswith("default/api-")
+    drain_old_nodes(run)
+    assert [f.budget for f in run.state.forced] == ["default/api-pdb"]
+    assert run.state.forced[0].pod.startswith("default/api-") and run.state.forced[0].node == "blue-0"
+    assert run.state.evicted == []  # a forced delete is not an eviction: it is reported apart
     pods = world.conn.kube.list_pods()
     assert all(p["spec"]["nodeName"].startswith("green-") for p in pods)
 
@@ -110,7 +114,7 @@ def test_parallel_nodes_still_respect_the_implicit_budget(world_factory):
                            dict(kind="Deployment", name="cart", namespace="shop", replicas=2, ready_seconds=1)],
                           placement="spread")
     run, reporter = run_for(world, SETTINGS.with_overrides(max_parallel_nodes=2))
-    drained, _ = _drain_all(run)
+    drained = drain_old_nodes(run).drained
     assert sorted(drained) == ["blue-0", "blue-1"]
     summary = world.cluster.measurements.summary()
     assert_invariants(summary)
@@ -123,7 +127,7 @@ def test_canary_pause_once_after_the_first_drained_node(world_factory):
     world = world_factory([dict(kind="Deployment", name="web", replicas=2, ready_seconds=1)], placement="spread")
     run, reporter = run_for(world, SETTINGS.with_overrides(canary_pause_s=15.0))
     before = world.clock.now()
-    _drain_all(run)
+    drain_old_nodes(run)
     pauses = reporter.of(CanaryPause)
     assert [p.seconds for p in pauses] == [15.0]
     order = [type(e).__name__ for e in reporter.events]

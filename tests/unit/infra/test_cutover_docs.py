@@ -34,6 +34,10 @@ SAMPLES = {
     "workload": "Deployment default/web",
     "detail": "2/3 ready",
     "what": "list pods",
+    "scheduler_message": "0/6 nodes are available: 3 Insufficient cpu, 3 node(s) were unschedulable.",
+    "ready": 2,
+    "desired": 3,
+    "leftovers": ["default/web-1 on ip-10-0-1-17.eu-west-1.compute.internal"],
 }
 
 
@@ -62,7 +66,9 @@ def test_the_table_has_patterns() -> None:
 
 @pytest.mark.parametrize("cls", engine_errors(), ids=lambda c: c.__name__)
 def test_every_engine_failure_is_documented(cls: type[errors.CutoverError]) -> None:
-    params = list(inspect.signature(cls.__init__).parameters)[1:]
+    # Keyword-only parameters (optional refinements such as advice) keep their defaults.
+    params = [name for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]
+              if p.kind is not inspect.Parameter.KEYWORD_ONLY]
     err = cls(*[SAMPLES[p] for p in params])
     message = str(err)
     # Rows that start with a placeholder (config errors: "<key>: <value> is not ...") would match almost anything.
