@@ -13,8 +13,8 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
-from bluegreen.sandbox.kube.disruption import pod_healthy, pod_ready, pod_terminal, scaled_value
-from bluegreen.sandbox.kube.measurements import WorkloadAvailability
+from bluegreen.sandbox.kube.disruption import pod_healthy, pod_ready, pod_terminal, scaled_value, sync_budget
+from bluegreen.sandbox.kube.measurements import WorkloadAvailability, required_ready
 from bluegreen.sandbox.kube.quantity import cpu_millis, memory_bytes
 from bluegreen.sandbox.kube.scheduler import (
     NOT_READY_TAINT,
@@ -25,6 +25,7 @@ from bluegreen.sandbox.kube.scheduler import (
     untolerated_taints,
 )
 from bluegreen.sandbox.kube.selectors import selector_matches
+from bluegreen.sandbox.kube.termination import terminated_status
 
 if TYPE_CHECKING:
     from bluegreen.sandbox.kube.cluster import FakeCluster
@@ -94,34 +95,6 @@ class Controllers:
                 return ("Deployment", namespace, rs_ref["name"])
         return (ref.get("kind", ""), namespace, ref["name"])
 
-    def expected_scale(self, pods: list[dict]) -> int:
-        """Sum of the desired replicas of the pods' controllers (each counted once), as the disruption
-        controller's finders compute it; a pod without a scalable controller counts as one."""
-        seen: set[tuple[str, str, str]] = set()
-        total = 0
-        for pod in pods:
-            workload = self.workload_of(pod)
-            if workload is None or workload[0] not in ("Deployment", "ReplicaSet", "StatefulSet"):
-                total += 1
-                continue
-            if workload in seen:
-                continue
-            seen.add(workload)
-            plural = {"Deployment": "deployments", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets"}
-            owner = self.cluster._objects[plural[workload[0]]].get((workload[1], workload[2]))
-            total += int(owner["spec"].get("replicas", 1)) if owner else 0
-        return total
-
-    def mark_not_ready(self, pod: dict) -> None:
-        """A terminating pod stops being Ready (endpoints drop it; the PDB no longer counts it)."""
-        status = pod.setdefault("status", {})
-        for condition in status.get("conditions") or []:
-            if condition["type"] in ("Ready", "ContainersReady") and condition["status"] == "True":
-                condition["status"] = "False"
-                condition["lastTransitionTime"] = self.cluster.timestamp()
-        for container in status.get("containerStatuses") or []:
-            container["ready"] = False
-
     def _new_pod(self, owner: dict, owner_kind: str, name: str, extra_labels: dict[str, str]) -> dict:
         template = copy.deepcopy(owner["spec"]["template"])
         metadata = template.get("metadata") or {}
@@ -179,7 +152,8 @@ class Controllers:
             self.cluster.set_field(node, ("spec", "taints"), taints or None)
 
     def kubelet_finish_terminating(self) -> None:
-        """Pods whose grace period has passed vanish, unless their node is NotReady (no kubelet to confirm)."""
+        """Pods whose grace period has passed: their containers exit and the kubelet reports the pod Succeeded;
+        on the next pass it removes the object. Not on a NotReady node (no kubelet to confirm)."""
         nodes = {n["metadata"]["name"]: n for n in self.cluster._iter("nodes")}
         for pod in list(self.cluster._iter("pods")):
             runtime = self.cluster.runtime(pod)
@@ -188,7 +162,10 @@ class Controllers:
             node = nodes.get(pod["spec"].get("nodeName", ""))
             if node is not None and not node_ready(node):
                 continue
-            self.cluster._remove_pod(pod)
+            if pod_terminal(pod) or runtime.started_at is None:
+                self.cluster._remove_pod(pod)
+            else:
+                self.cluster.set_status(pod, terminated_status(pod["status"], self.cluster.timestamp()))
 
     def deployments(self) -> None:
         """Each Deployment owns one ReplicaSet per pod template; the current one gets all replicas.
@@ -509,25 +486,21 @@ class Controllers:
             self.cluster.set_status(ds, status)
 
     def disruption(self) -> None:
+        """The disruption controller: every PDB's status from the pods it selects and their controllers' scale
+        (disruption.sync_budget); its events only when the status changes (a real sync runs on changes)."""
+        objects = self.cluster._objects
+
+        def lookup(plural: str, namespace: str, name: str) -> dict | None:
+            return objects[plural].get((namespace, name))
+
+        now = self.cluster.epoch + self.cluster.now
         stamp = self.cluster.timestamp()
         for pdb in self.cluster._iter("poddisruptionbudgets"):
-            computed = self.cluster.pdb_status(pdb)
-            previous = (pdb.get("status") or {}).get("conditions") or []
-            allowed = computed.disruptions_allowed > 0
-            old = previous[0] if previous else None
-            unchanged = old is not None and old["status"] == ("True" if allowed else "False")
-            transition = old["lastTransitionTime"] if unchanged else stamp
-            generation = pdb["metadata"].get("generation", 1)
-            self.cluster.set_status(pdb, {
-                "observedGeneration": generation,
-                "disruptionsAllowed": computed.disruptions_allowed,
-                "currentHealthy": computed.current_healthy,
-                "desiredHealthy": computed.desired_healthy,
-                "expectedPods": computed.expected_pods,
-                "conditions": [{"type": "DisruptionAllowed", "status": "True" if allowed else "False",
-                                "reason": "SufficientPods" if allowed else "InsufficientPods", "message": "",
-                                "observedGeneration": generation, "lastTransitionTime": transition}],
-            })
+            result = sync_budget(pdb, self.cluster.pods_selected_by(pdb), lookup, now=now, stamp=stamp)
+            if self.cluster.set_status(pdb, result.status):
+                for event_type, reason, message in result.events:
+                    self.cluster.record_event(pdb, reason, message, event_type=event_type,
+                                              component="controllermanager")
 
     # ------------------------------------------------------------------ measurements
     def availability(self) -> list[WorkloadAvailability]:
@@ -554,24 +527,13 @@ class Controllers:
                 else:
                     desired = int(workload["spec"].get("replicas", 1))
                 template_labels = (workload["spec"]["template"].get("metadata") or {}).get("labels")
-                # PDB statuses were refreshed by the disruption controller in this same advance.
-                budgets = [int((pdb.get("status") or {}).get("desiredHealthy", 0))
-                           for pdb in self.cluster._iter("poddisruptionbudgets", namespace)
-                           if selector_matches(pdb["spec"].get("selector"), template_labels)]
-                budget = max(budgets) if budgets else max(desired - implicit_allowance(kind, workload, desired), 0)
+                # The meter judges the budget from the objects (PDB specs, the workload's strategy) with its own
+                # code, never from the PDB status this fake computes or the engine's rules.
+                pdb_specs = [pdb["spec"] for pdb in self.cluster._iter("poddisruptionbudgets", namespace)
+                             if selector_matches(pdb["spec"].get("selector"), template_labels)]
+                budget = required_ready(kind, workload["spec"], desired, pdb_specs)
                 result.append(WorkloadAvailability(f"{namespace}/{name}", kind, desired, ready, budget))
         return result
-
-
-def implicit_allowance(kind: str, workload: dict, desired: int) -> int:
-    """How many ready replicas a workload without a PDB may lose at once (DESIGN.md, "implicit budget"): one, or
-    its own rolling-update maxUnavailable (rounded down, as a Deployment rounds it), but never less than one."""
-    if kind == "DaemonSet":
-        return 1
-    spec = workload.get("spec") or {}
-    strategy = spec.get("strategy") if kind == "Deployment" else spec.get("updateStrategy")
-    value = ((strategy or {}).get("rollingUpdate") or {}).get("maxUnavailable")
-    return 1 if value is None else max(1, scaled_value(value, desired, round_up=False))
 
 
 def _ordinal(pod_name: str, sts_name: str) -> int:
