@@ -63,6 +63,7 @@ from bluegreen.sandbox.kube.validation import (
     node_errors,
     patch_type_error,
     pdb_errors,
+    refuse_unmodelled,
     toleration_errors,
     type_problem,
     validate_status,
@@ -284,6 +285,7 @@ class FakeCluster:
             problem = type_problem(rtype, obj)
             if problem is not None:
                 raise decode_error(rtype, problem)
+            refuse_unmodelled(rtype, obj)
             metadata["uid"] = self.new_uid()
             metadata["creationTimestamp"] = self.timestamp()
             metadata.pop("deletionTimestamp", None)
@@ -380,6 +382,7 @@ class FakeCluster:
 
     def _commit_update(self, rtype: ResourceType, current: dict, obj: dict) -> dict:
         self._check_kind(rtype, obj)
+        refuse_unmodelled(rtype, obj)
         metadata = obj.setdefault("metadata", {})
         for immutable in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
                           "deletionGracePeriodSeconds", "generation"):
@@ -415,6 +418,9 @@ class FakeCluster:
             conflict = precondition_conflict(rtype.kind, rtype.group, obj, preconditions or Preconditions())
             if conflict is not None:
                 raise conflict
+            if propagation == "Foreground" and rtype.plural not in ("pods", "events"):
+                raise BadRequest(f"the sandbox does not model foreground cascading deletion (propagationPolicy "
+                                 f"Foreground) of {rtype.plural} {name!r}; delete with Background or Orphan")
             if rtype.plural == "pods":
                 return self._delete_pod(obj, grace_seconds, how)
             if rtype.plural == "nodes":
@@ -454,7 +460,7 @@ class FakeCluster:
         if grace_seconds is None:
             grace_seconds = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
         if grace_seconds < 0:
-            raise Invalid.of("Pod", metadata["name"], "gracePeriodSeconds", "must be >= 0")
+            grace_seconds = 1  # rest.BeforeDelete: a negative grace period is treated as 1 s
         runtime = self._runtime.setdefault(metadata["uid"], PodRuntime(created_at=self.now))
         immediate = grace_seconds == 0 or not pod["spec"].get("nodeName") or pod_terminal(pod)
         if not metadata.get("deletionTimestamp"):

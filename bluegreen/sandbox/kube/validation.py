@@ -192,6 +192,16 @@ def _go_print(value: Any) -> str:
     return str(value)
 
 
+# ---------------------------------------------------------------------------------------------- not modelled
+def refuse_unmodelled(rtype: ResourceType, obj: dict) -> None:
+    """A 400 naming what the sandbox does not model, where quietly storing it would make the fake more
+    permissive than a real cluster (an object with finalizers would vanish at once on delete here)."""
+    if (obj.get("metadata") or {}).get("finalizers"):
+        raise BadRequest(f"the sandbox does not model finalizers (metadata.finalizers of {rtype.kind} "
+                         f"{(obj.get('metadata') or {}).get('name')!r}): a real server keeps the object until they "
+                         "are removed; leave metadata.finalizers empty")
+
+
 # ---------------------------------------------------------------------------------------------- validation
 def node_errors(node: dict) -> list[FieldError]:
     """validateNodeTaints: each taint has a qualified key, a supported effect, and key+effect pairs are unique."""

@@ -135,6 +135,10 @@ def test_terminating_and_pending_pods_ignore_the_budget(conformance):  # noqa: F
     assert pending.status.phase == "Pending"
     c.evict(pending.metadata.name)
     assert all(p.metadata.name != pending.metadata.name for p in c.pods("huge"))
+    c.advance(5)  # the first victim's container has exited: Succeeded, not yet removed by the kubelet
+    assert c.core.read_namespaced_pod(victim, "default").status.phase == "Succeeded"
+    c.evict(victim)  # a finished pod is deleted at once
+    assert victim not in {p.metadata.name for p in c.pods("web")}
 
 
 # eviction.go addConditionAndDeletePod: the evicted pod gets DisruptionTarget=True (reason EvictionByEvictionAPI)
