@@ -33,7 +33,7 @@ def required_ready(kind: str, workload_spec: dict, desired: int, pdb_specs: list
 
     With PodDisruptionBudgets: the strictest of them — minAvailable as an int, or its percentage of
     ``desired`` rounded up; maxUnavailable (int, or percentage rounded up) taken off ``desired``. Without
-    one, the implicit budget (DESIGN.md): one Ready pod down at a time, or the workload's own rolling-update
+    one, the implicit budget (docs/engine.md): one Ready pod down at a time, or the workload's own rolling-update
     maxUnavailable (percentages rounded down, as a Deployment rounds them), never less than one.
     """
     if pdb_specs:
