@@ -522,7 +522,7 @@ class FakeCluster:
                 options = dataclasses.replace(options, dry_run=True)
             try:
                 return self._evict(pod, options)
-            except TooManyRequests:
+            except (TooManyRequests, MultiplePodDisruptionBudgets):  # the budget's answers, not the client's errors
                 self.measurements.on_eviction_refused()
                 raise
 
