@@ -6,6 +6,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from bluegreen.sandbox.kube.objects import workload_objects
+from tests.integration.sandbox.kube_fixtures import needs_kubectl
 from tests.sandbox.conformance.fixtures import conformance, refusal  # noqa: F401
 
 
@@ -32,6 +33,20 @@ def test_bare_pod_under_max_unavailable_is_never_evictable(conformance):  # noqa
     c.advance(300)
     with pytest.raises(ApiException):  # refused forever, not only until a controller catches up
         c.evict("lonely")
+
+
+# The same through real kubectl: `kubectl drain --force` cannot move a bare pod under maxUnavailable.
+@needs_kubectl
+@pytest.mark.kubectl
+def test_kubectl_drain_cannot_evict_a_bare_pod_under_max_unavailable(conformance):  # noqa: F811
+    c = conformance
+    c.workload("Pod", "lonely", pdb={"maxUnavailable": 1})
+    c.advance(2)
+    node = c.core.read_namespaced_pod("lonely", "default").spec.node_name
+    result = c.served.kubectl("drain", node, "--force", "--ignore-daemonsets", "--timeout=3s")
+    assert result.returncode != 0
+    assert "Cannot evict pod as it would violate the pod's disruption budget." in result.stderr
+    assert c.core.read_namespaced_pod("lonely", "default").metadata.deletion_timestamp is None
 
 
 # disruption.go getExpectedPodCount: a percentage minAvailable also counts the controllers' scale (0 here).
