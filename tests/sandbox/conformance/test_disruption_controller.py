@@ -19,7 +19,7 @@ def _events(c, reason: str) -> list[dict]:
 def test_bare_pod_under_max_unavailable_is_never_evictable(conformance):  # noqa: F811
     c = conformance
     c.workload("Pod", "lonely", pdb={"maxUnavailable": 1})
-    c.advance(2)
+    c.advance(10)  # settled: every pod Running and Ready
     status = c.pdb("lonely-pdb")["status"]
     assert (status["expectedPods"], status["desiredHealthy"], status["currentHealthy"],
             status["disruptionsAllowed"]) == (0, 0, 1, 0)
@@ -41,7 +41,7 @@ def test_bare_pod_under_max_unavailable_is_never_evictable(conformance):  # noqa
 def test_kubectl_drain_cannot_evict_a_bare_pod_under_max_unavailable(conformance):  # noqa: F811
     c = conformance
     c.workload("Pod", "lonely", pdb={"maxUnavailable": 1})
-    c.advance(2)
+    c.advance(10)  # settled: every pod Running and Ready
     node = c.core.read_namespaced_pod("lonely", "default").spec.node_name
     result = c.served.kubectl("drain", node, "--force", "--ignore-daemonsets", "--timeout=3s")
     assert result.returncode != 0
@@ -53,7 +53,7 @@ def test_kubectl_drain_cannot_evict_a_bare_pod_under_max_unavailable(conformance
 def test_bare_pod_under_percentage_min_available_allows_nothing(conformance):  # noqa: F811
     c = conformance
     c.workload("Pod", "lonely", pdb={"minAvailable": "50%"})
-    c.advance(2)
+    c.advance(10)  # settled: every pod Running and Ready
     status = c.pdb("lonely-pdb")["status"]
     assert (status["expectedPods"], status["desiredHealthy"], status["disruptionsAllowed"]) == (0, 0, 0)
 
@@ -68,7 +68,7 @@ def test_integer_min_available_counts_bare_pods(conformance):  # noqa: F811
     c.apply({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
              "metadata": {"name": "solo-pdb", "namespace": "default"},
              "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app.kubernetes.io/name": "solo"}}}})
-    c.advance(2)
+    c.advance(10)  # settled: every pod Running and Ready
     status = c.pdb("solo-pdb")["status"]
     assert (status["expectedPods"], status["desiredHealthy"], status["disruptionsAllowed"]) == (3, 2, 1)
     c.evict("solo-0")
@@ -83,7 +83,7 @@ def test_integer_min_available_counts_bare_pods(conformance):  # noqa: F811
 def test_daemonset_pods_under_max_unavailable_fail_to_sync(conformance):  # noqa: F811
     c = conformance
     c.workload("DaemonSet", "agent", pdb={"maxUnavailable": 1})
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     pdb = c.pdb("agent-pdb")
     condition = pdb["status"]["conditions"][0]
     assert (condition["type"], condition["status"], condition["reason"]) == ("DisruptionAllowed", "False",
@@ -104,7 +104,7 @@ def test_daemonset_pods_under_max_unavailable_fail_to_sync(conformance):  # noqa
 def test_daemonset_pods_under_integer_min_available(conformance):  # noqa: F811
     c = conformance
     c.workload("DaemonSet", "agent", pdb={"minAvailable": 3})
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     status = c.pdb("agent-pdb")["status"]
     assert (status["expectedPods"], status["desiredHealthy"], status["disruptionsAllowed"]) == (4, 3, 1)
     assert status["conditions"][0]["reason"] == "SufficientPods"
@@ -132,7 +132,7 @@ def test_expected_pods_come_from_the_controllers_scale(conformance):  # noqa: F8
 def test_disrupted_pods_expire_after_the_deletion_timeout(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=3, pdb={"minAvailable": 1}, grace_seconds=30)
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     first, second = [p.metadata.name for p in c.pods("web")][:2]
     c.evict(first)
     recorded = c.pdb("web-pdb")["status"]
@@ -143,7 +143,7 @@ def test_disrupted_pods_expire_after_the_deletion_timeout(conformance):  # noqa:
         c.evict(second, preconditions={"uid": "not-the-uid"})
     assert conflict.value.status == 409
     assert second in c.pdb("web-pdb")["status"]["disruptedPods"]
-    c.advance(1)
+    c.advance(10)  # the first pod's replacement is Ready by now
     status = c.pdb("web-pdb")["status"]
     # Ready and not terminating: the replacement, the third pod and `second`, which is disrupted: 2 count.
     assert second in status["disruptedPods"] and status["currentHealthy"] == 2

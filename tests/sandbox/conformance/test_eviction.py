@@ -20,7 +20,7 @@ def _condition(pod, kind: str):
 def test_eviction_decrements_the_stored_status_and_records_the_pod(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=4, pdb={"maxUnavailable": 2}, grace_seconds=30)
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     names = [p.metadata.name for p in c.pods("web")]
     assert c.pdb("web-pdb")["status"]["disruptionsAllowed"] == 2
     c.evict(names[0])
@@ -47,7 +47,7 @@ def test_eviction_decrements_the_stored_status_and_records_the_pod(conformance):
 def test_eviction_waits_for_the_controller_after_a_spec_change(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=3, pdb={"minAvailable": 1})
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     c.policy.patch_namespaced_pod_disruption_budget("web-pdb", "default", {"spec": {"minAvailable": 2}})
     assert c.pdb("web-pdb")["metadata"]["generation"] == 2
     name = c.pods("web")[0].metadata.name
@@ -67,7 +67,7 @@ def test_eviction_waits_for_the_controller_after_a_spec_change(conformance):  # 
 def test_a_new_budget_refuses_until_first_synced(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=3)
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     c.policy.create_namespaced_pod_disruption_budget("default", {
         "metadata": {"name": "late"}, "spec": {"maxUnavailable": 1,
                                                "selector": {"matchLabels": {"app.kubernetes.io/name": "web"}}}})
@@ -85,7 +85,7 @@ def test_two_budgets_are_a_500(conformance):  # noqa: F811
     c.policy.create_namespaced_pod_disruption_budget("default", {
         "metadata": {"name": "also"}, "spec": {"minAvailable": 1,
                                                "selector": {"matchLabels": {"app.kubernetes.io/name": "web"}}}})
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     with pytest.raises(ApiException) as refused:
         c.evict(c.pods("web")[0].metadata.name)
     body = refusal(refused.value)
@@ -106,7 +106,7 @@ def test_unhealthy_pod_eviction_policy(conformance, policy, healthy_budget, allo
     c.workload("Deployment", "web", replicas=3, pdb=pdb, grace_seconds=30)
     (starting,) = workload_objects("Pod", "starting", ready_seconds=1000)  # Running, never Ready in this test
     c.apply({**starting, "metadata": {**starting["metadata"], "labels": {"app.kubernetes.io/name": "web"}}})
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     before = c.pdb("web-pdb")["status"]
     assert before["currentHealthy"] == 3 and before["expectedPods"] == 4
     if not allowed:
@@ -125,7 +125,7 @@ def test_terminating_and_pending_pods_ignore_the_budget(conformance):  # noqa: F
     c = conformance
     c.workload("Deployment", "web", replicas=2, pdb={"minAvailable": 2}, grace_seconds=60)
     c.workload("Deployment", "huge", replicas=1, cpu="64", pdb={"minAvailable": 1})  # fits nowhere: Pending
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     assert c.pdb("web-pdb")["status"]["disruptionsAllowed"] == 0
     victim = c.pods("web")[0].metadata.name
     c.core.delete_namespaced_pod(victim, "default")
@@ -146,7 +146,7 @@ def test_terminating_and_pending_pods_ignore_the_budget(conformance):  # noqa: F
 def test_evicted_pods_carry_the_disruption_target_condition(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=3, pdb={"maxUnavailable": 1}, grace_seconds=30)
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     first, second = [p.metadata.name for p in c.pods("web")][:2]
     before = c.pdb("web-pdb")
     c.evict(first, dry_run=["All"])

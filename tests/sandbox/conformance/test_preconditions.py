@@ -17,7 +17,7 @@ from tests.sandbox.conformance.fixtures import conformance, refusal  # noqa: F40
 def test_delete_with_stale_preconditions_is_a_conflict(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=2, grace_seconds=30)
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     pod = c.pods("web")[0]
     name = pod.metadata.name
     with pytest.raises(ApiException) as wrong_uid:
@@ -50,7 +50,7 @@ def test_delete_with_stale_preconditions_is_a_conflict(conformance):  # noqa: F8
 def test_eviction_with_stale_preconditions_is_a_conflict(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=2)
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     pod = c.pods("web")[0]
     with pytest.raises(ApiException) as wrong_uid:
         c.evict(pod.metadata.name, preconditions=client.V1Preconditions(uid="not-it"))
@@ -72,7 +72,7 @@ def test_eviction_with_stale_preconditions_is_a_conflict(conformance):  # noqa: 
 def test_puts_with_a_stale_resource_version_are_conflicts(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=2, pdb={"maxUnavailable": 1})
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     node = c.core.read_node(node_name(0))
     c.core.patch_node(node_name(0), {"metadata": {"labels": {"touched": "yes"}}})
     node.spec.unschedulable = True

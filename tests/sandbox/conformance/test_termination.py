@@ -19,7 +19,7 @@ def _ready(pod) -> bool:
 def test_terminating_pod_stays_ready_then_succeeds_then_goes(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=1, grace_seconds=20)
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     (pod,) = c.pods("web")
     name = pod.metadata.name
     c.core.delete_namespaced_pod(name, "default")
@@ -46,7 +46,7 @@ def test_terminating_pod_stays_ready_then_succeeds_then_goes(conformance):  # no
 def test_kubectl_shows_a_terminating_pod_ready(conformance):  # noqa: F811
     c = conformance
     c.workload("Deployment", "web", replicas=1, grace_seconds=20)
-    c.advance(3)
+    c.advance(10)  # settled: every pod Running and Ready
     name = c.pods("web")[0].metadata.name
     c.core.delete_namespaced_pod(name, "default")
     c.advance(5)
