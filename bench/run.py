@@ -144,6 +144,8 @@ def run_one(name: str, tool: str, speed: float, workdir: Path) -> RunRecord:
             inflation = peer.inflation_s
             notes.append(f"kubectl's 429 retries (5 s real each): {peer.eviction_retries}")
         seen = observed(sandbox, before, modelled, at_start, to_move)
+        with sandbox.cluster.lock:
+            notes.append(sandbox.cluster.tick_costs.line())
     finally:
         sandbox.stop()
     if not seen.placement_matches_model:

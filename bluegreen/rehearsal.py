@@ -48,6 +48,48 @@ class SimulatedCrash(BaseException):
         super().__init__(f"simulated crash at {point}")
 
 
+def point_reached(point: str | None, event: Event) -> bool:
+    """Whether ``event`` is the one that marks the crash point (after_scale_up is checked explicitly)."""
+    return (
+        (point == "after_gates" and isinstance(event, GatePassed) and event.gate == "load-balancers")
+        or (point == "after_cordon" and isinstance(event, NodesCordoned))
+        or (point == "mid_node" and isinstance(event, PodEvicted))
+        or (point == "after_first_node" and isinstance(event, NodeDrained))
+    )
+
+
+class NodeLossInjector:
+    """A reporter that fires each ``node_lost`` fault whose ``at`` is a crash point, once, when the cutover
+    reaches it (the sandbox itself fires the faults timed in simulated seconds)."""
+
+    def __init__(self, sandbox, faults: list) -> None:
+        self.sandbox = sandbox
+        self.pending = [f for f in faults if isinstance(f.at, str)]
+        self.lost: list[str] = []  # nodes whose kubelet this injector stopped
+
+    def check(self, point: str) -> None:
+        self._fire(lambda at: at == point)
+
+    def emit(self, event: Event) -> None:
+        self._fire(lambda at: point_reached(at, event))
+
+    def _fire(self, reached) -> None:
+        for fault in [f for f in self.pending if reached(f.at)]:
+            self.pending.remove(fault)
+            self.lost.extend(self.sandbox.lose_nodes(fault.color, fault.count))
+
+
+class PointChecks:
+    """Explicit crash points (after_scale_up) go to every injector, node losses before the crash."""
+
+    def __init__(self, *injectors) -> None:
+        self.injectors = injectors
+
+    def check(self, point: str) -> None:
+        for injector in self.injectors:
+            injector.check(point)
+
+
 class CrashInjector:
     """A reporter that raises SimulatedCrash at the first event matching the crash point."""
 
@@ -58,12 +100,7 @@ class CrashInjector:
         self.fired = False
 
     def matches(self, event: Event) -> bool:
-        return (
-            (self.point == "after_gates" and isinstance(event, GatePassed) and event.gate == "load-balancers")
-            or (self.point == "after_cordon" and isinstance(event, NodesCordoned))
-            or (self.point == "mid_node" and isinstance(event, PodEvicted))
-            or (self.point == "after_first_node" and isinstance(event, NodeDrained))
-        )
+        return point_reached(self.point, event)
 
     def check(self, point: str) -> None:
         """Explicit crash points the rehearsal passes itself (after_scale_up)."""
@@ -168,7 +205,8 @@ def wait_group_empty(conn, name: str, clock: Clock, timeout_s: float, poll_s: fl
         clock.sleep(poll_s)
 
 
-def cutover(sandbox, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector) -> api.DrainReport:
+def cutover(sandbox, settings: RolloutSettings, reporter: Reporter, crash: CrashInjector | PointChecks
+            ) -> api.DrainReport:
     """One attempt, from scratch, as one `pulumi up` run would do it."""
     scenario = sandbox.scenario
     target = api.ClusterTarget(sandbox.cluster_name, sandbox.region, sandbox.aws_endpoint, sandbox.kubeconfig_path)
@@ -204,9 +242,11 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
     reporter = reporter or NullReporter()
     settings = settings or scenario.rollout_settings()
     crash = CrashInjector(scenario.crash_at)
+    from bluegreen.sandbox.scenario import NodeLost
     attempts: list[Attempt] = []
     wall = time.monotonic()
     sandbox = Sandbox.start(scenario, speed=speed)
+    losses = NodeLossInjector(sandbox, scenario.faults_of(NodeLost))  # once: a loss happens in one attempt only
     if isinstance(reporter, PrintReporter):
         reporter.use_clock(sandbox.clock)
     try:
@@ -217,9 +257,9 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
             number += 1
             collect = CollectingReporter()
             began = sandbox.clock.now()
-            fan = FanOutReporter(collect, reporter, crash)
+            fan = FanOutReporter(collect, reporter, losses, crash)
             try:
-                report = cutover(sandbox, settings, fan, crash)
+                report = cutover(sandbox, settings, fan, PointChecks(losses, crash))
                 drained = report.nodes_drained
                 attempts.append(Attempt(number, "ok", None, drained, len(report.pods_evicted),
                                         sandbox.clock.now() - began))

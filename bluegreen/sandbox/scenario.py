@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.sandbox.kube.store import ClusterTiming
 
 BUILTIN_DIR = Path(__file__).with_name("scenarios")
 DEFAULT_SCENARIO = "small"
@@ -131,6 +132,18 @@ class ApiErrors:
 
 
 @dataclass(frozen=True)
+class NodeLost:
+    """The kubelets of ``count`` nodes of the color stop reporting at ``at``: a crash point name (when the
+    cutover reaches it) or a simulated second after the sandbox started. The node lifecycle controller then
+    marks them Unknown after its grace period and the taint-eviction controller deletes their pods."""
+
+    at: CrashPoint | float
+    count: int = 1
+    color: FaultColor = "old"
+    kind: Literal["node_lost"] = "node_lost"
+
+
+@dataclass(frozen=True)
 class Crash:
     """The cutover process dies at ``at`` (the rehearsal driver kills its first attempt there)."""
 
@@ -138,7 +151,7 @@ class Crash:
     kind: Literal["crash"] = "crash"
 
 
-Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | Crash
+Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,7 @@ class Scenario:
     placement: Placement = "spread"
     faults: tuple[Fault, ...] = ()
     rollout: dict[str, Any] = field(default_factory=dict)
+    timing: ClusterTiming = field(default_factory=ClusterTiming)
     speed: float = DEFAULT_SPEED
     description: str = ""
     source: str = ""  # where it was loaded from (a path or "builtin:<name>")
@@ -223,6 +237,7 @@ _SCENARIO_KEYS = (
     "workloads",
     "faults",
     "rollout",
+    "timing",
 )
 _WORKLOAD_KEYS = (
     "kind",
@@ -241,6 +256,7 @@ _FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "node_never_ready": ("kind", "count", "color"),
     "target_unhealthy": ("kind", "count", "color"),
     "api_errors": ("kind", "rate", "status", "seed"),
+    "node_lost": ("kind", "count", "color", "at"),
     "crash": ("kind", "at"),
 }
 _REQUIRED = object()
@@ -337,6 +353,7 @@ class _Parser:
             placement=self.choice(self.get(data, "placement", "", "spread"), "placement", get_args(Placement)),
             faults=faults,
             rollout=self.rollout(self.get(data, "rollout", "", {})),
+            timing=self.timing(self.get(data, "timing", "", {})),
             speed=self.number(self.get(data, "speed", "", DEFAULT_SPEED), "speed", 0.0, exclusive=True),
             source=self.source,
         )
@@ -469,6 +486,10 @@ class _Parser:
                 status = self.integer(self.get(data, "status", path, 500), f"{path}.status", 400, 599)
                 seed = self.integer(self.get(data, "seed", path, 0), f"{path}.seed", 0)
                 fault = ApiErrors(rate, status, seed)
+            elif kind == "node_lost":
+                count = self.integer(self.get(data, "count", path, 1), f"{path}.count", 1, nodes_per_color)
+                color = self.choice(self.get(data, "color", path, "old"), f"{path}.color", get_args(FaultColor))
+                fault = NodeLost(self.moment(self.get(data, "at", path), f"{path}.at"), count, color)
             else:
                 fault = Crash(self.choice(self.get(data, "at", path), f"{path}.at", get_args(CrashPoint)))
             result.append(fault)
@@ -476,6 +497,30 @@ class _Parser:
         if len(crashes) > 1:
             raise self.fail(f"faults[{crashes[1]}]", "a scenario can crash only once; keep one crash fault")
         return tuple(result)
+
+    def moment(self, value: Any, path: str) -> CrashPoint | float:
+        """A crash point name or a simulated second (a number >= 0)."""
+        if isinstance(value, str):
+            return self.choice(value, path, get_args(CrashPoint))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, f"{value!r} is neither a crash point ({', '.join(get_args(CrashPoint))}) nor a "
+                            "number of simulated seconds >= 0")
+        return self.number(value, path)
+
+    def timing(self, value: Any) -> ClusterTiming:
+        keys = tuple(f.name for f in fields(ClusterTiming))
+        data = self.mapping(value, "timing", keys)
+        defaults = ClusterTiming()
+        found: dict[str, Any] = {}
+        for key in keys:
+            raw = self.get(data, key, "timing", getattr(defaults, key))
+            if key == "default_toleration_seconds":
+                found[key] = self.integer(raw, f"timing.{key}")
+            elif key == "node_monitor_grace_seconds":
+                found[key] = self.number(raw, f"timing.{key}", 0.0, exclusive=True)
+            else:
+                found[key] = self.number(raw, f"timing.{key}")
+        return ClusterTiming(**found)
 
     def rollout(self, value: Any) -> dict[str, Any]:
         known = {f.name: f for f in fields(RolloutSettings)}

@@ -34,7 +34,8 @@ from bluegreen.sandbox.kube.cluster import FakeCluster
 from bluegreen.sandbox.kube.errors import NotFound
 from bluegreen.sandbox.kube.objects import workload_objects
 from bluegreen.sandbox.kube.server import FakeApiServer
-from bluegreen.sandbox.scenario import ApiErrors, NodeNeverReady, Scenario, TargetUnhealthy
+from bluegreen.sandbox.kube.tick_costs import TickCosts
+from bluegreen.sandbox.scenario import ApiErrors, NodeLost, NodeNeverReady, Scenario, TargetUnhealthy
 from bluegreen.sandbox.ticker import Ticker
 
 DEFAULT_CLUSTER_NAME = "sandbox"
@@ -139,6 +140,8 @@ class _NodeSync:
     joined: dict[str, str] = field(default_factory=dict)  # instance id -> node name
     never_ready_quota: dict[str, int] = field(default_factory=dict)  # color -> instances still to fail
     never_ready: set[str] = field(default_factory=set)
+    lost_quota: dict[str, int] = field(default_factory=dict)  # color -> nodes still to lose when they join
+    lost: set[str] = field(default_factory=set)  # node names whose kubelet stopped
 
 
 class Sandbox:
@@ -156,7 +159,7 @@ class Sandbox:
         self.kubeconfig_path = str(Path(self.workdir) / "kubeconfig")
         self.moto = MotoServer(region)
         self.realism = AwsRealism(self.clock.now, scenario.load_balancers.healthy_after_seconds, region)
-        self.cluster = FakeCluster(placement=scenario.placement, seed=0)
+        self.cluster = FakeCluster(placement=scenario.placement, seed=0, timing=scenario.timing)
         self.api = FakeApiServer(self.cluster)
         self.ticker = Ticker(self.clock, [self._tick])
         self.aws_endpoint = ""
@@ -168,6 +171,8 @@ class Sandbox:
         self._kube_baseline: dict[str, int] = {}
         self._started: list[str] = []
         self._stopped = False
+        self._measuring_since: float | None = None  # simulated second the measurements started
+        self._timed_losses = [f for f in scenario.faults_of(NodeLost) if not isinstance(f.at, str)]
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
@@ -231,6 +236,8 @@ class Sandbox:
         self._kube_baseline = self.api.request_counts()
         with self.cluster.lock:
             self.cluster.measurements.start(self.cluster.now)
+            self._measuring_since = self.cluster.now
+            self.cluster.tick_costs = TickCosts()  # the run's ticks, not the fast-forward of the setup
 
     def stop(self) -> None:
         """Stop the ticker and both servers, restore moto, remove the temporary workdir. Idempotent."""
@@ -436,7 +443,28 @@ class Sandbox:
 
     def _tick(self, now: float) -> None:
         self._sync_nodes(now, self.scenario.join_seconds)
+        if self._timed_losses and self._measuring_since is not None:
+            due = [f for f in self._timed_losses if now >= self._measuring_since + f.at]
+            for fault in due:
+                self._timed_losses.remove(fault)
+                self.lose_nodes(fault.color, fault.count)
         self.cluster.advance(now)
+
+    def lose_nodes(self, color: str, count: int) -> list[str]:
+        """The ``node_lost`` fault: the kubelets of ``count`` nodes of the color ("old" or "new") stop reporting,
+        first nodes first; when fewer have joined, the rest go silent as they join. Returns the nodes lost now."""
+        actual = self.new_color if color == "new" else self.old_color
+        with self.cluster.lock, self._sync_lock:
+            nodes = [n["metadata"]["name"] for n in self.cluster.objects("nodes")
+                     if (n["metadata"].get("labels") or {}).get(naming.COLOR_LABEL) == actual
+                     and n["metadata"]["name"] not in self._sync.lost]
+            chosen = sorted(nodes, key=self.cluster.node_order)[:count]
+            for name in chosen:
+                self.cluster.stop_kubelet(name)
+                self._sync.lost.add(name)
+            if len(chosen) < count:
+                self._sync.lost_quota[actual] = self._sync.lost_quota.get(actual, 0) + count - len(chosen)
+        return chosen
 
     def _sync_nodes(self, now: float, join_seconds: float) -> None:
         colors = {self.group_name(c): c for c in naming.COLORS}
@@ -475,3 +503,8 @@ class Sandbox:
                 pods=self.scenario.node.pods,
                 ready=instance.instance_id not in never_ready,
             )
+            with self._sync_lock:
+                if self._sync.lost_quota.get(worker.color, 0) > 0:
+                    self._sync.lost_quota[worker.color] -= 1
+                    self._sync.lost.add(instance.private_dns_name)
+                    self.cluster.stop_kubelet(instance.private_dns_name)

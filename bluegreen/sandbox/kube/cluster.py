@@ -16,11 +16,11 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bluegreen.sandbox.kube.controllers import READY_SECONDS_ANNOTATION, Controllers
+from bluegreen.sandbox.kube.admission import default_toleration_seconds
+from bluegreen.sandbox.kube.controllers import Controllers
 from bluegreen.sandbox.kube.disruption import pod_terminal
 from bluegreen.sandbox.kube.errors import (
     AlreadyExists,
@@ -56,8 +56,9 @@ from bluegreen.sandbox.kube.selectors import (
     parse_field_selector,
     parse_label_selector,
     selector_matches,
-    selector_requirements,
 )
+from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, ClusterTiming, NodeRuntime, PodRuntime
+from bluegreen.sandbox.kube.tick_costs import TickCosts
 from bluegreen.sandbox.kube.validation import (
     decode_error,
     node_errors,
@@ -80,32 +81,29 @@ _STATUS_OWNED = {"pods", "nodes", "deployments", "replicasets", "statefulsets", 
 _GENERATION_TRACKED = {"deployments", "replicasets", "statefulsets", "daemonsets", "poddisruptionbudgets"}
 
 
-@dataclass
-class PodRuntime:
-    """What the kubelet knows about a pod and the API object does not show."""
-
-    created_at: float
-    started_at: float | None = None
-    delete_at: float | None = None
-
-
 class FakeCluster:
     """State plus controllers of a small Kubernetes cluster; thread-safe through ``lock``."""
 
-    def __init__(self, *, placement: str = "spread", seed: int = 0, epoch: float | None = None):
+    def __init__(self, *, placement: str = "spread", seed: int = 0, epoch: float | None = None,
+                 timing: ClusterTiming | None = None):
         if placement not in PLACEMENTS:
             raise ValueError(f"placement {placement!r} is not one of {', '.join(PLACEMENTS)}")
         self.placement = placement
         self.seed = seed
+        self.timing = timing or ClusterTiming()
+        self._node_runtime: dict[str, NodeRuntime] = {}
         self.lock = threading.RLock()
         self.now = 0.0
         # Wall-clock time that simulated second 0 maps to, for timestamps kubectl turns into ages.
         self.epoch = float(int(time.time())) if epoch is None else epoch
         self.measurements = Measurements()
+        self.tick_costs = TickCosts()  # real time per advance, for reports
         self._rng = random.Random(seed)
         self._objects: dict[str, dict[tuple[str, str], dict]] = {plural: {} for plural in BY_PLURAL}
         self._resource_version = 0
         self._runtime: dict[str, PodRuntime] = {}  # pod uid -> runtime
+        self._terminating: dict[str, dict] = {}  # pod uid -> stored pod with a grace period running
+        self._pod_changes: dict[str, dict | None] = {}  # pod uid -> stored pod (None: gone) since last taken
         self._node_order: dict[str, int] = {}
         self._node_counter = 0
         self._ip_counter = 0
@@ -189,6 +187,34 @@ class FakeCluster:
         with self.lock:
             return [copy.deepcopy(o) for o in self._iter(resource, namespace)]
 
+    # ------------------------------------------------------------------ the store's public interface (store.py)
+    def objects(self, resource: str, namespace: str | None = None) -> list[dict]:
+        """Stored objects (not copies) in creation order; for the controllers, under the lock."""
+        return self._iter(resource, namespace)
+
+    def lookup(self, resource: str, namespace: str | None, name: str) -> dict | None:
+        """The stored object (not a copy), or None."""
+        rtype = resource_type(resource)
+        return self._objects[rtype.plural].get(((namespace or "") if rtype.namespaced else "", name))
+
+    def touch(self, obj: dict) -> None:
+        self._touch(obj)
+
+    def delete_pod(self, pod: dict, grace_seconds: int | None, how: str) -> dict:
+        return self._delete_pod(pod, grace_seconds, how)
+
+    def remove_pod(self, pod: dict) -> None:
+        self._remove_pod(pod)
+
+    def take_pod_changes(self) -> dict[str, dict | None]:
+        """Pods created, written or removed since the last call (uid -> stored pod, None when gone)."""
+        changes, self._pod_changes = self._pod_changes, {}
+        return changes
+
+    def terminating_pods(self) -> list[dict]:
+        """Stored pods whose grace period is running, in the order their deletion began."""
+        return list(self._terminating.values())
+
     # ------------------------------------------------------------------ store internals
     def _iter(self, resource: str, namespace: str | None = None) -> list[dict]:
         """Stored objects (not copies) in creation order; for controllers and the server."""
@@ -206,6 +232,8 @@ class FakeCluster:
 
     def _touch(self, obj: dict) -> None:
         obj["metadata"]["resourceVersion"] = self._next_resource_version()
+        if obj.get("kind") == "Pod":
+            self._pod_changes[obj["metadata"]["uid"]] = obj
 
     def _store_status(self, resource: str, namespace: str | None, name: str, status: dict) -> dict:
         obj = self._stored(resource, namespace, name)
@@ -292,6 +320,8 @@ class FakeCluster:
             if rtype.plural in _GENERATION_TRACKED:
                 metadata["generation"] = 1
             self._default(rtype, obj)
+            if rtype.plural == "pods":
+                default_toleration_seconds(obj["spec"], self.timing.default_toleration_seconds)
             self._validate(rtype, obj)
             self._touch(obj)
             self._objects[rtype.plural][key] = obj
@@ -472,6 +502,7 @@ class FakeCluster:
         if runtime.delete_at is not None and runtime.delete_at <= delete_at:
             return copy.deepcopy(pod)  # a second delete may shorten the grace period, never extend it
         runtime.delete_at = delete_at
+        self._terminating[metadata["uid"]] = pod
         if runtime.started_at is not None:
             self.record_event(pod, "Killing", "Stopping container app", component="kubelet")
         metadata["deletionTimestamp"] = self.timestamp(delete_at)
@@ -486,11 +517,15 @@ class FakeCluster:
         if self._objects["pods"].get(key) is pod:
             del self._objects["pods"][key]
         self._runtime.pop(pod["metadata"]["uid"], None)
+        self._terminating.pop(pod["metadata"]["uid"], None)
+        self._pod_changes[pod["metadata"]["uid"]] = None
 
     def _forget_pod(self, pod: dict, how: str) -> None:
         if not pod["metadata"].get("deletionTimestamp"):
             self._record_pod_gone(pod, how)
         self._runtime.pop(pod["metadata"]["uid"], None)
+        self._terminating.pop(pod["metadata"]["uid"], None)
+        self._pod_changes[pod["metadata"]["uid"]] = None
 
     def _record_pod_gone(self, pod: dict, how: str) -> None:
         if how == "scaled_down":
@@ -565,15 +600,6 @@ class FakeCluster:
         self.set_status(pod, {**pod["status"], "conditions": conditions})
         self._delete_pod(pod, options.grace_seconds, "evicted")
 
-    def pods_selected_by(self, pdb: dict) -> list[dict]:
-        """The disruption controller's getPodsForPdb: pods of the PDB's namespace its selector matches, in any
-        phase (a nil selector matches nothing, an empty one everything)."""
-        requirements = selector_requirements((pdb.get("spec") or {}).get("selector"))
-        if requirements is None:
-            return []
-        return [p for p in self._iter("pods", pdb["metadata"]["namespace"])
-                if labels_match(requirements, p["metadata"].get("labels"))]
-
     # ------------------------------------------------------------------ nodes (the kubelet's side)
     def add_node(self, name: str, *, provider_id: str, labels: dict[str, str], cpu: str, memory: str, pods: int,
                  taints: list[dict] | None = None, ready: bool = True, not_ready_reason: str = "KubeletNotReady",
@@ -632,6 +658,7 @@ class FakeCluster:
                 },
             }
             self.create("nodes", None, node)
+            self._node_runtime[name] = NodeRuntime(heartbeat_at=self.now)
             self._node_order[name] = len(self._node_order)
             self._controllers.node_lifecycle()
 
@@ -655,9 +682,20 @@ class FakeCluster:
             if ("", name) not in self._objects["nodes"]:
                 raise NotFound.of("nodes", name)
             del self._objects["nodes"][("", name)]
+            self._node_runtime.pop(name, None)
             for pod in [p for p in self._iter("pods") if p["spec"].get("nodeName") == name]:
                 self._forget_pod(pod, "node_removed")
                 self._remove_pod(pod)
+
+    def stop_kubelet(self, name: str) -> None:
+        """The node's kubelet stops reporting (the instance froze or lost its network): nothing changes on the
+        API until the node lifecycle controller's grace period has passed (a scenario's ``node_lost`` fault)."""
+        with self.lock:
+            self._stored("nodes", None, name)
+            self.node_runtime(name).kubelet_running = False
+
+    def node_runtime(self, name: str) -> NodeRuntime:
+        return self._node_runtime.setdefault(name, NodeRuntime(heartbeat_at=self.now))
 
     def node_order(self, name: str) -> int:
         return self._node_order.get(name, 1 << 30)
@@ -672,8 +710,10 @@ class FakeCluster:
             if now < self.now:
                 raise ValueError(f"advance({now}) goes back in time; the cluster is at {self.now}")
             self.now = now
+            started = time.perf_counter()
             self._controllers.run()
             self.measurements.sample(now, self._controllers.availability())
+            self.tick_costs.record(time.perf_counter() - started, len(self._objects["pods"]))
 
     def settle(self, until: float, step: float = 1.0) -> None:
         """Advance in ``step``s up to ``until`` (convenience for tests and builders)."""

@@ -11,27 +11,34 @@ write through ``cluster.set_status``/``set_field`` so resourceVersions move only
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
 
-from bluegreen.sandbox.kube.disruption import pod_healthy, pod_ready, pod_terminal, scaled_value, sync_budget
+from bluegreen.sandbox.kube.disruption import (
+    parse_time,
+    pod_healthy,
+    pod_ready,
+    pod_terminal,
+    sync_budget,
+)
+from bluegreen.sandbox.kube.index import PodIndex
 from bluegreen.sandbox.kube.measurements import WorkloadAvailability, required_ready
+from bluegreen.sandbox.kube.nodelifecycle import eviction_delay, node_taints, ready_status, unknown_conditions
 from bluegreen.sandbox.kube.quantity import cpu_millis, memory_bytes
+from bluegreen.sandbox.kube.rollout import (
+    ReplicaSetCount,
+    new_replicaset_replicas,
+    old_replicasets_after_scale_down,
+    resolve_fenceposts,
+)
 from bluegreen.sandbox.kube.scheduler import (
-    NOT_READY_TAINT,
     UNSCHEDULABLE_TAINT,
     NodeView,
     choose_node,
     pod_requests,
     untolerated_taints,
 )
-from bluegreen.sandbox.kube.selectors import selector_matches
+from bluegreen.sandbox.kube.selectors import labels_match, selector_matches, selector_requirements
+from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, ClusterStore
 from bluegreen.sandbox.kube.termination import terminated_status
-
-if TYPE_CHECKING:
-    from bluegreen.sandbox.kube.cluster import FakeCluster
-
-#: Pod (template) annotation: seconds from container start until the pod is Ready (the scenario's ready_seconds).
-READY_SECONDS_ANNOTATION = "sandbox.bluegreen.io/ready-seconds"
 
 # Tolerations the DaemonSet controller adds to every daemon pod (pkg/controller/daemon/util).
 DAEMON_TOLERATIONS = [
@@ -41,11 +48,6 @@ DAEMON_TOLERATIONS = [
     {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
     {"key": UNSCHEDULABLE_TAINT, "operator": "Exists", "effect": "NoSchedule"},
-]
-# DefaultTolerationSeconds admission adds these to every pod.
-DEFAULT_TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
 ]
 
 
@@ -64,24 +66,24 @@ def node_ready(node: dict) -> bool:
 
 
 class Controllers:
-    def __init__(self, cluster: FakeCluster):
+    def __init__(self, cluster: ClusterStore):
         self.cluster = cluster
         # DaemonSet pods seen Ready at least once: only these count towards a DaemonSet's availability.
         self._daemon_pods_established: set[str] = set()
+        # The stored pods, indexed (see index.py); brought up to date by ``reindex``.
+        self.index: PodIndex = PodIndex()
+        self._template_hashes: dict[tuple[str, int], str] = {}
+        self._daemon_fit: dict[tuple, tuple[bool, bool]] = {}
+        self._node_ready_seen: dict[str, str] = {}  # node -> Ready status at the last pass
+        self._taint_seen: dict[str, dict[str, float]] = {}  # node -> pod uid -> first seen under NoExecute taints
 
     # ------------------------------------------------------------------ helpers
-    def _owned(self) -> dict[str, list[dict]]:
-        """Pods and ReplicaSets by their controller's uid, in creation order."""
-        owned: dict[str, list[dict]] = {}
-        for plural in ("replicasets", "pods"):
-            for obj in self.cluster._iter(plural):
-                ref = controller_ref(obj)
-                if ref:
-                    owned.setdefault(ref["uid"], []).append(obj)
-        return owned
+    def _owned(self, uid: str) -> list[dict]:
+        """The pods whose controller has ``uid`` (from the index), in creation order."""
+        return self.index.owned(uid)
 
     def _by_uid(self, plural: str) -> dict[str, dict]:
-        return {o["metadata"]["uid"]: o for o in self.cluster._iter(plural)}
+        return {o["metadata"]["uid"]: o for o in self.cluster.objects(plural)}
 
     def workload_of(self, pod: dict) -> tuple[str, str, str] | None:
         ref = controller_ref(pod)
@@ -89,13 +91,14 @@ class Controllers:
             return None
         namespace = pod["metadata"]["namespace"]
         if ref.get("kind") == "ReplicaSet":
-            rs = self.cluster._objects["replicasets"].get((namespace, ref["name"]))
+            rs = self.cluster.lookup("replicasets", namespace, ref["name"])
             rs_ref = controller_ref(rs) if rs else None
             if rs_ref and rs_ref.get("kind") == "Deployment":
                 return ("Deployment", namespace, rs_ref["name"])
         return (ref.get("kind", ""), namespace, ref["name"])
 
-    def _new_pod(self, owner: dict, owner_kind: str, name: str, extra_labels: dict[str, str]) -> dict:
+    def _new_pod(self, owner: dict, owner_kind: str, name: str, extra_labels: dict[str, str],
+                 extra_tolerations: list[dict] | None = None) -> dict:
         template = copy.deepcopy(owner["spec"]["template"])
         metadata = template.get("metadata") or {}
         pod = {
@@ -113,11 +116,12 @@ class Controllers:
         }
         if metadata.get("annotations"):
             pod["metadata"]["annotations"] = dict(metadata["annotations"])
-        tolerations = pod["spec"].setdefault("tolerations", [])
-        for default in DEFAULT_TOLERATIONS:
-            if not any(t.get("key") == default["key"] and t.get("effect") == default["effect"] for t in tolerations):
-                tolerations.append(dict(default))
+        if extra_tolerations:
+            pod["spec"]["tolerations"] = _merge_tolerations(pod["spec"].get("tolerations") or [], extra_tolerations)
         created = self.cluster.create("pods", owner["metadata"]["namespace"], pod)
+        stored = self.cluster.lookup("pods", owner["metadata"]["namespace"], name)
+        assert stored is not None
+        self.index.file(stored)
         component = {"ReplicaSet": "replicaset-controller", "StatefulSet": "statefulset-controller",
                      "DaemonSet": "daemonset-controller"}.get(owner_kind, "sandbox")
         self.cluster.record_event(owner, "SuccessfulCreate", f"Created pod: {name}", component=component)
@@ -125,124 +129,241 @@ class Controllers:
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
+        self.kubelet_heartbeat()
         self.node_lifecycle()
+        self.taint_eviction()
         self.kubelet_finish_terminating()
         self.deployments()
-        owned = self._owned()
-        self.replicasets(owned)
-        self.statefulsets(owned)
-        self.daemonsets(owned)
+        self.reindex()
+        self.replicasets()
+        self.statefulsets()
+        self.daemonsets()
         self.schedule()
         self.kubelet_run_pods()
-        owned = self._owned()
-        self.workload_statuses(owned)
+        self.reindex()
+        self.workload_statuses()
         self.disruption()
 
+    def reindex(self) -> None:
+        """Re-file the pods that changed since the index last looked; the loops after this read the index."""
+        self.index.apply(self.cluster.take_pod_changes())
+
+    def kubelet_heartbeat(self) -> None:
+        """Every running kubelet renews its node's Lease (kept as the node's heartbeat, not as an object)."""
+        for node in self.cluster.objects("nodes"):
+            runtime = self.cluster.node_runtime(node["metadata"]["name"])
+            if runtime.kubelet_running:
+                runtime.heartbeat_at = self.cluster.now
+
     def node_lifecycle(self) -> None:
-        """Taint cordoned and NotReady nodes with NoSchedule, as the node lifecycle controller does."""
-        for node in self.cluster._iter("nodes"):
-            managed = (UNSCHEDULABLE_TAINT, NOT_READY_TAINT)
-            taints = [t for t in node["spec"].get("taints") or []
-                      if not (t.get("key") in managed and t.get("effect") == "NoSchedule")]
-            # NoSchedule taints carry no timeAdded on a real node (only NoExecute ones do).
-            if node["spec"].get("unschedulable"):
-                taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
-            if not node_ready(node):
-                taints.append({"key": NOT_READY_TAINT, "effect": "NoSchedule"})
+        """node_lifecycle_controller.go monitorNodeHealth + the tainting passes (see nodelifecycle.py): a node
+        silent for the grace period goes Unknown; on Ready -> not Ready its pods are marked not Ready
+        (MarkPodsNotReady); taints follow the Ready condition and spec.unschedulable."""
+        now, stamp = self.cluster.now, self.cluster.timestamp()
+        grace = self.cluster.timing.node_monitor_grace_seconds
+        for node in self.cluster.objects("nodes"):
+            name = node["metadata"]["name"]
+            runtime = self.cluster.node_runtime(name)
+            ready = ready_status(node)
+            if ready != "Unknown" and not runtime.kubelet_running and now - runtime.heartbeat_at >= grace:
+                conditions = unknown_conditions(node["status"].get("conditions") or [], stamp)
+                self.cluster.set_status(node, {**node["status"], "conditions": conditions})
+                self.cluster.record_event(node, "NodeNotReady", f"Node {name} status is now: NodeNotReady",
+                                          component="node-controller")
+                ready = "Unknown"
+            if ready != "True" and self._node_ready_seen.get(name) == "True":
+                self.mark_pods_not_ready(name)
+            self._node_ready_seen[name] = ready
+            taints = node_taints(node, ready, stamp)
             self.cluster.set_field(node, ("spec", "taints"), taints or None)
+
+    def mark_pods_not_ready(self, node_name: str) -> None:
+        """controller/util/node MarkPodsNotReady: the Ready condition of every pod on the node turns False."""
+        self.reindex()
+        stamp = self.cluster.timestamp()
+        for pod in self.index.on_node(node_name):
+            for condition in pod.get("status", {}).get("conditions") or []:
+                if condition["type"] == "Ready" and condition["status"] != "False":
+                    condition.update(status="False", lastTransitionTime=stamp)
+                    self.cluster.touch(pod)
+
+    def taint_eviction(self) -> None:
+        """tainteviction/taint_eviction.go: pods on a node with NoExecute taints are deleted at once when they
+        do not tolerate one, after their smallest matching tolerationSeconds when they do, never when they
+        tolerate it forever (DaemonSet pods)."""
+        now = self.cluster.now
+        self.reindex()
+        for node in self.cluster.objects("nodes"):
+            name = node["metadata"]["name"]
+            taints = [t for t in node["spec"].get("taints") or [] if t.get("effect") == "NoExecute"]
+            if not taints:
+                self._taint_seen.pop(name, None)
+                continue
+            seen = self._taint_seen.setdefault(name, {})
+            for pod in self.index.on_node(name):
+                if pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
+                    continue
+                delay = eviction_delay(pod["spec"].get("tolerations") or [], taints)
+                if delay is None:
+                    continue
+                first = seen.setdefault(pod["metadata"]["uid"], now)
+                if now >= first + delay:
+                    self._evict_for_taint(pod)
+
+    def _evict_for_taint(self, pod: dict) -> None:
+        stamp = self.cluster.timestamp()
+        conditions = [c for c in pod["status"].get("conditions") or [] if c["type"] != "DisruptionTarget"]
+        conditions.append({"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager",
+                           "message": "Taint manager: deleting due to NoExecute taint", "lastTransitionTime": stamp})
+        pod["status"]["conditions"] = conditions
+        self.cluster.touch(pod)
+        namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        self.cluster.record_event(pod, "TaintManagerEviction", f"Marking for deletion Pod {namespace}/{name}",
+                                  component="taint-eviction-controller")
+        self.cluster.delete_pod(pod, None, "taint_evicted")
 
     def kubelet_finish_terminating(self) -> None:
         """Pods whose grace period has passed: their containers exit and the kubelet reports the pod Succeeded;
         on the next pass it removes the object. Not on a NotReady node (no kubelet to confirm)."""
-        nodes = {n["metadata"]["name"]: n for n in self.cluster._iter("nodes")}
-        for pod in list(self.cluster._iter("pods")):
+        nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
+        for pod in self.cluster.terminating_pods():
             runtime = self.cluster.runtime(pod)
             if runtime.delete_at is None or self.cluster.now < runtime.delete_at:
                 continue
-            node = nodes.get(pod["spec"].get("nodeName", ""))
-            if node is not None and not node_ready(node):
+            name = pod["spec"].get("nodeName", "")
+            node = nodes.get(name)
+            if node is not None and (not node_ready(node) or not self.cluster.node_runtime(name).kubelet_running):
                 continue
             if pod_terminal(pod) or runtime.started_at is None:
-                self.cluster._remove_pod(pod)
+                self.cluster.remove_pod(pod)
             else:
                 self.cluster.set_status(pod, terminated_status(pod["status"], self.cluster.timestamp()))
 
     def deployments(self) -> None:
-        """Each Deployment owns one ReplicaSet per pod template; the current one gets all replicas.
-
-        Template changes scale the old ReplicaSets to 0 at once (no surge arithmetic): the engine
-        never changes templates, and the sandbox documents this.
-        """
-        replicasets = self.cluster._iter("replicasets")
-        for deployment in list(self.cluster._iter("deployments")):
-            namespace, name = deployment["metadata"]["namespace"], deployment["metadata"]["name"]
-            uid = deployment["metadata"]["uid"]
+        """Each Deployment owns one ReplicaSet per pod template (pkg/controller/deployment/sync.go
+        getNewReplicaSet); a template change rolls pods over with RollingUpdate's maxSurge/maxUnavailable
+        (rolling.go rolloutRolling, see rollout.py) or, for Recreate, scales the old sets to zero and the new
+        one up once their pods are gone (recreate.go rolloutRecreate). Scaling during a rollout is not
+        proportional: the new set is capped at the desired count and the old sets shrink as the rollout allows."""
+        replicasets = self.replicasets_by_owner()
+        for deployment in list(self.cluster.objects("deployments")):
+            name, uid = deployment["metadata"]["name"], deployment["metadata"]["uid"]
             spec = deployment["spec"]
-            template_hash = self.cluster.template_hash(spec["template"])
+            template_hash = self.template_hash(deployment)
             rs_name = f"{name}-{template_hash}"
-            mine = [rs for rs in replicasets if (controller_ref(rs) or {}).get("uid") == uid]
+            mine = replicasets.get(uid, [])
             current = next((rs for rs in mine if rs["metadata"]["name"] == rs_name), None)
-            replicas = int(spec.get("replicas", 1))
+            old = [rs for rs in mine if rs is not current]
+            desired = int(spec.get("replicas", 1))
+            strategy = spec.get("strategy") or {}
+            recreate = strategy.get("type") == "Recreate"
+            rolling = strategy.get("rollingUpdate") or {}
+            surge, unavailable = resolve_fenceposts(rolling.get("maxSurge"), rolling.get("maxUnavailable"), desired)
+            old_counts = [_rs_count(rs) for rs in old]
             if current is None:
-                template = copy.deepcopy(spec["template"])
-                template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = template_hash
-                selector = copy.deepcopy(spec["selector"])
-                selector.setdefault("matchLabels", {})["pod-template-hash"] = template_hash
-                self.cluster.create("replicasets", namespace, {
-                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
-                    "metadata": {
-                        "name": rs_name, "namespace": namespace,
-                        "labels": dict(template["metadata"]["labels"]),
-                        "annotations": {"deployment.kubernetes.io/desired-replicas": str(replicas),
-                                        "deployment.kubernetes.io/revision": str(len(mine) + 1)},
-                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
-                                             "uid": uid, "controller": True, "blockOwnerDeletion": True}],
-                    },
-                    "spec": {"replicas": replicas, "selector": selector, "template": template,
-                             "minReadySeconds": spec.get("minReadySeconds", 0)},
-                })
-            else:
-                if current["spec"].get("replicas") != replicas:
-                    self.cluster.set_field(current, ("spec", "replicas"), replicas)
-                    current["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
-            for old in mine:
-                if old["metadata"]["name"] != rs_name and old["spec"].get("replicas", 0) != 0:
-                    self.cluster.set_field(old, ("spec", "replicas"), 0)
-                    old["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
+                if recreate:
+                    initial = 0 if any(c.replicas for c in old_counts) else desired
+                else:
+                    initial = new_replicaset_replicas(desired, surge, ReplicaSetCount(rs_name, 0, 0), old_counts)
+                self._create_replicaset(deployment, rs_name, template_hash, initial, len(mine) + 1)
+                continue
+            if current["spec"].get("minReadySeconds", 0) != spec.get("minReadySeconds", 0):
+                self.cluster.set_field(current, ("spec", "minReadySeconds"), spec.get("minReadySeconds", 0))
+            new = _rs_count(current)
+            if recreate:
+                for rs in old:
+                    self._scale_replicaset(deployment, rs, 0)
+                # oldPodsRunning: any pod of an old set that has not finished, terminating ones included
+                self.reindex()
+                if not any(not pod_terminal(p) for rs in old for p in self.index.owned(rs["metadata"]["uid"])):
+                    self._scale_replicaset(deployment, current, desired)
+                continue
+            if not any(c.replicas for c in old_counts):
+                self._scale_replicaset(deployment, current, desired)  # no rollout in progress: a plain scale
+                continue
+            # rolloutRolling: scale the new set up first; if it moved, that is this sync's work.
+            target = desired if new.replicas > desired else new_replicaset_replicas(
+                desired, surge, new, [new, *old_counts])
+            if target != new.replicas:
+                self._scale_replicaset(deployment, current, target)
+                if target > new.replicas:
+                    continue
+                new = ReplicaSetCount(new.name, target, new.available)
+            by_name = {rs["metadata"]["name"]: rs for rs in old}
+            for rs_of, replicas in old_replicasets_after_scale_down(desired, unavailable, new, old_counts).items():
+                self._scale_replicaset(deployment, by_name[rs_of], replicas)
 
-    def replicasets(self, owned: dict[str, list[dict]]) -> None:
-        for rs in list(self.cluster._iter("replicasets")):
-            pods = [p for p in owned.get(rs["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
+    def _create_replicaset(self, deployment: dict, rs_name: str, template_hash: str, replicas: int,
+                           revision: int) -> None:
+        namespace, name = deployment["metadata"]["namespace"], deployment["metadata"]["name"]
+        spec = deployment["spec"]
+        template = copy.deepcopy(spec["template"])
+        template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = template_hash
+        selector = copy.deepcopy(spec["selector"])
+        selector.setdefault("matchLabels", {})["pod-template-hash"] = template_hash
+        self.cluster.create("replicasets", namespace, {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {
+                "name": rs_name, "namespace": namespace,
+                "labels": dict(template["metadata"]["labels"]),
+                "annotations": {"deployment.kubernetes.io/desired-replicas": str(spec.get("replicas", 1)),
+                                "deployment.kubernetes.io/revision": str(revision)},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                     "uid": deployment["metadata"]["uid"], "controller": True,
+                                     "blockOwnerDeletion": True}],
+            },
+            "spec": {"replicas": replicas, "selector": selector, "template": template,
+                     "minReadySeconds": spec.get("minReadySeconds", 0)},
+        })
+        self.cluster.record_event(deployment, "ScalingReplicaSet", f"Scaled up replica set {rs_name} from 0 to "
+                                  f"{replicas}", component="deployment-controller")
+
+    def _scale_replicaset(self, deployment: dict, rs: dict, replicas: int) -> None:
+        before = int(rs["spec"].get("replicas", 1))
+        if before == replicas:
+            return
+        self.cluster.set_field(rs, ("spec", "replicas"), replicas)
+        rs["metadata"]["generation"] = rs["metadata"].get("generation", 1) + 1
+        way = "up" if replicas > before else "down"
+        self.cluster.record_event(deployment, "ScalingReplicaSet", f"Scaled {way} replica set "
+                                  f"{rs['metadata']['name']} from {before} to {replicas}",
+                                  component="deployment-controller")
+
+    def replicasets(self) -> None:
+        for rs in list(self.cluster.objects("replicasets")):
+            active = self.index.active_count.get(rs["metadata"]["uid"], 0)
             want = int(rs["spec"].get("replicas", 1))
-            for _ in range(want - len(pods)):
+            for _ in range(want - active):
                 self._new_pod(rs, "ReplicaSet", f"{rs['metadata']['name']}-{self.cluster.random_suffix()}", {})
-            if len(pods) > want:
+            if active > want:
+                pods = self.index.active_owned(rs["metadata"]["uid"])
                 # Like the real controller: unscheduled, then pending, then not ready, then newest first.
                 def rank(pod: dict) -> tuple:
                     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(pod["status"].get("phase"), 3)
                     return (bool(pod["spec"].get("nodeName")), phase_rank, pod_ready(pod),
                             -self.cluster.runtime(pod).created_at)
                 for pod in sorted(pods, key=rank)[: len(pods) - want]:
-                    self.cluster._delete_pod(pod, None, "scaled_down")
+                    self.cluster.delete_pod(pod, None, "scaled_down")
 
-    def statefulsets(self, owned: dict[str, list[dict]]) -> None:
+    def statefulsets(self) -> None:
         """Pods name-0..n-1 with stable names; OrderedReady creates the lowest missing ordinal only when
         every lower ordinal is Running and Ready, and waits for a terminating pod to be gone."""
-        for sts in list(self.cluster._iter("statefulsets")):
+        for sts in list(self.cluster.objects("statefulsets")):
             name, namespace = sts["metadata"]["name"], sts["metadata"]["namespace"]
             spec = sts["spec"]
             replicas = int(spec.get("replicas", 1))
             ordered = spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady"
-            revision = f"{name}-{self.cluster.template_hash(spec['template'])}"
-            existing = {p["metadata"]["name"]: p for p in owned.get(sts["metadata"]["uid"], []) if p["kind"] == "Pod"}
+            revision = f"{name}-{self.template_hash(sts)}"
+            existing = {p["metadata"]["name"]: p for p in self._owned(sts["metadata"]["uid"])}
             for ordinal in range(replicas):
                 pod_name = f"{name}-{ordinal}"
-                pod = existing.get(pod_name) or self.cluster._objects["pods"].get((namespace, pod_name))
+                pod = existing.get(pod_name) or self.cluster.lookup("pods", namespace, pod_name)
                 if pod is None:
                     labels = {"statefulset.kubernetes.io/pod-name": pod_name, "apps.kubernetes.io/pod-index":
                               str(ordinal), "controller-revision-hash": revision}
                     self._new_pod(sts, "StatefulSet", pod_name, labels)
-                    stored = self.cluster._objects["pods"][(namespace, pod_name)]
+                    stored = self.cluster.lookup("pods", namespace, pod_name)
+                    assert stored is not None
                     stored["spec"]["hostname"] = pod_name
                     if spec.get("serviceName"):
                         stored["spec"]["subdomain"] = spec["serviceName"]
@@ -255,9 +376,46 @@ class Controllers:
             extra = sorted((p for n, p in existing.items() if _ordinal(n, name) >= replicas and is_active(p)),
                            key=lambda p: -_ordinal(p["metadata"]["name"], name))
             for pod in extra[:1] if ordered else extra:
-                self.cluster._delete_pod(pod, None, "scaled_down")
+                self.cluster.delete_pod(pod, None, "scaled_down")
+
+    def template_hash(self, owner: dict) -> str:
+        """The owner's pod-template hash, computed once per (uid, generation)."""
+        metadata = owner["metadata"]
+        key = (metadata["uid"], metadata.get("generation", 1))
+        found = self._template_hashes.get(key)
+        if found is None:
+            found = self._template_hashes[key] = self.cluster.template_hash(owner["spec"]["template"])
+        return found
+
+    def _available(self, owner_uid: str, min_ready_seconds: int) -> int:
+        """podutil.IsPodAvailable over the owner's pods: Ready, not terminating, for minReadySeconds."""
+        now, count = self.cluster.now, 0
+        for uid, pod in self.index.by_owner.get(owner_uid, {}).items():
+            if uid in self.index.ready and uid not in self.index.inactive:
+                ready_at = self.cluster.runtime(pod).ready_at
+                count += ready_at is None or now >= ready_at + min_ready_seconds
+        return count
+
+    def replicasets_by_owner(self) -> dict[str, list[dict]]:
+        """ReplicaSets by their controller's uid, in creation order."""
+        owned: dict[str, list[dict]] = {}
+        for rs in self.cluster.objects("replicasets"):
+            ref = controller_ref(rs)
+            if ref:
+                owned.setdefault(ref["uid"], []).append(rs)
+        return owned
 
     def daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
+        key = (ds["metadata"]["uid"], ds["metadata"].get("generation", 1), node["metadata"]["name"],
+               node["metadata"].get("resourceVersion"))
+        found = self._daemon_fit.get(key)
+        if found is None:
+            if len(self._daemon_fit) > 100_000:
+                self._daemon_fit.clear()
+            found = self._daemon_fit[key] = self._daemon_should_run(ds, node)
+        return found
+
+    def _daemon_should_run(self, ds: dict, node: dict) -> tuple[bool, bool]:
         """(should run a new pod there, may keep an existing one): nodeSelector and taints, the daemon
         tolerations added; unschedulable is tolerated, as for every daemon pod."""
         template_spec = ds["spec"]["template"]["spec"]
@@ -271,10 +429,10 @@ class Controllers:
         keep_ok = not untolerated_taints(tolerations, taints, ("NoExecute",))
         return new_ok, keep_ok
 
-    def daemonsets(self, owned: dict[str, list[dict]]) -> None:
-        nodes = self.cluster._iter("nodes")
-        for ds in list(self.cluster._iter("daemonsets")):
-            pods = [p for p in owned.get(ds["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
+    def daemonsets(self) -> None:
+        nodes = self.cluster.objects("nodes")
+        for ds in list(self.cluster.objects("daemonsets")):
+            pods = self.index.active_owned(ds["metadata"]["uid"])
             by_node: dict[str, list[dict]] = {}
             for pod in pods:
                 by_node.setdefault(pod["spec"].get("nodeName", ""), []).append(pod)
@@ -283,30 +441,31 @@ class Controllers:
                 new_ok, keep_ok = self.daemon_should_run(ds, node)
                 here = by_node.pop(node_name, [])
                 if not here and new_ok:
-                    revision = self.cluster.template_hash(ds["spec"]["template"])
+                    revision = self.template_hash(ds)
                     pod = self._new_pod(ds, "DaemonSet", f"{ds['metadata']['name']}-{self.cluster.random_suffix()}",
-                                        {"controller-revision-hash": revision})
-                    stored = self.cluster._objects["pods"][(pod["metadata"]["namespace"], pod["metadata"]["name"])]
+                                        {"controller-revision-hash": revision}, DAEMON_TOLERATIONS)
+                    stored = self.cluster.lookup("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+                    assert stored is not None
                     stored["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
                         "nodeSelectorTerms": [{"matchFields": [
                             {"key": "metadata.name", "operator": "In", "values": [node_name]}]}]}}}
-                    stored["spec"]["tolerations"] = _merge_tolerations(stored["spec"].get("tolerations") or [],
-                                                                       DAEMON_TOLERATIONS)
                     stored["spec"]["nodeName"] = node_name  # bound by its node affinity; skip the queue
+                    self.cluster.touch(stored)
+                    self.index.file(stored)
                 elif here and not keep_ok:
                     for pod in here:
-                        self.cluster._delete_pod(pod, None, "scaled_down")
+                        self.cluster.delete_pod(pod, None, "scaled_down")
                 else:
                     for pod in here[1:]:
-                        self.cluster._delete_pod(pod, None, "scaled_down")
+                        self.cluster.delete_pod(pod, None, "scaled_down")
             for orphaned in by_node.values():  # pods of nodes that no longer exist, or never bound
                 for pod in orphaned:
                     if pod["spec"].get("nodeName"):
-                        self.cluster._delete_pod(pod, 0, "scaled_down")
+                        self.cluster.delete_pod(pod, 0, "scaled_down")
 
     def node_views(self) -> list[NodeView]:
         views = {}
-        for node in self.cluster._iter("nodes"):
+        for node in self.cluster.objects("nodes"):
             allocatable = node.get("status", {}).get("allocatable") or {}
             name = node["metadata"]["name"]
             views[name] = NodeView(
@@ -315,19 +474,28 @@ class Controllers:
                 cpu_m=cpu_millis(allocatable.get("cpu", 0)), memory=memory_bytes(allocatable.get("memory", 0)),
                 pods=int(allocatable.get("pods", 110)),
             )
-        for pod in self.cluster._iter("pods"):
-            view = views.get(pod["spec"].get("nodeName") or "")
-            if view is None or pod_terminal(pod):
-                continue
-            cpu, memory = pod_requests(pod["spec"])
-            view.used_cpu_m += cpu
-            view.used_memory += memory
-            view.used_pods += 1
+        for name, view in views.items():
+            for uid, pod in self.index.by_node.get(name, {}).items():
+                if pod_terminal(pod):
+                    continue
+                cpu, memory = self.index.requests[uid]
+                view.used_cpu_m += cpu
+                view.used_memory += memory
+                view.used_pods += 1
         return sorted(views.values(), key=lambda v: v.order)
+
+
 
     def schedule(self) -> None:
         """Bind pending pods in creation order; unschedulable ones get a PodScheduled=False condition."""
-        pending = [p for p in self.cluster._iter("pods") if not p["spec"].get("nodeName") and is_active(p)]
+        self.reindex()  # pods created or removed by the loops before this one
+        now, delay = self.cluster.now, self.cluster.timing.schedule_seconds
+        # A pod is bound on a tick after the one that created it, and not before its scheduling delay.
+        pending = sorted((p for p in self.index.pending.values()
+                          if not p["spec"].get("nodeName") and is_active(p)
+                          and self.cluster.runtime(p).created_at < now
+                          and now >= self.cluster.runtime(p).created_at + delay),
+                         key=lambda p: self.cluster.runtime(p).created_at)
         if not pending:
             return
         views = self.node_views()
@@ -351,84 +519,125 @@ class Controllers:
             node.used_pods += 1
             pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True",
                                             "lastTransitionTime": self.cluster.timestamp()}]
-            self.cluster._touch(pod)
+            self.cluster.touch(pod)
+            self.index.file(pod)
             self.cluster.record_event(pod, "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/"
                                       f"{pod['metadata']['name']} to {node.name}", component="default-scheduler")
 
     def kubelet_run_pods(self) -> None:
-        """Bound pods on Ready nodes start at once and turn Ready after their readiness delay."""
-        nodes = {n["metadata"]["name"]: n for n in self.cluster._iter("nodes")}
+        """The kubelet's side of a bound pod, in the phases a real node shows (pkg/kubelet/kubelet.go SyncPod,
+        status_manager, prober_manager): admitted -> Pending with its container waiting in ContainerCreating
+        (image pull, sandbox, start: ``timing.container_start_seconds``) -> Running, not Ready -> Ready once
+        its readiness delay has passed since the container started. Nothing happens on a node whose kubelet
+        has stopped or that is not Ready."""
+        nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
         now = self.cluster.now
-        for pod in self.cluster._iter("pods"):
-            node = nodes.get(pod["spec"].get("nodeName") or "")
-            if node is None or not node_ready(node) or pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
+        self.reindex()
+        for pod in list(self.index.starting.values()):
+            name = pod["spec"].get("nodeName") or ""
+            node = nodes.get(name)
+            if node is None or not node_ready(node) or not self.cluster.node_runtime(name).kubelet_running:
+                continue
+            if pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
                 continue
             runtime = self.cluster.runtime(pod)
-            status = pod["status"]
+            if runtime.admitted_at is None:
+                runtime.admitted_at = now
+                self._pod_container_creating(pod, node)
             if runtime.started_at is None:
+                if now < runtime.admitted_at + self.cluster.timing.container_start_seconds:
+                    continue
                 runtime.started_at = now
-                stamp = self.cluster.timestamp()
-                host_ip = next((a["address"] for a in node["status"].get("addresses") or []
-                                if a["type"] == "InternalIP"), "")
-                pod_ip = self.cluster.next_pod_ip()
-                status.update({
-                    "phase": "Running", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}], "podIP": pod_ip,
-                    "podIPs": [{"ip": pod_ip}], "startTime": stamp,
-                    "conditions": [
-                        {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": stamp},
-                        {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
-                        {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
-                         "message": "containers with unready status", "lastTransitionTime": stamp},
-                        {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
-                         "lastTransitionTime": stamp},
-                        {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
-                    ],
-                    "containerStatuses": [
-                        {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
-                         "restartCount": 0, "started": True, "containerID": f"containerd://{runtime.created_at}",
-                         "state": {"running": {"startedAt": stamp}}}
-                        for c in pod["spec"].get("containers") or []
-                    ],
-                })
-                self.cluster._touch(pod)
+                self._pod_running(pod, runtime.created_at)
             if pod_ready(pod):
                 continue
             delay = float((pod["metadata"].get("annotations") or {}).get(READY_SECONDS_ANNOTATION, 0) or 0)
             if now >= runtime.started_at + delay:
                 stamp = self.cluster.timestamp()
-                for condition in status["conditions"]:
+                for condition in pod["status"]["conditions"]:
                     if condition["type"] in ("Ready", "ContainersReady"):
                         condition.update(status="True", lastTransitionTime=stamp)
                         condition.pop("reason", None)
                         condition.pop("message", None)
-                for container in status.get("containerStatuses") or []:
+                for container in pod["status"].get("containerStatuses") or []:
                     container["ready"] = True
-                self.cluster._touch(pod)
+                runtime.ready_at = now
+                self.cluster.touch(pod)
                 self.cluster.measurements.on_pod_ready(self.cluster.pod_ref(pod), now)
 
-    # ------------------------------------------------------------------ statuses
-    def workload_statuses(self, owned: dict[str, list[dict]]) -> None:
+    def _pod_container_creating(self, pod: dict, node: dict) -> None:
+        """Admitted by the kubelet: phase Pending, every container waiting with reason ContainerCreating."""
         stamp = self.cluster.timestamp()
-        for rs in self.cluster._iter("replicasets"):
-            pods = [p for p in owned.get(rs["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
-            ready = sum(1 for p in pods if pod_ready(p))
-            status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
-                      "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
+        host_ip = next((a["address"] for a in node["status"].get("addresses") or [] if a["type"] == "InternalIP"), "")
+        pod["status"].update({
+            "phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}], "startTime": stamp,
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "False", "lastTransitionTime": stamp},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
+                {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [" + " ".join(
+                     c["name"] for c in pod["spec"].get("containers") or []) + "]", "lastTransitionTime": stamp},
+                {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                 "lastTransitionTime": stamp},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
+            ],
+            "containerStatuses": [
+                {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
+                 "started": False, "state": {"waiting": {"reason": "ContainerCreating"}}}
+                for c in pod["spec"].get("containers") or []
+            ],
+        })
+        self.cluster.touch(pod)
+        image = next((c.get("image", "") for c in pod["spec"].get("containers") or []), "")
+        self.cluster.record_event(pod, "Pulling", f'Pulling image "{image}"', component="kubelet")
+
+    def _pod_running(self, pod: dict, created_at: float) -> None:
+        """The containers started: phase Running, a pod IP, not Ready until the readiness probe passes."""
+        stamp = self.cluster.timestamp()
+        pod_ip = self.cluster.next_pod_ip()
+        status = pod["status"]
+        status.update({"phase": "Running", "podIP": pod_ip, "podIPs": [{"ip": pod_ip}]})
+        for condition in status.get("conditions") or []:
+            if condition["type"] == "PodReadyToStartContainers":
+                condition.update(status="True", lastTransitionTime=stamp)
+        status["containerStatuses"] = [
+            {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
+             "started": True, "containerID": f"containerd://{created_at}", "state": {"running": {"startedAt": stamp}}}
+            for c in pod["spec"].get("containers") or []
+        ]
+        self.cluster.touch(pod)
+        self.cluster.record_event(pod, "Started", "Started container " + ", ".join(
+            c["name"] for c in pod["spec"].get("containers") or []), component="kubelet")
+
+    # ------------------------------------------------------------------ statuses
+    def workload_statuses(self) -> None:
+        stamp = self.cluster.timestamp()
+        for rs in self.cluster.objects("replicasets"):
+            active = self.index.active_count.get(rs["metadata"]["uid"], 0)
+            ready = self.index.healthy_count.get(rs["metadata"]["uid"], 0)
+            min_ready = int(rs["spec"].get("minReadySeconds") or 0)
+            available = ready if min_ready <= 0 else self._available(rs["metadata"]["uid"], min_ready)
+            status = {"replicas": active, "fullyLabeledReplicas": active, "readyReplicas": ready,
+                      "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)}
             self.cluster.set_status(rs, {k: v for k, v in status.items() if v or k == "replicas"})
-        replicasets = self.cluster._iter("replicasets")
-        for deployment in self.cluster._iter("deployments"):
+        replicasets = self.replicasets_by_owner()
+        for deployment in self.cluster.objects("deployments"):
             uid = deployment["metadata"]["uid"]
-            mine = [rs for rs in replicasets if (controller_ref(rs) or {}).get("uid") == uid]
-            template_hash = self.cluster.template_hash(deployment["spec"]["template"])
+            mine = replicasets.get(uid, [])
+            template_hash = self.template_hash(deployment)
             current_name = f"{deployment['metadata']['name']}-{template_hash}"
             total = sum(rs["status"].get("replicas", 0) for rs in mine)
             ready = sum(rs["status"].get("readyReplicas", 0) for rs in mine)
+            available = sum(rs["status"].get("availableReplicas", 0) for rs in mine)
             updated = sum(rs["status"].get("replicas", 0) for rs in mine if rs["metadata"]["name"] == current_name)
             desired = int(deployment["spec"].get("replicas", 1))
-            max_unavailable = scaled_value(
-                ((deployment["spec"].get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%"),
-                desired, round_up=False)
-            available_ok = ready >= desired - max_unavailable
+            strategy = deployment["spec"].get("strategy") or {}
+            max_unavailable = 0 if strategy.get("type") == "Recreate" else resolve_fenceposts(
+                (strategy.get("rollingUpdate") or {}).get("maxSurge"),
+                (strategy.get("rollingUpdate") or {}).get("maxUnavailable"), desired)[1]
+            # deployment_util.go DeploymentComplete / sync.go calculateStatus
+            available_ok = available >= desired - max_unavailable
+            complete = updated == desired and total == desired and available >= desired
             previous = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
 
             def condition(kind: str, ok: bool, reason: str, message: str,
@@ -441,32 +650,32 @@ class Controllers:
 
             status = {
                 "observedGeneration": deployment["metadata"].get("generation", 1),
-                "replicas": total, "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready,
-                "unavailableReplicas": max(desired - ready, 0),
+                "replicas": total, "updatedReplicas": updated, "readyReplicas": ready,
+                "availableReplicas": available, "unavailableReplicas": max(desired - available, 0),
                 "conditions": [
                     condition("Available", available_ok,
                               "MinimumReplicasAvailable" if available_ok else "MinimumReplicasUnavailable",
                               "Deployment has minimum availability." if available_ok
                               else "Deployment does not have minimum availability."),
-                    condition("Progressing", True, "NewReplicaSetAvailable" if ready >= desired
+                    condition("Progressing", True, "NewReplicaSetAvailable" if complete
                               else "ReplicaSetUpdated", f'ReplicaSet "{current_name}" has successfully progressed.'
-                              if ready >= desired else f'ReplicaSet "{current_name}" is progressing.'),
+                              if complete else f'ReplicaSet "{current_name}" is progressing.'),
                 ],
             }
             self.cluster.set_status(deployment, {k: v for k, v in status.items()
                                                  if v or k in ("replicas", "observedGeneration", "conditions")})
-        for sts in self.cluster._iter("statefulsets"):
-            pods = [p for p in owned.get(sts["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
-            ready = sum(1 for p in pods if pod_ready(p))
-            revision = f"{sts['metadata']['name']}-{self.cluster.template_hash(sts['spec']['template'])}"
-            status = {"observedGeneration": sts["metadata"].get("generation", 1), "replicas": len(pods),
-                      "readyReplicas": ready, "currentReplicas": len(pods), "updatedReplicas": len(pods),
+        for sts in self.cluster.objects("statefulsets"):
+            active = self.index.active_count.get(sts["metadata"]["uid"], 0)
+            ready = self.index.healthy_count.get(sts["metadata"]["uid"], 0)
+            revision = f"{sts['metadata']['name']}-{self.template_hash(sts)}"
+            status = {"observedGeneration": sts["metadata"].get("generation", 1), "replicas": active,
+                      "readyReplicas": ready, "currentReplicas": active, "updatedReplicas": active,
                       "availableReplicas": ready, "currentRevision": revision, "updateRevision": revision,
                       "collisionCount": 0}
             self.cluster.set_status(sts, status)
-        nodes = self.cluster._iter("nodes")
-        for ds in self.cluster._iter("daemonsets"):
-            pods = [p for p in owned.get(ds["metadata"]["uid"], []) if p["kind"] == "Pod" and is_active(p)]
+        nodes = self.cluster.objects("nodes")
+        for ds in self.cluster.objects("daemonsets"):
+            pods = self.index.active_owned(ds["metadata"]["uid"])
             on_node = {p["spec"].get("nodeName"): p for p in pods}
             desired = scheduled = misscheduled = ready = 0
             for node in nodes:
@@ -488,35 +697,45 @@ class Controllers:
     def disruption(self) -> None:
         """The disruption controller: every PDB's status from the pods it selects and their controllers' scale
         (disruption.sync_budget); its events only when the status changes (a real sync runs on changes)."""
-        objects = self.cluster._objects
-
-        def lookup(plural: str, namespace: str, name: str) -> dict | None:
-            return objects[plural].get((namespace, name))
-
-        now = self.cluster.epoch + self.cluster.now
         stamp = self.cluster.timestamp()
-        for pdb in self.cluster._iter("poddisruptionbudgets"):
-            result = sync_budget(pdb, self.cluster.pods_selected_by(pdb), lookup, now=now, stamp=stamp)
+        now = parse_time(stamp)
+        for pdb in self.cluster.objects("poddisruptionbudgets"):
+            result = sync_budget(pdb, self._pods_for_budget(pdb), self.cluster.lookup, now=now, stamp=stamp)
             if self.cluster.set_status(pdb, result.status):
                 for event_type, reason, message in result.events:
                     self.cluster.record_event(pdb, reason, message, event_type=event_type,
                                               component="controllermanager")
 
+    def _pods_for_budget(self, pdb: dict) -> list[dict]:
+        """getPodsForPdb: every pod (any phase) of the PDB's namespace its selector matches, matched once per
+        label group of the index (a nil selector matches nothing, an empty one the whole namespace)."""
+        requirements = selector_requirements((pdb.get("spec") or {}).get("selector"))
+        if requirements is None:
+            return []
+        self.reindex()
+        return [pod for group in self.index.label_groups.get(pdb["metadata"]["namespace"], {}).values()
+                if labels_match(requirements, group.labels) for pod in group.pods.values()]
+
     # ------------------------------------------------------------------ measurements
     def availability(self) -> list[WorkloadAvailability]:
         """Ready pods per workload now, against its desired count and its budget (PDB or implicit)."""
         pods_by_workload: dict[tuple[str, str, str], list[dict]] = {}
-        for pod in self.cluster._iter("pods"):
-            workload = self.workload_of(pod)
+        ready_by_workload: dict[tuple[str, str, str], int] = {}
+        for owner, by_uid in self.index.by_owner.items():  # pods of one controller share its workload
+            workload = self.workload_of(next(iter(by_uid.values())))
             if workload:
-                pods_by_workload.setdefault(workload, []).append(pod)
+                # pod_healthy (Ready and not terminating), counted by the index
+                healthy = self.index.healthy_count.get(owner, 0)
+                ready_by_workload[workload] = ready_by_workload.get(workload, 0) + healthy
+                if workload[0] == "DaemonSet":
+                    pods_by_workload.setdefault(workload, []).extend(by_uid.values())
         result = []
         for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets"),
                              ("DaemonSet", "daemonsets")):
-            for workload in self.cluster._iter(plural):
+            for workload in self.cluster.objects(plural):
                 namespace, name = workload["metadata"]["namespace"], workload["metadata"]["name"]
                 pods = pods_by_workload.get((kind, namespace, name), [])
-                ready = sum(1 for p in pods if pod_healthy(p))
+                ready = ready_by_workload.get((kind, namespace, name), 0)
                 if kind == "DaemonSet":
                     # A DaemonSet grows with every node that joins and shrinks with every node that leaves;
                     # neither is a disruption. Measure it over its established pods (Ready at least once and
@@ -529,11 +748,16 @@ class Controllers:
                 template_labels = (workload["spec"]["template"].get("metadata") or {}).get("labels")
                 # The meter judges the budget from the objects (PDB specs, the workload's strategy) with its own
                 # code, never from the PDB status this fake computes or the engine's rules.
-                pdb_specs = [pdb["spec"] for pdb in self.cluster._iter("poddisruptionbudgets", namespace)
+                pdb_specs = [pdb["spec"] for pdb in self.cluster.objects("poddisruptionbudgets", namespace)
                              if selector_matches(pdb["spec"].get("selector"), template_labels)]
                 budget = required_ready(kind, workload["spec"], desired, pdb_specs)
                 result.append(WorkloadAvailability(f"{namespace}/{name}", kind, desired, ready, budget))
         return result
+
+
+def _rs_count(rs: dict) -> ReplicaSetCount:
+    return ReplicaSetCount(rs["metadata"]["name"], int(rs["spec"].get("replicas", 1)),
+                           int((rs.get("status") or {}).get("availableReplicas", 0)))
 
 
 def _ordinal(pod_name: str, sts_name: str) -> int:

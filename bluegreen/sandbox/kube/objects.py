@@ -7,7 +7,7 @@ as a pod-template annotation the fake kubelet reads, the grace period as
 
 from __future__ import annotations
 
-from bluegreen.sandbox.kube.cluster import READY_SECONDS_ANNOTATION
+from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Pod")
 APP_LABEL = "app.kubernetes.io/name"

@@ -45,11 +45,12 @@ def _pod_row(pod: dict, age: str) -> list:
     statuses = pod.get("status", {}).get("containerStatuses") or []
     containers = pod.get("spec", {}).get("containers") or []
     ready = sum(1 for s in statuses if s.get("ready"))
-    phase = pod.get("status", {}).get("phase", "Pending")
+    # printers.go printPod: the phase, overridden by a container's waiting reason, then by Terminating.
+    phase = pod.get("status", {}).get("reason") or pod.get("status", {}).get("phase", "Pending")
+    waiting = [(s.get("state") or {}).get("waiting", {}).get("reason") for s in statuses]
+    phase = next((w for w in waiting if w), phase)
     if pod["metadata"].get("deletionTimestamp"):
         phase = "Terminating"
-    elif phase == "Pending" and pod.get("spec", {}).get("nodeName"):
-        phase = "ContainerCreating"
     restarts = sum(s.get("restartCount", 0) for s in statuses)
     return [pod["metadata"]["name"], f"{ready}/{len(containers)}", phase, restarts, age,
             pod.get("status", {}).get("podIP") or "<none>", pod.get("spec", {}).get("nodeName") or "<none>",

@@ -99,9 +99,10 @@ def test_eviction_honours_budgets_and_answers_429(api_client):  # noqa: F811
     # The stored status was decremented by the first eviction; the controller has not recounted yet (no tick).
     assert status["details"]["causes"] == [{"reason": "DisruptionBudget", "message":
                                             "The disruption budget web-pdb needs 2 healthy pods and has 3 currently"}]
-    # The replacement is created on the next tick (t+1) and Ready 5 s after it starts: the budget is back at t+6.
+    # The replacement is created on the next tick (t+1), bound on the one after (t+2), its container runs 1 s later
+    # (ContainerCreating, ClusterTiming.container_start_seconds) and it is Ready 5 s after that: budget back at t+8.
     policy = client.PolicyV1Api(api)
-    served.advance(5)
+    served.advance(7)
     assert policy.read_namespaced_pod_disruption_budget("web-pdb", "default").status.disruptions_allowed == 0
     served.advance(1)
     assert policy.read_namespaced_pod_disruption_budget("web-pdb", "default").status.disruptions_allowed == 1
@@ -154,9 +155,17 @@ def test_delete_with_grace_period_and_status_codes(api_client):  # noqa: F811
     served.advance(1)
     assert core.read_namespaced_pod("db-1", "data").status.phase == "Succeeded"
     served.advance(1)
-    # The StatefulSet recreates db-1 with the same name once the old one is gone: a new uid.
+    # The StatefulSet recreates db-1 with the same name once the old one is gone: a new uid, Pending (unbound),
+    # then bound and ContainerCreating, then Running.
     again = core.read_namespaced_pod("db-1", "data")
-    assert again.metadata.uid != pod.metadata.uid and again.status.phase == "Running"
+    assert again.metadata.uid != pod.metadata.uid and again.status.phase == "Pending"
+    assert again.spec.node_name is None
+    served.advance(1)
+    again = core.read_namespaced_pod("db-1", "data")
+    assert again.status.container_statuses[0].state.waiting.reason == "ContainerCreating"
+    served.advance(1)
+    again = core.read_namespaced_pod("db-1", "data")
+    assert again.status.phase == "Running"
     assert again.metadata.deletion_timestamp is None
     with pytest.raises(ApiException) as missing:
         core.read_namespaced_pod("ghost", "default")
@@ -200,7 +209,7 @@ def test_workload_statuses_events_and_injected_errors(api_client):  # noqa: F811
     ds = apps.read_namespaced_daemon_set("agent", "default")
     assert ds.status.desired_number_scheduled == 6 and ds.status.number_ready == 6
     apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 5}})
-    served.advance(6)  # created on the next tick, Ready 5 s later
+    served.advance(8)  # created on the next tick, bound on the one after, running 1 s later, Ready 5 s after that
     assert apps.read_namespaced_deployment("web", "default").status.ready_replicas == 5
     assert apps.read_namespaced_deployment("web", "default").metadata.generation == 2
     event = core.create_namespaced_event("default", client.CoreV1Event(

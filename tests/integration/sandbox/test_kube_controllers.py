@@ -210,25 +210,31 @@ def test_kubelet_readiness_delay_and_grace_period():
         cluster.apply(obj)
     cluster.advance(1)
     (pod,) = cluster.list("pods")
-    assert pod["status"]["phase"] == "Running" and not _ready(pod)
-    cluster.advance(10.5)
+    assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")  # created, not yet bound
+    cluster.advance(2)
+    (pod,) = cluster.list("pods")
+    assert pod["status"]["phase"] == "Pending" and pod["spec"]["nodeName"]  # bound: ContainerCreating
+    cluster.advance(3)
+    (pod,) = cluster.list("pods")
+    assert pod["status"]["phase"] == "Running" and not _ready(pod)  # container started at t=3
+    cluster.advance(12.5)
     assert not _ready(cluster.list("pods")[0])
-    cluster.advance(11)
+    cluster.advance(13)
     (pod,) = cluster.list("pods")
     assert _ready(pod) and pod["spec"]["terminationGracePeriodSeconds"] == 20
     cluster.delete("pods", "default", pod["metadata"]["name"])
-    cluster.advance(12)
+    cluster.advance(14)
     pods = cluster.list("pods")
     old = next(p for p in pods if p["metadata"]["uid"] == pod["metadata"]["uid"])
     # Terminating, it stays Ready while its container runs out the grace period (as the kubelet reports it).
     assert old["metadata"]["deletionTimestamp"] and _ready(old)
     assert len(pods) == 2  # the ReplicaSet replaced it at once; the old one terminates for 20 s
-    cluster.advance(30.9)
+    cluster.advance(32.9)
     assert len(cluster.list("pods")) == 2
-    cluster.advance(31)  # the container has exited: the kubelet reports the pod Succeeded, then removes it
+    cluster.advance(33)  # the container has exited: the kubelet reports the pod Succeeded, then removes it
     finished = next(p for p in cluster.list("pods") if p["metadata"]["uid"] == pod["metadata"]["uid"])
     assert finished["status"]["phase"] == "Succeeded" and not _ready(finished)
-    cluster.advance(32)
+    cluster.advance(34)
     assert [p["metadata"]["uid"] for p in cluster.list("pods")] != [pod["metadata"]["uid"]]
     assert len(cluster.list("pods")) == 1
 
@@ -239,15 +245,16 @@ def test_statefulset_ordered_ready_and_stable_names():
     for obj in workload_objects("StatefulSet", "db", replicas=3, ready_seconds=2):
         cluster.apply(obj)
     seen = []
-    for t in range(1, 12):
+    for t in range(1, 18):
         cluster.advance(t)
         seen.append(sorted(p["metadata"]["name"] for p in cluster.list("pods")))
     assert seen[0] == ["db-0"] and seen[-1] == ["db-0", "db-1", "db-2"]
-    # db-0 is Ready at t=3 (after the controllers ran); db-1 follows on the next tick, not before.
-    assert seen[2] == ["db-0"] and seen[3] == ["db-0", "db-1"]
+    # db-0 is bound at t=2, runs at t=3 and is Ready at t=5 (after the controllers ran); db-1 follows on the
+    # next tick, not before.
+    assert seen[4] == ["db-0"] and seen[5] == ["db-0", "db-1"]
     before = cluster.get("pods", "default", "db-1")
     cluster.remove_node(before["spec"]["nodeName"])
-    cluster.settle(15)
+    cluster.settle(25)
     after = cluster.get("pods", "default", "db-1")
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
     assert after["spec"]["nodeName"] != before["spec"]["nodeName"] and after["spec"]["hostname"] == "db-1"
@@ -289,7 +296,7 @@ def test_ready_pods_helper_sees_only_ready_pods():
         cluster.apply(obj)
     cluster.advance(1)
     assert ready_pods(cluster, "web") == []
-    cluster.advance(6)
+    cluster.settle(8)  # bound at 2, running at 3, Ready at 8
     assert len(ready_pods(cluster, "web")) == 2
 
 
@@ -298,14 +305,17 @@ def test_a_node_that_turns_not_ready_keeps_its_pods_and_gets_no_new_ones():
     add_nodes(cluster, 2)
     for obj in workload_objects("Deployment", "web", replicas=1, grace_seconds=5):
         cluster.apply(obj)
-    cluster.settle(2)
+    cluster.settle(4)
     (pod,) = cluster.list("pods")
     assert pod["spec"]["nodeName"] == node_name(0)
     cluster.set_node_ready(node_name(0), False)
-    cluster.settle(3)
+    cluster.settle(5)
     taints = cluster.get("nodes", None, node_name(0))["spec"]["taints"]
-    assert [(t["key"], t["effect"]) for t in taints] == [("node.kubernetes.io/not-ready", "NoSchedule")]
-    assert cluster.list("pods")[0]["metadata"]["uid"] == pod["metadata"]["uid"] and _ready(cluster.list("pods")[0])
+    assert [(t["key"], t["effect"]) for t in taints] == [("node.kubernetes.io/not-ready", "NoSchedule"),
+                                                         ("node.kubernetes.io/not-ready", "NoExecute")]
+    # The pod stays (it tolerates not-ready:NoExecute for 300 s) but is marked not Ready (MarkPodsNotReady).
+    assert cluster.list("pods")[0]["metadata"]["uid"] == pod["metadata"]["uid"]
+    assert not _ready(cluster.list("pods")[0])
     cluster.delete("pods", "default", pod["metadata"]["name"])
     cluster.settle(20)
     pods = cluster.list("pods")

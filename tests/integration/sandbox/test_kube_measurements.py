@@ -40,20 +40,20 @@ def test_moves_pair_evicted_pods_with_ready_replacements_and_follow_lineage():
     from_node = cluster.get("pods", "default", first)["spec"]["nodeName"]
     cluster.evict("default", first, None)
     at = cluster.now
-    cluster.settle(at + 6)
+    cluster.settle(at + 8)
     replacement = [n for n in _names(cluster, "web") if n != first]
     summary = cluster.measurements.summary()
     (move,) = summary["pod_moves"]
     assert move["pod"] == f"default/{first}" and move["original"] == f"default/{first}"
     assert move["from_node"] == from_node and move["how"] == "evicted"
-    assert move["seconds"] == 5.0  # created on the next tick, Ready 4 s after starting
+    assert move["seconds"] == 7.0  # created on the next tick, bound on the one after, running 1 s later, Ready 4 s on
     new_name = move["replacement"].split("/")[1]
     assert new_name in replacement
     assert move["to_node"] == cluster.get("pods", "default", new_name)["spec"]["nodeName"]
     assert summary["pod_moves_per_evicted_pod"] == 1.0
     # Evicting the replacement again is a second move of the same original pod.
     cluster.evict("default", new_name, None)
-    cluster.settle(cluster.now + 6)
+    cluster.settle(cluster.now + 8)
     summary = cluster.measurements.summary()
     assert [m["original"] for m in summary["pod_moves"]] == [f"default/{first}"] * 2
     assert summary["pods_evicted"] == 2 and summary["pod_moves_per_evicted_pod"] == 2.0
