@@ -57,6 +57,7 @@ from bluegreen.sandbox.kube.selectors import (
     parse_label_selector,
     selector_matches,
 )
+from bluegreen.sandbox.kube.services import kubernetes_service
 from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, ClusterTiming, NodeRuntime, PodRuntime
 from bluegreen.sandbox.kube.tick_costs import TickCosts
 from bluegreen.sandbox.kube.validation import (
@@ -69,6 +70,7 @@ from bluegreen.sandbox.kube.validation import (
     type_problem,
     validate_status,
 )
+from bluegreen.sandbox.kube.watch import DEFAULT_HISTORY, ObjectTable, WatchLog
 
 KUBERNETES_VERSION = "v1.32.0"
 
@@ -85,7 +87,7 @@ class FakeCluster:
     """State plus controllers of a small Kubernetes cluster; thread-safe through ``lock``."""
 
     def __init__(self, *, placement: str = "spread", seed: int = 0, epoch: float | None = None,
-                 timing: ClusterTiming | None = None):
+                 timing: ClusterTiming | None = None, watch_history: int = DEFAULT_HISTORY):
         if placement not in PLACEMENTS:
             raise ValueError(f"placement {placement!r} is not one of {', '.join(PLACEMENTS)}")
         self.placement = placement
@@ -99,7 +101,10 @@ class FakeCluster:
         self.measurements = Measurements()
         self.tick_costs = TickCosts()  # real time per advance, for reports
         self._rng = random.Random(seed)
-        self._objects: dict[str, dict[tuple[str, str], dict]] = {plural: {} for plural in BY_PLURAL}
+        #: Every change, per resource (``watch_history`` events each), for watches and lists at a resourceVersion.
+        self.watch_log = WatchLog(watch_history)
+        self._objects: dict[str, dict[tuple[str, str], dict]] = {
+            plural: ObjectTable(plural, self.watch_log, self._next_resource_version) for plural in BY_PLURAL}
         self._resource_version = 0
         self._runtime: dict[str, PodRuntime] = {}  # pod uid -> runtime
         self._terminating: dict[str, dict] = {}  # pod uid -> stored pod with a grace period running
@@ -111,6 +116,17 @@ class FakeCluster:
         self._controllers = Controllers(self)
         for namespace in _DEFAULT_NAMESPACES:
             self.create("namespaces", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        self._bootstrap_kubernetes_service()
+
+    def _bootstrap_kubernetes_service(self) -> None:
+        """The API server's own Service; its uid does not come from the seeded generator, so names and uids
+        of everything else are the same as without it."""
+        state = self._rng.getstate()
+        service = self.create("services", "default", kubernetes_service())
+        self._rng.setstate(state)
+        stored = self._stored("services", "default", service["metadata"]["name"])
+        stored["metadata"]["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bluegreen-sandbox/{self.seed}/kubernetes"))
+        self._touch(stored)
 
     # ------------------------------------------------------------------ time and identity
     def timestamp(self, at: float | None = None) -> str:
@@ -137,7 +153,9 @@ class FakeCluster:
 
     @staticmethod
     def template_hash(template: dict) -> str:
-        digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
+        # Nulls are dropped: a template sent back by a Go client (kubectl rollout undo) carries
+        # "creationTimestamp": null and is still the same template (controller.ComputeHash hashes the struct).
+        digest = hashlib.sha256(json.dumps(_without_nulls(template), sort_keys=True).encode()).digest()
         return "".join(_NAME_ALPHABET[b % len(_NAME_ALPHABET)] for b in digest[:10])
 
     def record_event(self, obj: dict, reason: str, message: str, *, event_type: str = "Normal",
@@ -234,6 +252,7 @@ class FakeCluster:
         obj["metadata"]["resourceVersion"] = self._next_resource_version()
         if obj.get("kind") == "Pod":
             self._pod_changes[obj["metadata"]["uid"]] = obj
+        self.watch_log.touched(obj, self._objects)
 
     def _store_status(self, resource: str, namespace: str | None, name: str, status: dict) -> dict:
         obj = self._stored(resource, namespace, name)
@@ -824,6 +843,14 @@ def _pin_resource_version(options: DeleteOptions, pod: dict) -> DeleteOptions:
     """setPreconditionsResourceVersion: the delete goes through only if the pod is still the one judged."""
     pinned = dataclasses.replace(options.preconditions, resource_version=pod["metadata"]["resourceVersion"])
     return dataclasses.replace(options, preconditions=pinned)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _ip_from_name(name: str) -> str | None:

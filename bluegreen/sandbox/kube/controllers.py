@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 
+from bluegreen.sandbox.kube import revisions
 from bluegreen.sandbox.kube.disruption import (
     parse_time,
     pod_healthy,
@@ -254,6 +255,7 @@ class Controllers:
             mine = replicasets.get(uid, [])
             current = next((rs for rs in mine if rs["metadata"]["name"] == rs_name), None)
             old = [rs for rs in mine if rs is not current]
+            revision = revisions.next_revision(old)
             desired = int(spec.get("replicas", 1))
             strategy = spec.get("strategy") or {}
             recreate = strategy.get("type") == "Recreate"
@@ -265,8 +267,10 @@ class Controllers:
                     initial = 0 if any(c.replicas for c in old_counts) else desired
                 else:
                     initial = new_replicaset_replicas(desired, surge, ReplicaSetCount(rs_name, 0, 0), old_counts)
-                self._create_replicaset(deployment, rs_name, template_hash, initial, len(mine) + 1)
+                self._create_replicaset(deployment, rs_name, template_hash, initial, revision)
+                self._record_revision(deployment, revision)
                 continue
+            self._record_revision(deployment, self._promote(deployment, current, revision))
             if current["spec"].get("minReadySeconds", 0) != spec.get("minReadySeconds", 0):
                 self.cluster.set_field(current, ("spec", "minReadySeconds"), spec.get("minReadySeconds", 0))
             new = _rs_count(current)
@@ -306,8 +310,9 @@ class Controllers:
             "metadata": {
                 "name": rs_name, "namespace": namespace,
                 "labels": dict(template["metadata"]["labels"]),
-                "annotations": {"deployment.kubernetes.io/desired-replicas": str(spec.get("replicas", 1)),
-                                "deployment.kubernetes.io/revision": str(revision)},
+                "annotations": revisions.new_replicaset_annotations(
+                    deployment, revision, int(spec.get("replicas", 1)),
+                    int(spec.get("replicas", 1)) + _max_surge(deployment, int(spec.get("replicas", 1)))),
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
                                      "uid": deployment["metadata"]["uid"], "controller": True,
                                      "blockOwnerDeletion": True}],
@@ -317,6 +322,21 @@ class Controllers:
         })
         self.cluster.record_event(deployment, "ScalingReplicaSet", f"Scaled up replica set {rs_name} from 0 to "
                                   f"{replicas}", component="deployment-controller")
+
+    def _promote(self, deployment: dict, current: dict, revision: int) -> int:
+        """The current ReplicaSet takes the next revision when it becomes current again (a rollback); returns its
+        revision (deployment_util.go SetNewReplicaSetAnnotations)."""
+        if revisions.stale(current, deployment, revision):
+            self.cluster.set_field(current, ("metadata", "annotations"),
+                                   revisions.promoted_annotations(current["metadata"].get("annotations"), deployment,
+                                                                  revision))
+        return revisions.revision_of(current)
+
+    def _record_revision(self, deployment: dict, revision: int) -> None:
+        """The Deployment carries its current ReplicaSet's revision (deployment_util.go SetDeploymentRevision)."""
+        if revisions.revision_of(deployment) != revision:
+            self.cluster.set_field(deployment, ("metadata", "annotations"),
+                                   revisions.deployment_annotations(deployment, revision))
 
     def _scale_replicaset(self, deployment: dict, rs: dict, replicas: int) -> None:
         before = int(rs["spec"].get("replicas", 1))
@@ -367,6 +387,7 @@ class Controllers:
                     stored["spec"]["hostname"] = pod_name
                     if spec.get("serviceName"):
                         stored["spec"]["subdomain"] = spec["serviceName"]
+                    self.cluster.touch(stored)  # a write of its own, so watches and snapshots see the hostname
                     if ordered:
                         break
                     continue
@@ -758,6 +779,15 @@ class Controllers:
 def _rs_count(rs: dict) -> ReplicaSetCount:
     return ReplicaSetCount(rs["metadata"]["name"], int(rs["spec"].get("replicas", 1)),
                            int((rs.get("status") or {}).get("availableReplicas", 0)))
+
+
+def _max_surge(deployment: dict, replicas: int) -> int:
+    """Pods a rolling update may add above ``replicas`` (deployment_util.go MaxSurge; 0 for Recreate)."""
+    strategy = deployment["spec"].get("strategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0
+    rolling = strategy.get("rollingUpdate") or {}
+    return resolve_fenceposts(rolling.get("maxSurge"), rolling.get("maxUnavailable"), replicas)[0]
 
 
 def _ordinal(pod_name: str, sts_name: str) -> int:

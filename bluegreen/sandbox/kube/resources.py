@@ -36,6 +36,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("nodes", "Node", "", "v1", False, "node", ("no",), categories=()),
     ResourceType("pods", "Pod", "", "v1", True, "pod", ("po",)),
     ResourceType("events", "Event", "", "v1", True, "event", ("ev",), categories=()),
+    # Read-only: only the built-in `kubernetes` Service exists (no Service controller, endpoints or proxy).
+    ResourceType("services", "Service", "", "v1", True, "service", ("svc",), ("get", "list", "watch")),
     ResourceType("deployments", "Deployment", "apps", "v1", True, "deployment", ("deploy",)),
     ResourceType("replicasets", "ReplicaSet", "apps", "v1", True, "replicaset", ("rs",)),
     ResourceType("statefulsets", "StatefulSet", "apps", "v1", True, "statefulset", ("sts",)),

@@ -100,30 +100,73 @@ def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str] | N
     return requirements is not None and labels_match(requirements, labels)
 
 
-# Field selectors: only the fields the real server supports per resource are accepted.
+# Field selectors: per resource, the labels the real server accepts (its field label conversion functions,
+# pkg/apis/core/v1/conversion.go addConversionFuncs / AddFieldLabelConversionsFor*) and the value each has
+# (the registry's ToSelectableFields, e.g. pkg/registry/core/pod/strategy.go, core/event/strategy.go).
+def _path(*keys: str) -> Callable[[dict], str]:
+    def get(obj: dict) -> str:
+        value: Any = obj
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return "" if value is None else str(value)
+    return get
+
+
+def _first_pod_ip(pod: dict) -> str:
+    ips = (pod.get("status") or {}).get("podIPs") or []
+    return str(ips[0].get("ip") or "") if ips else ""
+
+
+_NAME_FIELD = _path("metadata", "name")
+_NAMESPACE_FIELD = _path("metadata", "namespace")
 _FIELD_GETTERS: dict[str, dict[str, Callable[[dict], str]]] = {
     "pods": {
-        "spec.nodeName": lambda o: o.get("spec", {}).get("nodeName") or "",
-        "status.phase": lambda o: o.get("status", {}).get("phase") or "",
-        "spec.restartPolicy": lambda o: o.get("spec", {}).get("restartPolicy") or "",
-        "spec.schedulerName": lambda o: o.get("spec", {}).get("schedulerName") or "",
-        "spec.serviceAccountName": lambda o: o.get("spec", {}).get("serviceAccountName") or "",
-        "status.podIP": lambda o: o.get("status", {}).get("podIP") or "",
+        "metadata.name": _NAME_FIELD, "metadata.namespace": _NAMESPACE_FIELD,
+        "spec.nodeName": _path("spec", "nodeName"),
+        "spec.restartPolicy": _path("spec", "restartPolicy"),
+        "spec.schedulerName": _path("spec", "schedulerName"),
+        "spec.serviceAccountName": _path("spec", "serviceAccountName"),
+        "spec.hostNetwork": lambda o: "true" if (o.get("spec") or {}).get("hostNetwork") else "false",
+        "status.phase": _path("status", "phase"),
+        "status.podIP": _first_pod_ip,
+        "status.podIPs": lambda o: "",  # accepted by the conversion, not a selectable field: matches as ""
+        "status.nominatedNodeName": _path("status", "nominatedNodeName"),
     },
-    "nodes": {"spec.unschedulable": lambda o: "true" if o.get("spec", {}).get("unschedulable") else "false"},
+    # Nodes are cluster-scoped: no metadata.namespace (upstream rejects it).
+    "nodes": {"metadata.name": _NAME_FIELD,
+              "spec.unschedulable": lambda o: "true" if (o.get("spec") or {}).get("unschedulable") else "false"},
+    "namespaces": {"metadata.name": _NAME_FIELD, "status.phase": _path("status", "phase")},
     "events": {
-        "involvedObject.kind": lambda o: o.get("involvedObject", {}).get("kind") or "",
-        "involvedObject.name": lambda o: o.get("involvedObject", {}).get("name") or "",
-        "involvedObject.namespace": lambda o: o.get("involvedObject", {}).get("namespace") or "",
-        "involvedObject.uid": lambda o: o.get("involvedObject", {}).get("uid") or "",
-        "reason": lambda o: o.get("reason") or "",
-        "type": lambda o: o.get("type") or "",
+        "metadata.name": _NAME_FIELD, "metadata.namespace": _NAMESPACE_FIELD,
+        "involvedObject.kind": _path("involvedObject", "kind"),
+        "involvedObject.namespace": _path("involvedObject", "namespace"),
+        "involvedObject.name": _path("involvedObject", "name"),
+        "involvedObject.uid": _path("involvedObject", "uid"),
+        "involvedObject.apiVersion": _path("involvedObject", "apiVersion"),
+        "involvedObject.resourceVersion": _path("involvedObject", "resourceVersion"),
+        "involvedObject.fieldPath": _path("involvedObject", "fieldPath"),
+        "reason": _path("reason"),
+        "reportingComponent": _path("reportingComponent"),
+        # source.component, or the reporting controller when the event has no source (events/strategy.go)
+        "source": lambda o: _path("source", "component")(o) or _path("reportingComponent")(o),
+        "type": _path("type"),
     },
+    "replicasets": {"metadata.name": _NAME_FIELD, "metadata.namespace": _NAMESPACE_FIELD,
+                    "status.replicas": lambda o: str(int((o.get("status") or {}).get("replicas") or 0))},
+    "services": {"metadata.name": _NAME_FIELD, "metadata.namespace": _NAMESPACE_FIELD,
+                 "spec.clusterIP": _path("spec", "clusterIP"), "spec.type": _path("spec", "type")},
 }
-_COMMON_FIELDS: dict[str, Callable[[dict], str]] = {
-    "metadata.name": lambda o: o.get("metadata", {}).get("name") or "",
-    "metadata.namespace": lambda o: o.get("metadata", {}).get("namespace") or "",
-}
+# Kinds without their own conversion function get runtime.DefaultMetaV1FieldSelectorConversion.
+_COMMON_FIELDS: dict[str, Callable[[dict], str]] = {"metadata.name": _NAME_FIELD,
+                                                   "metadata.namespace": _NAMESPACE_FIELD}
+# Old v1 clients' spelling, converted as the Pod conversion function does.
+_FIELD_ALIASES = {"pods": {"spec.host": "spec.nodeName"}}
+
+
+def _unsupported(resource: str, field: str) -> str:
+    if resource in _FIELD_GETTERS:
+        return f"field label not supported: {field}"
+    return f'"{field}" is not a known field selector: only "metadata.name", "metadata.namespace"'
 
 
 @dataclass(frozen=True)
@@ -141,15 +184,17 @@ def parse_field_selector(resource: str, text: str | None) -> list[FieldRequireme
     """``spec.nodeName=n1,status.phase!=Succeeded`` -> requirements; BadRequest for unsupported fields."""
     if not text or not text.strip():
         return []
-    getters = {**_COMMON_FIELDS, **_FIELD_GETTERS.get(resource, {})}
+    getters = _FIELD_GETTERS.get(resource, _COMMON_FIELDS)
+    aliases = _FIELD_ALIASES.get(resource, {})
     requirements = []
     for term in text.split(","):
         m = re.match(r"^\s*([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*?)\s*$", term)
         if not m:
             raise BadRequest(f"invalid selector: {text!r}; unable to parse requirement: {term!r}")
         field, operator, value = m.groups()
+        field = aliases.get(field, field)
         if field not in getters:
-            raise BadRequest(f'field label not supported: {field}')
+            raise BadRequest(_unsupported(resource, field))
         requirements.append(FieldRequirement(field, operator != "!=", value, getters[field]))
     return requirements
 

@@ -6,9 +6,11 @@ kubectl (get, cordon, uncordon, drain) send; see docs/sandbox-kube.md for the fu
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import json
 import random
+import select
+import socket
 import threading
 import time
 import traceback
@@ -21,19 +23,31 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from bluegreen.sandbox.kube import discovery
+from bluegreen.sandbox.kube import discovery, health, listing
 from bluegreen.sandbox.kube.cluster import FakeCluster
-from bluegreen.sandbox.kube.errors import ApiError, BadRequest, InternalError, MethodNotAllowed, NotFound
+from bluegreen.sandbox.kube.errors import (
+    ApiError,
+    BadRequest,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    UnsupportedMediaType,
+)
 from bluegreen.sandbox.kube.patch import apply_patch
 from bluegreen.sandbox.kube.preconditions import delete_options, precondition_conflict
 from bluegreen.sandbox.kube.resources import BY_PLURAL, ResourceType
+from bluegreen.sandbox.kube.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from bluegreen.sandbox.kube.tables import to_table
+from bluegreen.sandbox.kube.watch import EventType, WatchEvent, bookmark, convert, expired, initial_events
 
 _STATUS_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
                    422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
                    504: "Timeout"}
-# A watch stays open this long (real seconds) at most, then ends as a real watch does at its timeout.
-_WATCH_MAX_REAL_SECONDS = 5.0
+# A watch sends a BOOKMARK this often (real seconds) when asked to, and 2 s before its timeout
+# (cacher/cache_watcher.go nextBookmarkTime, bookmarkFrequency).
+_BOOKMARK_EVERY = 60.0
+# An idle watch looks this often (real seconds) whether its client has gone.
+_WATCH_POLL = 1.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,7 @@ class Route:
     name: str | None
     subresource: str | None
     discovery: dict | None = None
+    legacy_watch: bool = False  # /api/v1/watch/..., the deprecated spelling of ?watch=true
 
 
 class FakeApiServer:
@@ -86,6 +101,7 @@ class FakeApiServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.cluster.watch_log.wake_all()  # open watches end now rather than at their timeout
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -119,6 +135,10 @@ class FakeApiServer:
         with self._counts_lock:
             for key in keys:
                 self._counts[key] += 1
+
+    def _health_failing(self, check: str) -> bool:
+        """Which health check fails now: only ``shutdown`` (readyz), once the server is stopping."""
+        return check == "shutdown" and self._stopping.is_set()
 
     def _maybe_inject(self) -> int | None:
         with self._counts_lock:
@@ -161,7 +181,12 @@ class FakeApiServer:
             group_version, rest = f"{parts[1]}/{parts[2]}", parts[3:]
         else:
             raise NotFound("the server could not find the requested resource")
+        legacy_watch = bool(rest) and rest[0] == "watch"
+        if legacy_watch:
+            rest = rest[1:]
         if not rest:
+            if legacy_watch:
+                raise NotFound("the server could not find the requested resource")
             listing = discovery.api_resource_list(group_version)
             if listing is None:
                 raise NotFound("the server could not find the requested resource")
@@ -177,7 +202,9 @@ class FakeApiServer:
         subresource = rest[2] if len(rest) > 2 else None
         if len(rest) > 3:
             raise NotFound("the server could not find the requested resource")
-        return Route(rtype, namespace, name, subresource)
+        if legacy_watch and subresource is not None:
+            raise NotFound("the server could not find the requested resource")
+        return Route(rtype, namespace, name, subresource, legacy_watch=legacy_watch)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -217,15 +244,32 @@ class _Handler(BaseHTTPRequestHandler):
                 raise BadRequest("the request body is empty; send a JSON object")
             return None
         if "protobuf" in content_type:
-            if required:
-                raise BadRequest("the sandbox API speaks JSON only; send application/json (no protobuf)")
-            return None  # DeleteOptions sent as protobuf: tolerated, defaults apply
+            # The real server decodes protobuf bodies; the fake models none of the protobuf schemas, so it refuses
+            # rather than guessing (or ignoring options such as a DeleteOptions' gracePeriodSeconds).
+            raise UnsupportedMediaType(
+                f"the sandbox API does not model protobuf request bodies ({content_type}); send the body as "
+                "application/json (kubectl and the official clients do by default)")
+        if "yaml" in content_type:
+            try:
+                return yaml.safe_load(raw)
+            except yaml.YAMLError as error:
+                raise BadRequest(f"the request body is not valid YAML: {error}") from None
         try:
             return json.loads(raw)
         except ValueError as error:
             if required:
                 raise BadRequest(f"the request body is not valid JSON: {error}") from None
             return None
+
+    def _send_text(self, code: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send(self, code: int, body: dict, content_type: str = "application/json",
               headers: dict[str, str] | None = None) -> None:
@@ -245,7 +289,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         raw = self._body()
         split = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        multi_query = parse_qs(split.query, keep_blank_values=True)
+        query = {k: v[-1] for k, v in multi_query.items()}
+        parts = [p for p in split.path.split("/") if p]
+        if health.is_health_path(parts):
+            self.api._count("total", method, "health")
+            if method != "GET":
+                self._send_error(MethodNotAllowed(f"the server does not allow this method on {split.path}"))
+                return
+            answer = health.answer(parts, multi_query, self.api._health_failing)
+            self._send_text(answer.code, answer.body)
+            return
         try:
             route = self.api.route(split.path)
         except ApiError as error:
@@ -295,10 +349,27 @@ class _Handler(BaseHTTPRequestHandler):
         namespace = route.namespace
         if rtype.namespaced and route.name is not None and namespace is None:
             raise NotFound("the server could not find the requested resource")
+        if route.legacy_watch:
+            # The deprecated watch paths (installer.go, "WATCH" and "WATCHLIST" actions): the same watch, one
+            # object's being a watch of the collection with metadata.name selected.
+            if method != "GET":
+                raise MethodNotAllowed(f"the server does not allow this method on the requested resource "
+                                       f"({method} on a watch path)")
+            query = {**query, "watch": "true"}
+            if route.name is not None:
+                by_name = f"metadata.name={route.name}"
+                query["fieldSelector"] = f"{query['fieldSelector']},{by_name}" if query.get("fieldSelector") \
+                    else by_name
+            route = Route(rtype, namespace, None, None)
         if route.subresource not in (None, "status", "eviction", "scale") or (
             route.subresource == "eviction" and rtype.plural != "pods"
         ):
             raise NotFound("the server could not find the requested resource")
+        verb = _verb(method, route.name is not None, query)
+        if route.subresource is None and verb not in rtype.verbs:
+            raise MethodNotAllowed(f"the server does not allow this method on the requested resource ({verb} "
+                                   f"{rtype.plural}; the sandbox serves {rtype.plural} as {', '.join(rtype.verbs)} "
+                                   "only)")
         if route.subresource == "scale" and route.name is not None:
             self._scale(method, route, raw)
             return
@@ -308,14 +379,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._dry_run(method, route, raw)
             return
         if method == "GET" and route.name is None:
-            if query.get("watch") in ("true", "1"):
-                self._watch(rtype, namespace, query)
+            options = listing.parse(query)
+            listing.validate(options)
+            if options.watch:
+                self._watch(rtype, namespace, options)
                 return
-            items, version = cluster.list_objects(rtype.plural, namespace, label_selector=query.get("labelSelector"),
-                                                  field_selector=query.get("fieldSelector"))
-            items, list_metadata = _page(items, version, query.get("limit"), query.get("continue"))
+            items, list_metadata = self._list(rtype, namespace, options)
             if self._wants_table():
-                table = to_table(rtype, items, now_stamp=cluster.timestamp(), resource_version=version,
+                table = to_table(rtype, items, now_stamp=cluster.timestamp(),
+                                 resource_version=list_metadata["resourceVersion"],
                                  include_object=query.get("includeObject", "Metadata"))
                 table["metadata"].update(list_metadata)
                 self._send(200, table)
@@ -323,6 +395,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
                              "metadata": list_metadata, "items": items})
         elif method == "GET":
+            # resourceVersion on a get: "" and "0" read the current object, N waits until the server reached N
+            # (cacher.go Get, then 504 "Too large resource version").
+            wanted = listing.parse({"resourceVersion": query.get("resourceVersion", "")}).start_resource_version()
+            if wanted is not None:
+                self._wait_for(wanted)
             obj = cluster.read(rtype.plural, namespace, route.name)
             if self._wants_table() and route.subresource is None:
                 self._send(200, to_table(rtype, [obj], now_stamp=cluster.timestamp(),
@@ -396,71 +473,172 @@ class _Handler(BaseHTTPRequestHandler):
     def _wants_table(self) -> bool:
         return "as=Table" in (self.headers.get("Accept") or "")
 
-    def _watch(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
-        """A finite watch: ADDED for what exists, then changes polled until timeoutSeconds (capped)."""
+    # ------------------------------------------------------------------ list and watch
+    def _list(self, rtype: ResourceType, namespace: str | None, options: listing.ListOptions,
+              ) -> tuple[list[dict], dict]:
+        """The items and list metadata of a list, honouring resourceVersion, resourceVersionMatch, limit and
+        continue as the real server does (cacher.go GetList; etcd3 store.GetList for Exact and continue)."""
         cluster = self.api.cluster
-        timeout = min(float(query.get("timeoutSeconds") or _WATCH_MAX_REAL_SECONDS), _WATCH_MAX_REAL_SECONDS)
-        since = query.get("resourceVersion") or ""
-        if since and not since.isdigit():
-            raise BadRequest(f"resourceVersion {since!r} is not a resourceVersion this server issued")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        history = cluster.watch_log.history(rtype.plural)
+        after = None
+        if options.continue_token:
+            if options.resource_version not in ("", "0"):
+                raise BadRequest("specifying resource version is not allowed when using continue")
+            at, after = listing.decode_continue(options.continue_token)
+        elif listing.exact(options):
+            at = int(options.resource_version)
+        else:
+            wanted = options.start_resource_version()
+            if wanted is not None:
+                self._wait_for(wanted)
+            items, version = cluster.list_objects(rtype.plural, namespace, label_selector=options.label_selector,
+                                                  field_selector=options.field_selector)
+            if options.resource_version == "0":
+                options = dataclasses.replace(options, limit=0)  # served "from the watch cache": limit ignored
+            return listing.page(items, int(version), options)
+        self._wait_for(at)
+        labels = parse_label_selector(options.label_selector)
+        fields = parse_field_selector(rtype.plural, options.field_selector)
+        with cluster.lock:
+            if history.too_old(at):
+                if options.continue_token:
+                    fresh = listing.encode_continue(int(cluster.resource_version), after or ("", ""))
+                    raise listing.continue_too_old(fresh)
+                raise listing.list_too_old()
+            state = history.state_at(at)
+        items = []
+        for key in sorted(state):
+            if rtype.namespaced and namespace is not None and key[0] != namespace:
+                continue
+            obj = json.loads(state[key])
+            if labels_match(labels, obj["metadata"].get("labels")) and fields_match(fields, obj):
+                items.append(obj)
+        return listing.page(items, at, options, after)
 
-        def emit(kind: str, obj: dict) -> None:
-            line = json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
+    def _wait_for(self, wanted: int) -> None:
+        """A resourceVersion the server has not reached: wait up to 3 s for it, then 504 (cacher.go
+        waitUntilFreshAndBlock)."""
+        log = self.api.cluster.watch_log
+        deadline = time.monotonic() + listing.FRESHNESS_WAIT_SECONDS
+        while int(self.api.cluster.resource_version) < wanted:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.api._stopping.is_set():
+                raise listing.too_large(wanted, int(self.api.cluster.resource_version))
+            log.wait(int(self.api.cluster.resource_version), min(remaining, 0.1))
+
+    def _watch(self, rtype: ResourceType, namespace: str | None, options: listing.ListOptions) -> None:
+        """A watch as the cacher serves it (cacher.go Watch, cache_watcher.go, handlers/watch.go): every change
+        after the start as its own event, until timeoutSeconds, the client leaves or the server stops."""
+        cluster, log = self.api.cluster, self.api.cluster.watch_log
+        history = log.history(rtype.plural)
+        labels = parse_label_selector(options.label_selector)
+        fields = parse_field_selector(rtype.plural, options.field_selector)
+        matches = (lambda obj: labels_match(labels, obj["metadata"].get("labels")) and fields_match(fields, obj)) \
+            if labels or fields else None
+        scope = namespace if rtype.namespaced else None
+        timeout = listing.watch_timeout(options, random.Random())
+        wanted = options.start_resource_version()
+        if options.send_initial_events and wanted is not None:
+            self._wait_for(wanted)
+        error: dict | None = None
+        initial: list[WatchEvent] = []
+        with cluster.lock:
+            if options.send_initial_events or (wanted is None and options.send_initial_events is None):
+                position = int(cluster.resource_version)
+                initial = list(initial_events(history.latest, scope, matches))
+            else:
+                position = wanted if wanted is not None else int(cluster.resource_version)
+                if history.too_old(position):
+                    error = expired(f"too old resource version: {position} ({history.oldest_kept()})")
+        table = self._wants_table()
+        include_object = self._query_value("includeObject", "Metadata")
+        headers_sent = [False]
+
+        def emit(event: WatchEvent) -> None:
+            if table and event.type in (EventType.ADDED, EventType.MODIFIED, EventType.DELETED):
+                # Server-side printing of watch events: one row each, column definitions on the first only.
+                rows = to_table(rtype, [json.loads(event.object_json)], now_stamp=cluster.timestamp(),
+                                resource_version="", include_object=include_object)
+                rows["metadata"] = {}
+                if headers_sent[0]:
+                    rows["columnDefinitions"] = None
+                headers_sent[0] = True
+                event = WatchEvent(event.type, json.dumps(rows, separators=(",", ":")))
+            line = event.line()
             self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
             self.wfile.flush()
 
-        def snapshot() -> dict[tuple[str, str], dict]:
-            items, _ = cluster.list_objects(rtype.plural, namespace, label_selector=query.get("labelSelector"),
-                                            field_selector=query.get("fieldSelector"))
-            return {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in items}
-
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
         try:
-            known = snapshot()
-            for obj in known.values():
-                if since in ("", "0") or int(obj["metadata"]["resourceVersion"]) > int(since or 0):
-                    emit("ADDED", obj)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and not self.api._stopping.is_set():
-                time.sleep(0.05)
-                current = snapshot()
-                for key, obj in current.items():
-                    old = known.get(key)
-                    if old is None:
-                        emit("ADDED", obj)
-                    elif old["metadata"]["resourceVersion"] != obj["metadata"]["resourceVersion"]:
-                        emit("MODIFIED", obj)
-                for key, obj in known.items():
-                    if key not in current:
-                        emit("DELETED", obj)
-                known = current
+            if error is not None:
+                emit(WatchEvent(EventType.ERROR, json.dumps(error, separators=(",", ":"))))
+            else:
+                for event in initial:
+                    emit(event)
+                if options.send_initial_events:
+                    emit(bookmark(rtype.kind, rtype.api_version, position, initial_events_end=True))
+                self._stream_changes(rtype, scope, matches, position, timeout, options.allow_watch_bookmarks, emit)
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.close_connection = True
 
+    def _stream_changes(self, rtype: ResourceType, scope: str | None, matches: Any, position: int,
+                        timeout: float, bookmarks: bool, emit: Any) -> None:
+        log = self.api.cluster.watch_log
+        history = log.history(rtype.plural)
+        started = time.monotonic()
+        deadline = started + timeout
+        # A bookmark every minute and one 2 s before the timeout (none when the watch is shorter than that).
+        next_bookmark = min(started + _BOOKMARK_EVERY, deadline - 2.0) if bookmarks else None
+        if next_bookmark is not None and next_bookmark < started:
+            next_bookmark = None
+        while not self.api._stopping.is_set():
+            with log.changed:
+                fell_behind = history.too_old(position)
+                changes = history.since(position)
+                newest = log.last_resource_version
+            if fell_behind:
+                return  # the real cacher closes a watcher that cannot keep up; the client watches again
+            for change in changes:
+                event = convert(change, scope, matches)
+                if event is not None:
+                    emit(event)
+            position = max(position, newest)
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if next_bookmark is not None and now >= next_bookmark:
+                emit(bookmark(rtype.kind, rtype.api_version, position))
+                following = now + _BOOKMARK_EVERY
+                next_bookmark = following if following < deadline - 2.0 else None
+            if self._client_gone():
+                return
+            wake = min(deadline, next_bookmark or deadline, now + _WATCH_POLL)
+            log.wait(position, wake - now)
 
-def _page(items: list[dict], version: str, limit: str | None, token: str | None) -> tuple[list[dict], dict]:
-    """limit/continue paging over the (namespace, name)-sorted list, as the real server pages etcd keys.
-
-    The continue token names the last key served; later pages are read from the current state (the real
-    server serves them from the first page's snapshot, or answers 410 once it is compacted)."""
-    start = 0
-    if token:
+    def _client_gone(self) -> bool:
+        """The watching client closed its connection (readable with nothing to read)."""
         try:
-            last = json.loads(base64.urlsafe_b64decode(token.encode()))["last"]
-        except (ValueError, KeyError, TypeError):
-            raise BadRequest(f"continue key is not valid: {token!r}; start the list again without it") from None
-        keys = [[o["metadata"].get("namespace", ""), o["metadata"]["name"]] for o in items]
-        start = next((i for i, key in enumerate(keys) if key > last), len(items))
-    metadata: dict[str, Any] = {"resourceVersion": version}
-    size = int(limit) if limit and limit.isdigit() and int(limit) > 0 else 0
-    page = items[start:start + size] if size else items[start:]
-    if size and start + size < len(items):
-        last_key = [page[-1]["metadata"].get("namespace", ""), page[-1]["metadata"]["name"]]
-        metadata["continue"] = base64.urlsafe_b64encode(json.dumps({"last": last_key}).encode()).decode()
-        metadata["remainingItemCount"] = len(items) - start - size
-    return page, metadata
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+    def _query_value(self, key: str, default: str) -> str:
+        values = parse_qs(urlsplit(self.path).query, keep_blank_values=True).get(key)
+        return values[-1] if values else default
+
+
+def _verb(method: str, named: bool, query: dict[str, str]) -> str:
+    """The API verb of a request, as the authorizer names it (endpoints/request/requestinfo.go)."""
+    if method == "GET":
+        if named:
+            return "get"
+        return "watch" if query.get("watch") in ("true", "1") else "list"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch",
+            "DELETE": "delete" if named else "deletecollection"}.get(method, method.lower())

@@ -115,7 +115,17 @@ def _event_row(obj: dict, age: str) -> list:
             f"{involved.get('kind', '').lower()}/{involved.get('name', '')}", obj.get("message", "")]
 
 
+def _service_row(obj: dict, age: str) -> list:
+    spec = obj.get("spec") or {}
+    ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or []) or "<none>"
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())) or "<none>"
+    return [obj["metadata"]["name"], spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>", "<none>",
+            ports, age, selector]
+
+
 _PRINTERS: dict[str, tuple[list[dict], Callable[[dict, str], list]]] = {
+    "services": ([_column("Name", fmt="name"), _column("Type"), _column("Cluster-IP"), _column("External-IP"),
+                  _column("Port(s)"), _column("Age"), _column("Selector", priority=1)], _service_row),
     "pods": ([_column("Name", fmt="name"), _column("Ready"), _column("Status"), _column("Restarts", "string"),
               _column("Age"), _column("IP", priority=1), _column("Node", priority=1),
               _column("Nominated Node", priority=1), _column("Readiness Gates", priority=1)], _pod_row),

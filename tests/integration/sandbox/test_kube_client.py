@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 
 import pytest
 from kubernetes import client
@@ -187,11 +189,14 @@ def test_delete_with_grace_period_and_status_codes(api_client):  # noqa: F811
             metadata=client.V1ObjectMeta(name="x"), spec=client.V1PodSpec(containers=[client.V1Container(name="c")])))
     assert no_namespace.value.status == 404
     assert _status(no_namespace.value)["message"] == 'namespaces "nowhere" not found'
-    # A protobuf DeleteOptions body is tolerated: defaults apply (grace 0 for this bare pod).
-    api.call_api("DELETE", f"{served.server.url}/api/v1/namespaces/default/pods/lonely",
-                 header_params={"Content-Type": "application/vnd.kubernetes.protobuf"}, body=b"k8s\x00\x0a\x0f")
-    with pytest.raises(ApiException):
-        core.read_namespaced_pod("lonely", "default")
+    # A protobuf body is refused (415 naming what is not modelled) rather than its options ignored.
+    request = urllib.request.Request(f"{served.server.url}/api/v1/namespaces/default/pods/lonely", method="DELETE",
+                                     data=b"k8s\x00\x0a\x0f",
+                                     headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 415 and "protobuf" in json.loads(refused.value.read())["message"]
+    assert core.read_namespaced_pod("lonely", "default").metadata.deletion_timestamp is None
 
 
 def test_workload_statuses_events_and_injected_errors(api_client):  # noqa: F811
