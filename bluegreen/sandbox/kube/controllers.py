@@ -77,6 +77,8 @@ class Controllers:
         self._daemon_fit: dict[tuple, tuple[bool, bool]] = {}
         self._node_ready_seen: dict[str, str] = {}  # node -> Ready status at the last pass
         self._taint_seen: dict[str, dict[str, float]] = {}  # node -> pod uid -> first seen under NoExecute taints
+        # PDB uid -> ((resourceVersion, its inputs), when a disruptedPods entry expires): skip unchanged budgets.
+        self._pdb_memo: dict[str, tuple[tuple, float | None]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _owned(self, uid: str) -> list[dict]:
@@ -717,25 +719,38 @@ class Controllers:
 
     def disruption(self) -> None:
         """The disruption controller: every PDB's status from the pods it selects and their controllers' scale
-        (disruption.sync_budget); its events only when the status changes (a real sync runs on changes)."""
+        (disruption.sync_budget); its events only when the status changes (a real sync runs on changes).
+
+        A budget is synced again only when it, one of its pods' label groups or a controller's scale changed, or
+        an entry of its disruptedPods is due to expire (sync_budget is a function of exactly these)."""
         stamp = self.cluster.timestamp()
         now = parse_time(stamp)
+        scales = tuple((o["metadata"]["uid"], o["spec"].get("replicas")) for plural in
+                       ("deployments", "replicasets", "statefulsets") for o in self.cluster.objects(plural))
         for pdb in self.cluster.objects("poddisruptionbudgets"):
-            result = sync_budget(pdb, self._pods_for_budget(pdb), self.cluster.lookup, now=now, stamp=stamp)
+            groups = self._groups_for_budget(pdb)
+            inputs = (tuple((g.serial, g.version) for g in groups), scales)
+            memo = self._pdb_memo.get(pdb["metadata"]["uid"])
+            if memo is not None and memo[0] == (pdb["metadata"]["resourceVersion"], inputs) and (
+                    memo[1] is None or now < memo[1]):
+                continue
+            pods = [pod for group in groups for pod in group.pods.values()]
+            result = sync_budget(pdb, pods, self.cluster.lookup, now=now, stamp=stamp)
             if self.cluster.set_status(pdb, result.status):
                 for event_type, reason, message in result.events:
                     self.cluster.record_event(pdb, reason, message, event_type=event_type,
                                               component="controllermanager")
+            self._pdb_memo[pdb["metadata"]["uid"]] = ((pdb["metadata"]["resourceVersion"], inputs), result.recheck_at)
 
-    def _pods_for_budget(self, pdb: dict) -> list[dict]:
-        """getPodsForPdb: every pod (any phase) of the PDB's namespace its selector matches, matched once per
-        label group of the index (a nil selector matches nothing, an empty one the whole namespace)."""
+    def _groups_for_budget(self, pdb: dict) -> list:
+        """getPodsForPdb: the index's label groups (pods of any phase) of the PDB's namespace its selector
+        matches, matched once per group (a nil selector matches nothing, an empty one the whole namespace)."""
         requirements = selector_requirements((pdb.get("spec") or {}).get("selector"))
         if requirements is None:
             return []
         self.reindex()
-        return [pod for group in self.index.label_groups.get(pdb["metadata"]["namespace"], {}).values()
-                if labels_match(requirements, group.labels) for pod in group.pods.values()]
+        return [group for group in self.index.label_groups.get(pdb["metadata"]["namespace"], {}).values()
+                if labels_match(requirements, group.labels)]
 
     # ------------------------------------------------------------------ measurements
     def availability(self) -> list[WorkloadAvailability]:
