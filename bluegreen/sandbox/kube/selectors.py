@@ -201,3 +201,17 @@ def parse_field_selector(resource: str, text: str | None) -> list[FieldRequireme
 
 def fields_match(requirements: list[FieldRequirement], obj: dict) -> bool:
     return all(r.matches(obj) for r in requirements)
+
+
+def key_requirements(requirements: list[FieldRequirement],
+                     ) -> tuple[Callable[[tuple[str, str]], bool] | None, list[FieldRequirement]]:
+    """Split off the requirements on metadata.name / metadata.namespace, which a (namespace, name) key answers
+    without reading the object (a watch filters every change with them); returns (key test, the others)."""
+    on_key = [r for r in requirements if r.field in ("metadata.name", "metadata.namespace")]
+    others = [r for r in requirements if r not in on_key]
+    if not on_key:
+        return None, others
+
+    def test(key: tuple[str, str]) -> bool:
+        return all(((key[1] if r.field == "metadata.name" else key[0]) == r.value) == r.equal for r in on_key)
+    return test, others

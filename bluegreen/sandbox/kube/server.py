@@ -36,7 +36,13 @@ from bluegreen.sandbox.kube.errors import (
 from bluegreen.sandbox.kube.patch import apply_patch
 from bluegreen.sandbox.kube.preconditions import delete_options, precondition_conflict
 from bluegreen.sandbox.kube.resources import BY_PLURAL, ResourceType
-from bluegreen.sandbox.kube.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
+from bluegreen.sandbox.kube.selectors import (
+    fields_match,
+    key_requirements,
+    labels_match,
+    parse_field_selector,
+    parse_label_selector,
+)
 from bluegreen.sandbox.kube.tables import to_table
 from bluegreen.sandbox.kube.watch import EventType, WatchEvent, bookmark, convert, expired, initial_events
 
@@ -532,7 +538,7 @@ class _Handler(BaseHTTPRequestHandler):
         cluster, log = self.api.cluster, self.api.cluster.watch_log
         history = log.history(rtype.plural)
         labels = parse_label_selector(options.label_selector)
-        fields = parse_field_selector(rtype.plural, options.field_selector)
+        key_matches, fields = key_requirements(parse_field_selector(rtype.plural, options.field_selector))
         matches = (lambda obj: labels_match(labels, obj["metadata"].get("labels")) and fields_match(fields, obj)) \
             if labels or fields else None
         scope = namespace if rtype.namespaced else None
@@ -545,7 +551,7 @@ class _Handler(BaseHTTPRequestHandler):
         with cluster.lock:
             if options.send_initial_events or (wanted is None and options.send_initial_events is None):
                 position = int(cluster.resource_version)
-                initial = list(initial_events(history.latest, scope, matches))
+                initial = list(initial_events(history.latest, scope, matches, key_matches))
             else:
                 position = wanted if wanted is not None else int(cluster.resource_version)
                 if history.too_old(position):
@@ -581,14 +587,16 @@ class _Handler(BaseHTTPRequestHandler):
                     emit(event)
                 if options.send_initial_events:
                     emit(bookmark(rtype.kind, rtype.api_version, position, initial_events_end=True))
-                self._stream_changes(rtype, scope, matches, position, timeout, options.allow_watch_bookmarks, emit)
+                self._stream_changes(rtype, scope, (matches, key_matches), position, timeout,
+                                     options.allow_watch_bookmarks, emit)
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _stream_changes(self, rtype: ResourceType, scope: str | None, matches: Any, position: int,
+    def _stream_changes(self, rtype: ResourceType, scope: str | None, filters: tuple[Any, Any], position: int,
                         timeout: float, bookmarks: bool, emit: Any) -> None:
+        matches, key_matches = filters
         log = self.api.cluster.watch_log
         history = log.history(rtype.plural)
         started = time.monotonic()
@@ -605,7 +613,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fell_behind:
                 return  # the real cacher closes a watcher that cannot keep up; the client watches again
             for change in changes:
-                event = convert(change, scope, matches)
+                event = convert(change, scope, matches, key_matches)
                 if event is not None:
                     emit(event)
             position = max(position, newest)

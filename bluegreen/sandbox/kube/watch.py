@@ -210,11 +210,15 @@ def _with_resource_version(object_json: str, resource_version: int) -> str:
     return _dumps(obj)
 
 
-def convert(change: Change, namespace: str | None, matches: Matcher | None) -> WatchEvent | None:
+def convert(change: Change, namespace: str | None, matches: Matcher | None,
+            key_matches: Callable[[Key], bool] | None = None) -> WatchEvent | None:
     """What one watcher sees of ``change`` (cacher/cache_watcher.go convertToWatchEvent): an object that starts
     matching the watch's selectors is ADDED, one that stops matching is DELETED (its previous state at the
-    change's resourceVersion), a change outside the selectors is not sent."""
+    change's resourceVersion), a change outside the selectors is not sent. ``key_matches`` answers the
+    selectors on name and namespace from the key (they cannot change for a key)."""
     if namespace is not None and change.key[0] != namespace:
+        return None
+    if key_matches is not None and not key_matches(change.key):
         return None
     if matches is None:
         return WatchEvent(change.type, change.object_json)
@@ -245,10 +249,13 @@ def expired(message: str) -> dict:
             "reason": "Expired", "code": 410}
 
 
-def initial_events(state: dict[Key, str], namespace: str | None, matches: Matcher | None) -> Iterator[WatchEvent]:
+def initial_events(state: dict[Key, str], namespace: str | None, matches: Matcher | None,
+                   key_matches: Callable[[Key], bool] | None = None) -> Iterator[WatchEvent]:
     """ADDED for every object that exists and matches, in key order (a watch from resourceVersion "" or "0")."""
     for key in sorted(state):
         if namespace is not None and key[0] != namespace:
+            continue
+        if key_matches is not None and not key_matches(key):
             continue
         object_json = state[key]
         if matches is None or matches(json.loads(object_json)):

@@ -61,3 +61,15 @@ def test_list_options_validation_and_continue_tokens():
     assert listing.decode_continue(token) == (12, ("ns", "b"))
     with pytest.raises(BadRequest):
         listing.decode_continue("not-a-token")
+
+
+def test_name_and_namespace_selectors_are_answered_from_the_key():
+    from bluegreen.sandbox.kube.selectors import key_requirements, parse_field_selector
+
+    key_test, others = key_requirements(parse_field_selector("pods", "metadata.name=b,status.phase!=Failed"))
+    assert key_test is not None and [r.field for r in others] == ["status.phase"]
+    assert key_test(("ns", "b")) and not key_test(("ns", "a"))
+    history = _history()
+    seen = [convert(c, "ns", None, key_test) for c in history.events]
+    assert [e.type if e else None for e in seen] == [None, None, EventType.ADDED, None]
+    assert key_requirements(parse_field_selector("pods", "spec.nodeName=n"))[0] is None
