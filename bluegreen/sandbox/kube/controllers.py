@@ -1,11 +1,14 @@
 """The control loops of the fake cluster, run in a fixed order on every ``advance``.
 
-node lifecycle (taints from conditions) -> kubelet (finish terminating pods) -> Deployment ->
-ReplicaSet -> StatefulSet -> DaemonSet -> scheduler -> kubelet (start pods, readiness) ->
-workload statuses -> disruption controller (PDB status).
+kubelet heartbeats -> node lifecycle (health, taints, MarkPodsNotReady) -> taint eviction ->
+kubelet (finish terminating pods) -> Deployment -> ReplicaSet -> StatefulSet -> DaemonSet ->
+scheduler -> kubelet (admit, start containers, readiness) -> workload statuses -> disruption
+controller (PDB status).
 
-They work on the cluster's stored dicts directly (the cluster holds its lock while they run) and
-write through ``cluster.set_status``/``set_field`` so resourceVersions move only on real changes.
+They see the cluster only through the store's public interface (``store.ClusterStore``; this module
+never imports ``cluster.py``), work on the stored dicts directly (the cluster holds its lock while
+they run), write through ``set_status``/``set_field``/``touch`` so resourceVersions move only on
+real changes, and read pods through their ``PodIndex`` (index.py) instead of scanning the store.
 """
 
 from __future__ import annotations
@@ -568,7 +571,10 @@ class Controllers:
                 runtime.admitted_at = now
                 self._pod_container_creating(pod, node)
             if runtime.started_at is None:
-                if now < runtime.admitted_at + self.cluster.timing.container_start_seconds:
+                # Containers start on a later tick than the admission (so ContainerCreating is always seen),
+                # and not before the image pull and start delay.
+                start_delay = self.cluster.timing.container_start_seconds
+                if now <= runtime.admitted_at or now < runtime.admitted_at + start_delay:
                     continue
                 runtime.started_at = now
                 self._pod_running(pod, runtime.created_at)

@@ -30,7 +30,8 @@ class ClusterTiming:
     # Seconds from a pod's creation until the scheduler may bind it. The scheduler acts at the earliest on
     # the tick after the pod was created, so a new pod is always seen Pending at least once.
     schedule_seconds: float = 0.0
-    # Seconds from binding until the container runs (image pull + container start): ContainerCreating.
+    # Seconds from binding until the container runs (image pull + container start): ContainerCreating. The
+    # kubelet starts containers on a tick after the one that admitted the pod, so the state is always seen.
     container_start_seconds: float = 1.0
     # kube-controller-manager --node-monitor-grace-period: a node whose kubelet has not reported for this long
     # gets Ready=Unknown, the unreachable taints, and its pods marked not Ready.

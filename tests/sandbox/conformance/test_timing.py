@@ -103,3 +103,24 @@ def test_default_toleration_seconds_admission_on_pod_create(tmp_path: Path):
         ("node.kubernetes.io/not-ready", "NoExecute", 300), ("node.kubernetes.io/unreachable", "NoExecute", 300)]
     assert sorted((t.key, t.toleration_seconds) for t in tolerant.spec.tolerations) == [
         ("node.kubernetes.io/not-ready", 300), ("node.kubernetes.io/unreachable", None)]
+
+
+# Same upstream behaviour with no configured delays: each step still takes a controller hop (the scheduler binds
+# on a later tick than the creation, the kubelet starts containers on a later tick than the admission), so Pending
+# and ContainerCreating are visible to a client between ticks; a pod without a readiness delay (no readiness
+# probe) is Ready as soon as its container runs.
+def test_with_zero_delays_pending_and_container_creating_are_still_seen(tmp_path: Path):
+    cluster = FakeCluster(timing=ClusterTiming(schedule_seconds=0.0, container_start_seconds=0.0))
+    add_nodes(cluster, 1)
+    for served in serve(cluster, tmp_path, speed=None):
+        api = config.new_client_from_config(config_file=served.kubeconfig)
+        core = client.CoreV1Api(api)
+        container = client.V1Container(name="app", image="registry.k8s.io/pause:3.10")
+        core.create_namespaced_pod("default", client.V1Pod(metadata=client.V1ObjectMeta(name="p"),
+                                                           spec=client.V1PodSpec(containers=[container])))
+        states = [_state(core.read_namespaced_pod("p", "default"))]
+        for _ in range(3):
+            served.advance(1)
+            states.append(_state(core.read_namespaced_pod("p", "default")))
+        api.close()
+    assert states == ["Pending", "ContainerCreating", "Running 1/1", "Running 1/1"]
