@@ -95,3 +95,28 @@ def never_allows(budget: Budget, expected: int) -> str | None:
         f"PodDisruptionBudget {budget.key} ({rule}, {expected} pod(s)) allows no disruption even when every pod is "
         f"healthy, so its pods can never be evicted. Next: {loosen_advice(budget)}"
     )
+
+
+def counts_controllers(budget: Budget) -> bool:
+    """Whether the disruption controller takes this budget's expected pods from the pods' controllers' scale
+    (maxUnavailable, or a percentage minAvailable) rather than from the pods it selects (integer minAvailable)."""
+    if budget.max_unavailable is not None:
+        return True
+    return isinstance(budget.min_available, str)
+
+
+def unmanaged_blocker(budget: Budget, covered: list[Pod]) -> str | None:
+    """Why ``budget`` refuses every eviction of the ``covered`` pods that have no controller, or None.
+
+    For maxUnavailable or a percentage minAvailable the disruption controller counts only the scale of the pods'
+    controllers: a pod without one (a bare pod) is not expected at all, and a budget whose covered pods all lack a
+    controller expects none and allows no disruption, ever."""
+    bare = sorted(p.key for p in covered if p.owner_kind is None)
+    if not bare or not counts_controllers(budget) or len(bare) < len(covered):
+        return None
+    rule = (f"maxUnavailable {budget.max_unavailable}" if budget.max_unavailable is not None
+            else f"minAvailable {budget.min_available}")
+    return (f"PodDisruptionBudget {budget.key} ({rule}) selects only pods without a controller ({', '.join(bare)}); "
+            "the disruption controller expects no pods for it and allows no eviction, ever. Next: give the budget an "
+            "integer minAvailable, or delete those pods yourself")
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from bluegreen.engine.budgets import budgets_for, never_allows
+from bluegreen.engine.budgets import budgets_for, never_allows, unmanaged_blocker
 from bluegreen.engine.naming import COLOR_LABEL, other_color
 from bluegreen.engine.nodes import NOT_READY_TAINTS, Node
 from bluegreen.engine.placement import NodeRoom, PodToPlace, place, with_daemons
@@ -91,7 +91,7 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
     live = [p for p in view.pods if not p.terminating and p.phase not in ("Succeeded", "Failed")]
     for budget in sorted({b for p in moving for b in budgets_for(p, list(view.budgets))}, key=lambda b: b.key):
         expected = sum(1 for p in live if budget.covers(p))
-        why = never_allows(budget, expected)
+        why = unmanaged_blocker(budget, [p for p in live if budget.covers(p)]) or never_allows(budget, expected)
         if why:
             blockers.append(why)
     # Room on the new color: the totals for the report, and each pod placed on one node as the scheduler would.

@@ -8,6 +8,7 @@ a fixed order, so a given sequence of calls always produces the same cluster.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import random
@@ -20,7 +21,7 @@ from typing import Any
 
 from bluegreen.sandbox.kube.admission import default_toleration_seconds
 from bluegreen.sandbox.kube.controllers import Controllers
-from bluegreen.sandbox.kube.disruption import BudgetStatus, eviction_verdict, pod_terminal
+from bluegreen.sandbox.kube.disruption import pod_terminal
 from bluegreen.sandbox.kube.errors import (
     AlreadyExists,
     ApiError,
@@ -28,9 +29,25 @@ from bluegreen.sandbox.kube.errors import (
     Conflict,
     Invalid,
     NotFound,
+    TooManyRequests,
+)
+from bluegreen.sandbox.kube.eviction import (
+    MULTIPLE_PDBS_MESSAGE,
+    MultiplePodDisruptionBudgets,
+    budgets_selecting,
+    can_ignore_pdb,
+    check_and_decrement,
+    disruption_target_condition,
+    parse_eviction,
+    should_enforce_resource_version,
+    still_being_processed,
+    success_status,
+    unhealthy_pod_may_go,
+    with_condition,
 )
 from bluegreen.sandbox.kube.measurements import Measurements, PodRef
 from bluegreen.sandbox.kube.patch import apply_patch
+from bluegreen.sandbox.kube.preconditions import DeleteOptions, Preconditions, precondition_conflict, update_conflict
 from bluegreen.sandbox.kube.resources import BY_PLURAL, ResourceType, kind_type, resource_type
 from bluegreen.sandbox.kube.scheduler import NOT_READY_TAINT, PLACEMENTS
 from bluegreen.sandbox.kube.selectors import (
@@ -43,6 +60,16 @@ from bluegreen.sandbox.kube.selectors import (
 from bluegreen.sandbox.kube.services import kubernetes_service
 from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, ClusterTiming, NodeRuntime, PodRuntime
 from bluegreen.sandbox.kube.tick_costs import TickCosts
+from bluegreen.sandbox.kube.validation import (
+    decode_error,
+    node_errors,
+    patch_type_error,
+    pdb_errors,
+    refuse_unmodelled,
+    toleration_errors,
+    type_problem,
+    validate_status,
+)
 from bluegreen.sandbox.kube.watch import DEFAULT_HISTORY, ObjectTable, WatchLog
 
 KUBERNETES_VERSION = "v1.32.0"
@@ -302,6 +329,10 @@ class FakeCluster:
             key = (namespace or "" if rtype.namespaced else "", name)
             if key in self._objects[rtype.plural]:
                 raise AlreadyExists.of(rtype.plural, name, rtype.group)
+            problem = type_problem(rtype, obj)
+            if problem is not None:
+                raise decode_error(rtype, problem)
+            refuse_unmodelled(rtype, obj)
             metadata["uid"] = self.new_uid()
             metadata["creationTimestamp"] = self.timestamp()
             metadata.pop("deletionTimestamp", None)
@@ -327,14 +358,12 @@ class FakeCluster:
             if metadata.get("name", name) != name:
                 raise BadRequest(f"the name of the object ({metadata.get('name')}) does not match the name on the "
                                  f"URL ({name})")
-            wanted_version = metadata.get("resourceVersion")
-            if wanted_version and wanted_version != current["metadata"]["resourceVersion"]:
-                raise Conflict(
-                    f'Operation cannot be fulfilled on {rtype.plural}{"." + rtype.group if rtype.group else ""} '
-                    f'"{name}": the object has been modified; please apply your changes to the latest version '
-                    "and try again",
-                    details={"name": name, "group": rtype.group, "kind": rtype.plural},
-                )
+            problem = type_problem(rtype, obj)
+            if problem is not None:
+                raise decode_error(rtype, problem)
+            conflict = update_conflict(rtype.plural, rtype.group, current, obj)
+            if conflict is not None:
+                raise conflict
             return self._commit_update(rtype, current, obj)
 
     def patch(self, resource: str, namespace: str | None, name: str, patch: Any, content_type: str) -> dict:
@@ -344,10 +373,12 @@ class FakeCluster:
             patched = apply_patch(current, patch, content_type)
             if not isinstance(patched, dict):
                 raise BadRequest(f"the patch turned {rtype.kind} {name!r} into something that is not an object")
-            wanted_version = (patched.get("metadata") or {}).get("resourceVersion")
-            if wanted_version and wanted_version != current["metadata"]["resourceVersion"]:
-                raise Conflict(f'Operation cannot be fulfilled on {rtype.plural} "{name}": the object has been '
-                               "modified; please apply your changes to the latest version and try again")
+            problem = type_problem(rtype, patched)
+            if problem is not None:
+                raise patch_type_error(problem, patch, content_type, patched)
+            conflict = update_conflict(rtype.plural, rtype.group, current, patched)
+            if conflict is not None:
+                raise conflict
             return self._commit_update(rtype, current, patched)
 
     def update_status(self, resource: str, namespace: str | None, name: str, *, body: dict | None = None,
@@ -359,6 +390,10 @@ class FakeCluster:
             updated = apply_patch(current, patch, content_type) if body is None else body
             if not isinstance(updated, dict):
                 raise BadRequest(f"the status update of {rtype.kind} {name!r} is not an object")
+            conflict = update_conflict(rtype.plural, rtype.group, current, updated)
+            if conflict is not None:
+                raise conflict
+            validate_status(rtype, current, updated.get("status") or {})
             self.set_status(current, copy.deepcopy(updated.get("status") or {}))
             return copy.deepcopy(current)
 
@@ -396,6 +431,7 @@ class FakeCluster:
 
     def _commit_update(self, rtype: ResourceType, current: dict, obj: dict) -> dict:
         self._check_kind(rtype, obj)
+        refuse_unmodelled(rtype, obj)
         metadata = obj.setdefault("metadata", {})
         for immutable in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
                           "deletionGracePeriodSeconds", "generation"):
@@ -421,11 +457,19 @@ class FakeCluster:
         return copy.deepcopy(current)
 
     def delete(self, resource: str, namespace: str | None, name: str, *, grace_seconds: int | None = None,
-               propagation: str | None = None, how: str = "deleted") -> dict:
-        """Delete as the API does; pods on a node terminate gracefully and the object is returned."""
+               propagation: str | None = None, how: str = "deleted",
+               preconditions: Preconditions | None = None) -> dict:
+        """Delete as the API does; pods on a node terminate gracefully and the object is returned.
+        ``preconditions`` (DeleteOptions.preconditions) that no longer match are a 409, as in rest.BeforeDelete."""
         rtype = resource_type(resource)
         with self.lock:
             obj = self._stored(rtype.plural, namespace, name)
+            conflict = precondition_conflict(rtype.kind, rtype.group, obj, preconditions or Preconditions())
+            if conflict is not None:
+                raise conflict
+            if propagation == "Foreground" and rtype.plural not in ("pods", "events"):
+                raise BadRequest(f"the sandbox does not model foreground cascading deletion (propagationPolicy "
+                                 f"Foreground) of {rtype.plural} {name!r}; delete with Background or Orphan")
             if rtype.plural == "pods":
                 return self._delete_pod(obj, grace_seconds, how)
             if rtype.plural == "nodes":
@@ -465,7 +509,7 @@ class FakeCluster:
         if grace_seconds is None:
             grace_seconds = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
         if grace_seconds < 0:
-            raise Invalid.of("Pod", metadata["name"], "gracePeriodSeconds", "must be >= 0")
+            grace_seconds = 1  # rest.BeforeDelete: a negative grace period is treated as 1 s
         runtime = self._runtime.setdefault(metadata["uid"], PodRuntime(created_at=self.now))
         immediate = grace_seconds == 0 or not pod["spec"].get("nodeName") or pod_terminal(pod)
         if not metadata.get("deletionTimestamp"):
@@ -482,7 +526,8 @@ class FakeCluster:
             self.record_event(pod, "Killing", "Stopping container app", component="kubelet")
         metadata["deletionTimestamp"] = self.timestamp(delete_at)
         metadata["deletionGracePeriodSeconds"] = grace_seconds
-        self._controllers.mark_not_ready(pod)
+        # The pod stays Ready while its containers run out their grace period: the kubelet reports them
+        # stopped (and the pod Succeeded/Failed) only when they have exited (kubelet_finish_terminating).
         self._touch(pod)
         return copy.deepcopy(pod)
 
@@ -518,38 +563,61 @@ class FakeCluster:
         )
 
     def evict(self, namespace: str, name: str, body: dict | None, *, dry_run: bool = False) -> dict:
-        """POST pods/{name}/eviction: honour the pod's PodDisruptionBudget, then delete it gracefully
-        (``dry_run``: decide and answer, change nothing)."""
+        """POST pods/{name}/eviction, in the order of upstream's EvictionREST.Create (eviction.go): a pod that
+        canIgnorePDB is deleted at once; otherwise its one PDB's *stored* status decides (429 while
+        observedGeneration lags or disruptionsAllowed is 0), is decremented and records the pod in
+        disruptedPods; the pod gets the DisruptionTarget condition and is deleted gracefully.
+        ``dry_run`` (or deleteOptions.dryRun): decided and answered, nothing changes."""
         with self.lock:
             pod = self._stored("pods", namespace, name)
-            body = body or {}
-            if body.get("kind") not in (None, "Eviction") or (body.get("metadata") or {}).get("name") not in (
-                None, name
-            ):
-                raise BadRequest(f"name in URL does not match name in Eviction object: {name}")
-            verdict = eviction_verdict(pod, self.budgets_for_pod(pod))
-            if not verdict.allowed:
+            eviction = parse_eviction(body, name)
+            options = eviction.options
+            if dry_run and not options.dry_run:
+                options = dataclasses.replace(options, dry_run=True)
+            try:
+                return self._evict(pod, options)
+            except (TooManyRequests, MultiplePodDisruptionBudgets):  # the budget's answers, not the client's errors
                 self.measurements.on_eviction_refused()
-                assert verdict.error is not None
-                raise verdict.error
-            options = body.get("deleteOptions") or {}
-            if dry_run or "All" in (options.get("dryRun") or []):  # kubectl sends it in the body's deleteOptions
-                return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
-            grace = options.get("gracePeriodSeconds")
-            self._delete_pod(pod, None if grace is None else int(grace), "evicted")
-            return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+                raise
 
-    def budgets_for_pod(self, pod: dict) -> list[tuple[dict, BudgetStatus]]:
-        """Every PDB in the pod's namespace that selects it, with its status computed now."""
-        namespace = pod["metadata"]["namespace"]
-        found = []
-        for pdb in self._iter("poddisruptionbudgets", namespace):
-            if selector_matches(pdb["spec"].get("selector"), pod["metadata"].get("labels")):
-                found.append((pdb, self.pdb_status(pdb)))
-        return found
+    def _evict(self, pod: dict, options: DeleteOptions) -> dict:
+        pinned = options
+        if can_ignore_pdb(pod):
+            if should_enforce_resource_version(pod) and options.preconditions.resource_version is None:
+                pinned = _pin_resource_version(options, pod)
+            self._delete_evicted(pod, pinned)
+            return success_status()
+        pdbs = budgets_selecting(pod, self._iter("poddisruptionbudgets", pod["metadata"]["namespace"]))
+        if len(pdbs) > 1:
+            raise MultiplePodDisruptionBudgets(MULTIPLE_PDBS_MESSAGE)
+        if pdbs and unhealthy_pod_may_go(pod, pdbs[0]):
+            if options.preconditions.resource_version is None:
+                pinned = _pin_resource_version(options, pod)
+        elif pdbs:
+            status = check_and_decrement(pdbs[0], pod["metadata"]["name"], self.timestamp(),
+                                         dry_run=options.dry_run)
+            if not options.dry_run:
+                self.set_status(pdbs[0], status)
+        try:
+            self._delete_evicted(pod, pinned)
+        except Conflict:
+            if pinned is not options:  # the pod changed since it was judged unhealthy: let the client retry
+                raise still_being_processed(pdbs[0]["metadata"]["name"]) from None
+            raise
+        return success_status()
 
-    def pdb_status(self, pdb: dict) -> BudgetStatus:
-        return self._controllers.pdb_status(pdb)
+    def _delete_evicted(self, pod: dict, options: DeleteOptions) -> None:
+        """addConditionAndDeletePod: preconditions against the stored pod, the DisruptionTarget condition, then
+        the graceful delete."""
+        conflict = precondition_conflict("Pod", "", pod, options.preconditions)
+        if conflict is not None:
+            raise conflict
+        if options.dry_run:
+            return
+        condition = disruption_target_condition(self.timestamp())
+        conditions = with_condition(pod["status"].get("conditions") or [], condition)
+        self.set_status(pod, {**pod["status"], "conditions": conditions})
+        self._delete_pod(pod, options.grace_seconds, "evicted")
 
     # ------------------------------------------------------------------ nodes (the kubelet's side)
     def add_node(self, name: str, *, provider_id: str, labels: dict[str, str], cpu: str, memory: str, pods: int,
@@ -720,8 +788,10 @@ class FakeCluster:
         elif rtype.plural == "persistentvolumes":
             obj.setdefault("status", {"phase": "Available"})
         elif rtype.plural == "poddisruptionbudgets":
-            obj.setdefault("status", {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0,
-                                      "expectedPods": 0, "observedGeneration": 0})
+            # PrepareForCreate: an empty status (observedGeneration 0 < generation 1: evictions answer "still
+            # being processed" until the disruption controller has synced it).
+            obj.setdefault("status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0,
+                                      "expectedPods": 0})
 
     @staticmethod
     def _validate(rtype: ResourceType, obj: dict) -> None:
@@ -743,16 +813,11 @@ class FakeCluster:
                                  rtype.group)
         elif rtype.plural == "pods" and not spec.get("containers"):
             raise Invalid.of("Pod", name, "spec.containers", "Required value")
-        elif rtype.plural == "poddisruptionbudgets":
-            if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
-                raise Invalid.of("PodDisruptionBudget", name, "spec",
-                                 "Invalid value: minAvailable and maxUnavailable cannot be both set", "policy")
-            for key in ("minAvailable", "maxUnavailable"):
-                value = spec.get(key)
-                if isinstance(value, str) and not re.fullmatch(r"\d+%|\d+", value):
-                    raise Invalid.of("PodDisruptionBudget", name, f"spec.{key}",
-                                     f'Invalid value: "{value}": must be an integer or percentage (e.g. "5%")',
-                                     "policy")
+        errors = {"nodes": node_errors, "poddisruptionbudgets": pdb_errors}.get(rtype.plural, lambda _: [])(obj)
+        if rtype.plural == "pods":
+            errors = toleration_errors(spec.get("tolerations") or [], "spec.tolerations")
+        if errors:
+            raise Invalid.fields(rtype.kind, rtype.group, name, errors)
 
 
 def _default_pod_spec(spec: dict) -> None:
@@ -776,6 +841,12 @@ def _qos_class(spec: dict) -> str:
     if all(r.get("limits") and r.get("requests", r.get("limits")) == r.get("limits") for r in resources):
         return "Guaranteed"
     return "Burstable"
+
+
+def _pin_resource_version(options: DeleteOptions, pod: dict) -> DeleteOptions:
+    """setPreconditionsResourceVersion: the delete goes through only if the pod is still the one judged."""
+    pinned = dataclasses.replace(options.preconditions, resource_version=pod["metadata"]["resourceVersion"])
+    return dataclasses.replace(options, preconditions=pinned)
 
 
 def _without_nulls(value: Any) -> Any:

@@ -17,15 +17,14 @@ import copy
 
 from bluegreen.sandbox.kube import revisions
 from bluegreen.sandbox.kube.disruption import (
-    BudgetStatus,
-    budget_status,
+    parse_time,
     pod_healthy,
     pod_ready,
     pod_terminal,
-    scaled_value,
+    sync_budget,
 )
-from bluegreen.sandbox.kube.index import PodIndex, controller_uid
-from bluegreen.sandbox.kube.measurements import WorkloadAvailability
+from bluegreen.sandbox.kube.index import PodIndex
+from bluegreen.sandbox.kube.measurements import WorkloadAvailability, required_ready
 from bluegreen.sandbox.kube.nodelifecycle import eviction_delay, node_taints, ready_status, unknown_conditions
 from bluegreen.sandbox.kube.quantity import cpu_millis, memory_bytes
 from bluegreen.sandbox.kube.rollout import (
@@ -45,6 +44,7 @@ from bluegreen.sandbox.kube.scheduler import (
 )
 from bluegreen.sandbox.kube.selectors import labels_match, selector_matches, selector_requirements
 from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, ClusterStore
+from bluegreen.sandbox.kube.termination import terminated_status
 
 # Tolerations the DaemonSet controller adds to every daemon pod (pkg/controller/daemon/util).
 DAEMON_TOLERATIONS = [
@@ -80,9 +80,10 @@ class Controllers:
         self.index: PodIndex = PodIndex()
         self._template_hashes: dict[tuple[str, int], str] = {}
         self._daemon_fit: dict[tuple, tuple[bool, bool]] = {}
-        self._pdb_memo: dict[str, tuple[tuple, BudgetStatus]] = {}
         self._node_ready_seen: dict[str, str] = {}  # node -> Ready status at the last pass
         self._taint_seen: dict[str, dict[str, float]] = {}  # node -> pod uid -> first seen under NoExecute taints
+        # PDB uid -> ((resourceVersion, its inputs), when a disruptedPods entry expires): skip unchanged budgets.
+        self._pdb_memo: dict[str, tuple[tuple, float | None]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _owned(self, uid: str) -> list[dict]:
@@ -103,64 +104,6 @@ class Controllers:
             if rs_ref and rs_ref.get("kind") == "Deployment":
                 return ("Deployment", namespace, rs_ref["name"])
         return (ref.get("kind", ""), namespace, ref["name"])
-
-    def expected_scale(self, pods: list[dict]) -> int:
-        """Sum of the desired replicas of the pods' controllers (each counted once), as the disruption
-        controller's finders compute it; a pod without a scalable controller counts as one."""
-        seen: set[tuple[str, str, str]] = set()
-        seen_owners: set[str] = set()
-        total = 0
-        for pod in pods:
-            owner = controller_uid(pod)
-            if owner is not None:
-                if owner in seen_owners:
-                    continue
-                seen_owners.add(owner)
-            workload = self.workload_of(pod)
-            if workload is None or workload[0] not in ("Deployment", "ReplicaSet", "StatefulSet"):
-                total += 1
-                continue
-            if workload in seen:
-                continue
-            seen.add(workload)
-            plural = {"Deployment": "deployments", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets"}
-            owner = self.cluster.lookup(plural[workload[0]], workload[1], workload[2])
-            total += int(owner["spec"].get("replicas", 1)) if owner else 0
-        return total
-
-    def pdb_status(self, pdb: dict) -> BudgetStatus:
-        """The budget's status computed from the pods it selects now and their controllers' scale."""
-        namespace = pdb["metadata"]["namespace"]
-        requirements = selector_requirements(pdb["spec"].get("selector"))
-        if requirements is None:
-            return budget_status(pdb["spec"], [], 0)
-        self.reindex()
-        groups = [group for group in self.index.label_groups.get(namespace, {}).values()
-                  if labels_match(requirements, group.labels)]
-        # Recompute only when the budget, one of its pods or a controller's scale changed since the last time.
-        key = (pdb["metadata"].get("resourceVersion"), tuple((g.serial, g.version) for g in groups),
-               self._scale_fingerprint())
-        memo = self._pdb_memo.get(pdb["metadata"]["uid"])
-        if memo is not None and memo[0] == key:
-            return memo[1]
-        pods = [p for group in groups for p in group.pods.values()]
-        computed = budget_status(pdb["spec"], pods, self.expected_scale(pods))
-        self._pdb_memo[pdb["metadata"]["uid"]] = (key, computed)
-        return computed
-
-    def _scale_fingerprint(self) -> tuple:
-        return tuple((o["metadata"]["uid"], o["spec"].get("replicas")) for plural in
-                     ("deployments", "replicasets", "statefulsets") for o in self.cluster.objects(plural))
-
-    def mark_not_ready(self, pod: dict) -> None:
-        """A terminating pod stops being Ready (endpoints drop it; the PDB no longer counts it)."""
-        status = pod.setdefault("status", {})
-        for condition in status.get("conditions") or []:
-            if condition["type"] in ("Ready", "ContainersReady") and condition["status"] == "True":
-                condition["status"] = "False"
-                condition["lastTransitionTime"] = self.cluster.timestamp()
-        for container in status.get("containerStatuses") or []:
-            container["ready"] = False
 
     def _new_pod(self, owner: dict, owner_kind: str, name: str, extra_labels: dict[str, str],
                  extra_tolerations: list[dict] | None = None) -> dict:
@@ -288,7 +231,8 @@ class Controllers:
         self.cluster.delete_pod(pod, None, "taint_evicted")
 
     def kubelet_finish_terminating(self) -> None:
-        """Pods whose grace period has passed vanish, unless their node is NotReady (no kubelet to confirm)."""
+        """Pods whose grace period has passed: their containers exit and the kubelet reports the pod Succeeded;
+        on the next pass it removes the object. Not on a NotReady node (no kubelet to confirm)."""
         nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
         for pod in self.cluster.terminating_pods():
             runtime = self.cluster.runtime(pod)
@@ -298,7 +242,10 @@ class Controllers:
             node = nodes.get(name)
             if node is not None and (not node_ready(node) or not self.cluster.node_runtime(name).kubelet_running):
                 continue
-            self.cluster.remove_pod(pod)
+            if pod_terminal(pod) or runtime.started_at is None:
+                self.cluster.remove_pod(pod)
+            else:
+                self.cluster.set_status(pod, terminated_status(pod["status"], self.cluster.timestamp()))
 
     def deployments(self) -> None:
         """Each Deployment owns one ReplicaSet per pod template (pkg/controller/deployment/sync.go
@@ -865,25 +812,39 @@ class Controllers:
             self.cluster.set_status(ds, status)
 
     def disruption(self) -> None:
+        """The disruption controller: every PDB's status from the pods it selects and their controllers' scale
+        (disruption.sync_budget); its events only when the status changes (a real sync runs on changes).
+
+        A budget is synced again only when it, one of its pods' label groups or a controller's scale changed, or
+        an entry of its disruptedPods is due to expire (sync_budget is a function of exactly these)."""
         stamp = self.cluster.timestamp()
+        now = parse_time(stamp)
+        scales = tuple((o["metadata"]["uid"], o["spec"].get("replicas")) for plural in
+                       ("deployments", "replicasets", "statefulsets") for o in self.cluster.objects(plural))
         for pdb in self.cluster.objects("poddisruptionbudgets"):
-            computed = self.pdb_status(pdb)
-            previous = (pdb.get("status") or {}).get("conditions") or []
-            allowed = computed.disruptions_allowed > 0
-            old = previous[0] if previous else None
-            unchanged = old is not None and old["status"] == ("True" if allowed else "False")
-            transition = old["lastTransitionTime"] if unchanged else stamp
-            generation = pdb["metadata"].get("generation", 1)
-            self.cluster.set_status(pdb, {
-                "observedGeneration": generation,
-                "disruptionsAllowed": computed.disruptions_allowed,
-                "currentHealthy": computed.current_healthy,
-                "desiredHealthy": computed.desired_healthy,
-                "expectedPods": computed.expected_pods,
-                "conditions": [{"type": "DisruptionAllowed", "status": "True" if allowed else "False",
-                                "reason": "SufficientPods" if allowed else "InsufficientPods", "message": "",
-                                "observedGeneration": generation, "lastTransitionTime": transition}],
-            })
+            groups = self._groups_for_budget(pdb)
+            inputs = (tuple((g.serial, g.version) for g in groups), scales)
+            memo = self._pdb_memo.get(pdb["metadata"]["uid"])
+            if memo is not None and memo[0] == (pdb["metadata"]["resourceVersion"], inputs) and (
+                    memo[1] is None or now < memo[1]):
+                continue
+            pods = [pod for group in groups for pod in group.pods.values()]
+            result = sync_budget(pdb, pods, self.cluster.lookup, now=now, stamp=stamp)
+            if self.cluster.set_status(pdb, result.status):
+                for event_type, reason, message in result.events:
+                    self.cluster.record_event(pdb, reason, message, event_type=event_type,
+                                              component="controllermanager")
+            self._pdb_memo[pdb["metadata"]["uid"]] = ((pdb["metadata"]["resourceVersion"], inputs), result.recheck_at)
+
+    def _groups_for_budget(self, pdb: dict) -> list:
+        """getPodsForPdb: the index's label groups (pods of any phase) of the PDB's namespace its selector
+        matches, matched once per group (a nil selector matches nothing, an empty one the whole namespace)."""
+        requirements = selector_requirements((pdb.get("spec") or {}).get("selector"))
+        if requirements is None:
+            return []
+        self.reindex()
+        return [group for group in self.index.label_groups.get(pdb["metadata"]["namespace"], {}).values()
+                if labels_match(requirements, group.labels)]
 
     # ------------------------------------------------------------------ measurements
     def availability(self) -> list[WorkloadAvailability]:
@@ -915,11 +876,11 @@ class Controllers:
                 else:
                     desired = int(workload["spec"].get("replicas", 1))
                 template_labels = (workload["spec"]["template"].get("metadata") or {}).get("labels")
-                # PDB statuses were refreshed by the disruption controller in this same advance.
-                budgets = [int((pdb.get("status") or {}).get("desiredHealthy", 0))
-                           for pdb in self.cluster.objects("poddisruptionbudgets", namespace)
-                           if selector_matches(pdb["spec"].get("selector"), template_labels)]
-                budget = max(budgets) if budgets else max(desired - implicit_allowance(kind, workload, desired), 0)
+                # The meter judges the budget from the objects (PDB specs, the workload's strategy) with its own
+                # code, never from the PDB status this fake computes or the engine's rules.
+                pdb_specs = [pdb["spec"] for pdb in self.cluster.objects("poddisruptionbudgets", namespace)
+                             if selector_matches(pdb["spec"].get("selector"), template_labels)]
+                budget = required_ready(kind, workload["spec"], desired, pdb_specs)
                 result.append(WorkloadAvailability(f"{namespace}/{name}", kind, desired, ready, budget))
         return result
 
@@ -927,17 +888,6 @@ class Controllers:
 def _rs_count(rs: dict) -> ReplicaSetCount:
     return ReplicaSetCount(rs["metadata"]["name"], int(rs["spec"].get("replicas", 1)),
                            int((rs.get("status") or {}).get("availableReplicas", 0)))
-
-
-def implicit_allowance(kind: str, workload: dict, desired: int) -> int:
-    """How many ready replicas a workload without a PDB may lose at once (docs/design.md, "implicit budget"): one, or
-    its own rolling-update maxUnavailable (rounded down, as a Deployment rounds it), but never less than one."""
-    if kind == "DaemonSet":
-        return 1
-    spec = workload.get("spec") or {}
-    strategy = spec.get("strategy") if kind == "Deployment" else spec.get("updateStrategy")
-    value = ((strategy or {}).get("rollingUpdate") or {}).get("maxUnavailable")
-    return 1 if value is None else max(1, scaled_value(value, desired, round_up=False))
 
 
 def _max_surge(deployment: dict, replicas: int) -> int:

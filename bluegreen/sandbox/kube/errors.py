@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -15,6 +17,12 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the apiserver adds to this error: Retry-After when details carry retryAfterSeconds
+        (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters ErrorNegotiated)."""
+        seconds = (self.details or {}).get("retryAfterSeconds")
+        return {"Retry-After": str(seconds)} if seconds else {}
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -69,8 +77,57 @@ class UnsupportedMediaType(ApiError):
     code, reason = 415, "UnsupportedMediaType"
 
 
+@dataclass(frozen=True)
+class FieldError:
+    """One field.Error of apimachinery's validation: its cause type, the field path and the error body."""
+
+    type: str  # FieldValueInvalid, FieldValueNotSupported, FieldValueRequired, FieldValueDuplicate, ...
+    field: str
+    body: str
+
+    @classmethod
+    def invalid(cls, path: str, value: Any, detail: str) -> FieldError:
+        return cls("FieldValueInvalid", path, f"Invalid value: {go_value(value)}: {detail}")
+
+    @classmethod
+    def not_supported(cls, path: str, value: Any, supported: tuple[str, ...]) -> FieldError:
+        listed = ", ".join(f'"{s}"' for s in supported)
+        return cls("FieldValueNotSupported", path, f"Unsupported value: {go_value(value)}: supported values: {listed}")
+
+    @classmethod
+    def required(cls, path: str, detail: str = "") -> FieldError:
+        return cls("FieldValueRequired", path, "Required value" + (f": {detail}" if detail else ""))
+
+    @classmethod
+    def duplicate(cls, path: str, value: Any, detail: str = "") -> FieldError:
+        suffix = f": {detail}" if detail else ""
+        return cls("FieldValueDuplicate", path, f"Duplicate value: {go_value(value)}{suffix}")
+
+
+def go_value(value: Any) -> str:
+    """How field.Error prints a value: strings quoted, numbers and bools bare, anything else as JSON."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 class Invalid(ApiError):
     code, reason = 422, "Invalid"
+
+    @classmethod
+    def fields(cls, kind: str, group: str, name: str, errors: list[FieldError]) -> Invalid:
+        """errors.NewInvalid: message "Kind.group \"name\" is invalid: ..." (several errors in brackets), one
+        cause per field error."""
+        qualified = f"{kind}.{group}" if group else kind
+        bodies = [f"{e.field}: {e.body}" for e in errors]
+        joined = bodies[0] if len(bodies) == 1 else "[" + ", ".join(bodies) + "]"
+        return cls(f'{qualified} "{name}" is invalid: {joined}',
+                   details={"name": name, "group": group, "kind": kind,
+                            "causes": [{"reason": e.type, "message": e.body, "field": e.field} for e in errors]})
 
     @classmethod
     def of(cls, kind: str, name: str, field: str, problem: str, group: str = "") -> Invalid:

@@ -2,10 +2,16 @@
 
 The cluster calls the ``on_*`` hooks as things happen and ``sample`` on every advance; nothing is
 recorded before ``start``. ``summary`` is the plain dict the rehearse report embeds.
+
+This module is the independent oracle of every budget claim: it imports nothing from the engine
+(``bluegreen.engine``) nor from the fake's disruption controller, and judges how many Ready pods a
+workload must keep (``required_ready``) from the objects themselves — the PDB specs that select the
+workload's pods, else the workload's own rolling-update maxUnavailable.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field, fields
@@ -20,6 +26,44 @@ class WorkloadAvailability:
     desired: int
     ready: int
     budget: int
+
+
+def required_ready(kind: str, workload_spec: dict, desired: int, pdb_specs: list[dict]) -> int:
+    """The fewest Ready pods a workload of ``desired`` pods may have at any instant.
+
+    With PodDisruptionBudgets: the strictest of them — minAvailable as an int, or its percentage of
+    ``desired`` rounded up; maxUnavailable (int, or percentage rounded up) taken off ``desired``. Without
+    one, the implicit budget (docs/engine.md): one Ready pod down at a time, or the workload's own rolling-update
+    maxUnavailable (percentages rounded down, as a Deployment rounds them), never less than one.
+    """
+    if pdb_specs:
+        return max(max(_pdb_floor(spec, desired) for spec in pdb_specs), 0)
+    return max(desired - _implicit_allowance(kind, workload_spec, desired), 0)
+
+
+def _pdb_floor(spec: dict, desired: int) -> int:
+    if spec.get("maxUnavailable") is not None:
+        return desired - _int_or_percent(spec["maxUnavailable"], desired, round_up=True)
+    if spec.get("minAvailable") is not None:
+        return _int_or_percent(spec["minAvailable"], desired, round_up=True)
+    return 0
+
+
+def _implicit_allowance(kind: str, workload_spec: dict, desired: int) -> int:
+    if kind == "DaemonSet":
+        return 1
+    strategy = workload_spec.get("strategy") if kind == "Deployment" else workload_spec.get("updateStrategy")
+    value = ((strategy or {}).get("rollingUpdate") or {}).get("maxUnavailable")
+    return 1 if value is None else max(1, _int_or_percent(value, desired, round_up=False))
+
+
+def _int_or_percent(value: int | str, total: int, *, round_up: bool) -> int:
+    if isinstance(value, int):
+        return value
+    if value.endswith("%"):
+        exact = int(value[:-1]) * total / 100
+        return math.ceil(exact) if round_up else math.floor(exact)
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -69,9 +69,10 @@ def workload_objects(kind: str, name: str, namespace: str = "default", *, replic
         raise WorkloadSpecError(f"workload {name!r}: replicas must be >= 0, got {replicas}")
     if pdb is not None:
         keys = set(pdb)
-        if len(keys) != 1 or not keys <= {"minAvailable", "maxUnavailable"}:
-            raise WorkloadSpecError(f"workload {name!r}: pdb must have exactly one of minAvailable or maxUnavailable, "
-                                    f"got {sorted(keys)}")
+        rules = keys & {"minAvailable", "maxUnavailable"}
+        if len(rules) != 1 or not keys <= {"minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy"}:
+            raise WorkloadSpecError(f"workload {name!r}: pdb must have exactly one of minAvailable or maxUnavailable "
+                                    f"(and optionally unhealthyPodEvictionPolicy), got {sorted(keys)}")
     objects: list[dict] = []
     if namespace != "default":
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})

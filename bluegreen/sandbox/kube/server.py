@@ -34,6 +34,7 @@ from bluegreen.sandbox.kube.errors import (
     UnsupportedMediaType,
 )
 from bluegreen.sandbox.kube.patch import apply_patch
+from bluegreen.sandbox.kube.preconditions import delete_options, precondition_conflict
 from bluegreen.sandbox.kube.resources import BY_PLURAL, ResourceType
 from bluegreen.sandbox.kube.selectors import (
     fields_match,
@@ -276,9 +277,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send(self, code: int, body: dict, content_type: str = "application/json") -> None:
+    def _send(self, code: int, body: dict, content_type: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body, separators=(",", ":")).encode()
         self.send_response(code)
+        for header, value in (headers or {}).items():
+            self.send_header(header, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
@@ -286,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_error(self, error: ApiError) -> None:
-        self._send(error.code, error.status())
+        self._send(error.code, error.status(), headers=error.headers())
 
     def _handle(self, method: str) -> None:
         raw = self._body()
@@ -428,14 +432,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send(200, cluster.patch(rtype.plural, namespace, route.name, patch, content_type))
         elif method == "DELETE" and route.name is not None:
-            options = self._json_body(raw, required=False) or {}
-            grace = query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
-            propagation = query.get("propagationPolicy", options.get("propagationPolicy"))
-            if options.get("orphanDependents") is True:
-                propagation = "Orphan"
-            self._send(200, cluster.delete(rtype.plural, namespace, route.name,
-                                           grace_seconds=None if grace in (None, "") else int(grace),
-                                           propagation=propagation))
+            options = delete_options(self._json_body(raw, required=False), query)
+            self._send(200, cluster.delete(rtype.plural, namespace, route.name, grace_seconds=options.grace_seconds,
+                                           propagation=options.propagation, preconditions=options.preconditions))
         else:
             raise MethodNotAllowed(f"the server does not allow this method on the requested resource "
                                    f"({method} {rtype.plural})")
@@ -467,7 +466,12 @@ class _Handler(BaseHTTPRequestHandler):
             patched = apply_patch(current, self._json_body(raw, required=True), self.headers.get("Content-Type") or "")
             self._send(200, patched)
         elif method == "DELETE" and route.name is not None:
-            self._send(200, cluster.read(rtype.plural, route.namespace, route.name))
+            current = cluster.read(rtype.plural, route.namespace, route.name)
+            options = delete_options(self._json_body(raw, required=False))
+            conflict = precondition_conflict(rtype.kind, rtype.group, current, options.preconditions)
+            if conflict is not None:
+                raise conflict
+            self._send(200, current)
         else:
             raise BadRequest(f"the sandbox API does not support dryRun for {method} {rtype.plural}; "
                              "run without --dry-run=server")

@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from bluegreen.sandbox.kube.disruption import EVICTION_BLOCKED_MESSAGE, MULTIPLE_PDBS_MESSAGE
+from bluegreen.sandbox.kube.eviction import EVICTION_BLOCKED_MESSAGE, MULTIPLE_PDBS_MESSAGE
 from tests.integration.sandbox.kube_fixtures import api_client, node_name  # noqa: F401
 
 
@@ -98,8 +98,9 @@ def test_eviction_honours_budgets_and_answers_429(api_client):  # noqa: F811
     status = _status(refused.value)
     assert refused.value.status == 429 and status["reason"] == "TooManyRequests"
     assert status["message"] == EVICTION_BLOCKED_MESSAGE
+    # The stored status was decremented by the first eviction; the controller has not recounted yet (no tick).
     assert status["details"]["causes"] == [{"reason": "DisruptionBudget", "message":
-                                            "The disruption budget web-pdb needs 2 healthy pods and has 2 currently"}]
+                                            "The disruption budget web-pdb needs 2 healthy pods and has 3 currently"}]
     # The replacement is created on the next tick (t+1), bound on the one after (t+2), its container runs 1 s later
     # (ContainerCreating, ClusterTiming.container_start_seconds) and it is Ready 5 s after that: budget back at t+8.
     policy = client.PolicyV1Api(api)
@@ -152,7 +153,9 @@ def test_delete_with_grace_period_and_status_codes(api_client):  # noqa: F811
     assert deleted.metadata.deletion_timestamp is not None and deleted.metadata.deletion_grace_period_seconds == 40
     served.advance(39)
     assert core.read_namespaced_pod("db-1", "data").metadata.uid == pod.metadata.uid  # still terminating
-    assert core.read_namespaced_pod("db-1", "data").status.container_statuses[0].ready is False
+    assert core.read_namespaced_pod("db-1", "data").status.container_statuses[0].ready is True  # still running
+    served.advance(1)
+    assert core.read_namespaced_pod("db-1", "data").status.phase == "Succeeded"
     served.advance(1)
     # The StatefulSet recreates db-1 with the same name once the old one is gone: a new uid, Pending (unbound),
     # then bound and ContainerCreating, then Running.

@@ -228,11 +228,15 @@ def test_kubelet_readiness_delay_and_grace_period():
     cluster.advance(14)
     pods = cluster.list("pods")
     old = next(p for p in pods if p["metadata"]["uid"] == pod["metadata"]["uid"])
-    assert old["metadata"]["deletionTimestamp"] and not _ready(old)
+    # Terminating, it stays Ready while its container runs out the grace period (as the kubelet reports it).
+    assert old["metadata"]["deletionTimestamp"] and _ready(old)
     assert len(pods) == 2  # the ReplicaSet replaced it at once; the old one terminates for 20 s
     cluster.advance(32.9)
     assert len(cluster.list("pods")) == 2
-    cluster.advance(33)
+    cluster.advance(33)  # the container has exited: the kubelet reports the pod Succeeded, then removes it
+    finished = next(p for p in cluster.list("pods") if p["metadata"]["uid"] == pod["metadata"]["uid"])
+    assert finished["status"]["phase"] == "Succeeded" and not _ready(finished)
+    cluster.advance(34)
     assert [p["metadata"]["uid"] for p in cluster.list("pods")] != [pod["metadata"]["uid"]]
     assert len(cluster.list("pods")) == 1
 

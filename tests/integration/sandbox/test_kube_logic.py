@@ -5,13 +5,19 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.sandbox.kube.disruption import (
-    EVICTION_BLOCKED_MESSAGE,
-    MULTIPLE_PDBS_MESSAGE,
-    budget_status,
-    eviction_verdict,
+    count_healthy,
+    disruptions_allowed,
+    expected_pod_count,
     scaled_value,
 )
 from bluegreen.sandbox.kube.errors import BadRequest, Invalid, UnsupportedMediaType
+from bluegreen.sandbox.kube.eviction import (
+    EVICTION_BLOCKED_MESSAGE,
+    budgets_selecting,
+    can_ignore_pdb,
+    check_and_decrement,
+    unhealthy_pod_may_go,
+)
 from bluegreen.sandbox.kube.patch import JSON_PATCH, MERGE, STRATEGIC, apply_patch
 from bluegreen.sandbox.kube.quantity import QuantityError, cpu_millis, memory_bytes
 from bluegreen.sandbox.kube.scheduler import NodeView, choose_node, tolerates
@@ -104,55 +110,55 @@ def test_scaled_values_round_like_intstr():
     assert scaled_value(3, 10, round_up=True) == 3 and scaled_value("3", 10, round_up=True) == 3
 
 
-def _pod(name: str, ready: bool = True, phase: str = "Running", deleting: bool = False) -> dict:
-    metadata = {"name": name, "namespace": "default"}
+def _pod(name: str, ready: bool = True, phase: str = "Running", deleting: bool = False,
+         owner: dict | None = None) -> dict:
+    metadata = {"name": name, "namespace": "default", "labels": {"app": "web"}}
     if deleting:
         metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    if owner:
+        metadata["ownerReferences"] = [{**owner, "controller": True}]
     return {"metadata": metadata, "status": {"phase": phase,
                                              "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
 
 
-def test_budget_status_arithmetic():
-    pods = [_pod("a"), _pod("b"), _pod("c", ready=False), _pod("d", deleting=True)]
-    # minAvailable int: expected = pods seen (terminating ones included, terminal ones not).
-    assert budget_status({"minAvailable": 2}, pods, 4) == budget_status({"minAvailable": 2}, pods, 99)
-    status = budget_status({"minAvailable": 2}, pods, 4)
-    assert (status.current_healthy, status.desired_healthy, status.disruptions_allowed, status.expected_pods) == (
-        2, 2, 0, 4)
-    # minAvailable percent: of the controllers' scale, rounded up.
-    status = budget_status({"minAvailable": "50%"}, pods, 3)
-    assert (status.desired_healthy, status.disruptions_allowed, status.expected_pods) == (2, 0, 3)
-    status = budget_status({"minAvailable": "30%"}, [_pod(x) for x in "abcde"], 5)
-    assert (status.desired_healthy, status.disruptions_allowed) == (2, 3)
-    # maxUnavailable percent: 25% of 5 rounds up to 2 unavailable -> 3 desired.
-    status = budget_status({"maxUnavailable": "25%"}, [_pod(x) for x in "abcde"], 5)
-    assert (status.desired_healthy, status.disruptions_allowed) == (3, 2)
-    status = budget_status({"maxUnavailable": 0}, [_pod(x) for x in "ab"], 2)
-    assert status.disruptions_allowed == 0
-    terminal = [_pod("a", phase="Succeeded", ready=False), _pod("b")]
-    assert budget_status({"minAvailable": 1}, terminal, 2).expected_pods == 1
+_STS = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "u-sts"}
 
 
-def test_eviction_verdicts():
-    pdb = {"metadata": {"name": "web-pdb"}, "spec": {"minAvailable": 2}}
-    healthy = budget_status(pdb["spec"], [_pod("a"), _pod("b"), _pod("c")], 3)
-    tight = budget_status(pdb["spec"], [_pod("a"), _pod("b"), _pod("c", ready=False)], 3)
-    assert eviction_verdict(_pod("a"), [(pdb, healthy)]).allowed
-    blocked = eviction_verdict(_pod("a"), [(pdb, tight)])
-    assert not blocked.allowed and blocked.error.code == 429 and blocked.error.message == EVICTION_BLOCKED_MESSAGE
-    cause = blocked.error.status()["details"]["causes"][0]
-    assert cause == {"reason": "DisruptionBudget",
-                     "message": "The disruption budget web-pdb needs 2 healthy pods and has 2 currently"}
-    # An unready pod may go while the budget is healthy (IfHealthyBudget), not when it is not.
-    assert eviction_verdict(_pod("c", ready=False), [(pdb, tight)]).allowed
-    starving = budget_status(pdb["spec"], [_pod("a"), _pod("b", ready=False)], 2)
-    assert not eviction_verdict(_pod("b", ready=False), [(pdb, starving)]).allowed
-    always = {"metadata": {"name": "p"}, "spec": {"minAvailable": 2, "unhealthyPodEvictionPolicy": "AlwaysAllow"}}
-    assert eviction_verdict(_pod("b", ready=False), [(always, starving)]).allowed
-    two = eviction_verdict(_pod("a"), [(pdb, healthy), (pdb, healthy)])
-    assert two.error.code == 500 and two.error.message == MULTIPLE_PDBS_MESSAGE
-    assert eviction_verdict(_pod("a"), []).allowed
-    assert eviction_verdict(_pod("p", phase="Pending", ready=False), [(pdb, tight)]).allowed
+def _lookup(plural: str, namespace: str, name: str) -> dict | None:
+    if (plural, name) == ("statefulsets", "web"):
+        return {"metadata": {"name": "web", "uid": "u-sts"}, "spec": {"replicas": 5}}
+    return None
+
+
+def test_budget_arithmetic():
+    pods = [_pod("a", owner=_STS), _pod("b", owner=_STS), _pod("c", ready=False, owner=_STS),
+            _pod("d", deleting=True, owner=_STS)]
+    # minAvailable int: expected = every pod the selector matches; healthy = Ready and not being deleted.
+    counted = expected_pod_count({"minAvailable": 2}, pods, _lookup)
+    assert (counted.expected, counted.desired) == (4, 2) and count_healthy(pods, {}, 0.0) == 2
+    # minAvailable percent and maxUnavailable: the controller's scale (5), rounded up.
+    assert expected_pod_count({"minAvailable": "50%"}, pods, _lookup).desired == 3
+    assert expected_pod_count({"maxUnavailable": "25%"}, pods, _lookup).desired == 3
+    assert disruptions_allowed(5, 3, 5) == 2 and disruptions_allowed(2, 3, 5) == 0 and disruptions_allowed(1, 0, 0) == 0
+
+
+def test_eviction_decisions():
+    pdb = {"metadata": {"name": "web-pdb", "namespace": "default", "generation": 1},
+           "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}},
+           "status": {"observedGeneration": 1, "disruptionsAllowed": 0, "currentHealthy": 2, "desiredHealthy": 2}}
+    with pytest.raises(Exception) as blocked:
+        check_and_decrement(pdb, "a", "2026-01-01T00:00:00Z", dry_run=False)
+    assert blocked.value.code == 429 and blocked.value.message == EVICTION_BLOCKED_MESSAGE
+    assert blocked.value.status()["details"]["causes"][0] == {
+        "reason": "DisruptionBudget",
+        "message": "The disruption budget web-pdb needs 2 healthy pods and has 2 currently"}
+    roomy = {**pdb, "status": {**pdb["status"], "disruptionsAllowed": 1, "currentHealthy": 3}}
+    after = check_and_decrement(roomy, "a", "2026-01-01T00:00:00Z", dry_run=False)
+    assert after["disruptionsAllowed"] == 0 and after["disruptedPods"] == {"a": "2026-01-01T00:00:00Z"}
+    assert unhealthy_pod_may_go(_pod("c", ready=False), roomy) and not unhealthy_pod_may_go(_pod("a"), roomy)
+    assert can_ignore_pdb(_pod("p", phase="Pending", ready=False)) and not can_ignore_pdb(_pod("a"))
+    assert budgets_selecting(_pod("a"), [pdb]) == [pdb]
+    assert budgets_selecting(_pod("a"), [{**pdb, "spec": {"selector": {}}}]) == []  # empty selects nothing here
 
 
 def _view(name: str, order: int, **kw) -> NodeView:

@@ -132,7 +132,8 @@ def test_kubectl_rollout_restart_never_takes_all_replicas_down(tmp_path: Path):
 
 
 # Follows pkg/controller/deployment/recreate.go (rolloutRecreate: scale every old ReplicaSet to zero, wait until
-# none of their pods is left, then scale the new ReplicaSet up).
+# none of their pods is running (oldPodsRunning: pods in a terminal phase do not count), then scale the new
+# ReplicaSet up).
 def test_recreate_removes_every_old_pod_before_the_new_ones_start(tmp_path: Path):
     cluster = FakeCluster()
     add_nodes(cluster, 2)
@@ -149,10 +150,11 @@ def test_recreate_removes_every_old_pod_before_the_new_ones_start(tmp_path: Path
         for _ in range(60):
             served.advance(0.5)
             with cluster.lock:
-                hashes_seen.append({p["metadata"]["labels"]["pod-template-hash"] for p in cluster.objects("pods")})
+                hashes_seen.append({p["metadata"]["labels"]["pod-template-hash"] for p in cluster.objects("pods")
+                                    if p["status"].get("phase") not in ("Succeeded", "Failed")})
         status = apps.read_namespaced_deployment("web", "default").status
         api.close()
-    assert all(len(hashes) <= 1 for hashes in hashes_seen)  # old and new pods never exist together
+    assert all(len(hashes) <= 1 for hashes in hashes_seen)  # old and new pods never run together
     old_hash, = hashes_seen[0]
     last_old = max(i for i, hashes in enumerate(hashes_seen) if old_hash in hashes)
     first_new = min(i for i, hashes in enumerate(hashes_seen) if hashes - {old_hash})

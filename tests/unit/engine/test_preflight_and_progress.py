@@ -55,6 +55,19 @@ def test_clean_plan_groups_pods_by_workload_and_lists_what_stays():
     assert report.to_dict()["room"]["cpu_needed_m"] == 200
 
 
+def test_a_budget_over_bare_pods_only_blocks_even_when_they_may_be_evicted():
+    # The disruption controller counts controllers' scale for maxUnavailable: a bare pod is not expected, so its
+    # budget allows nothing, ever; an integer minAvailable counts the pods themselves and works.
+    pods = [pod_json("bare", node="old0", owner=None, labels={"app": "bare"})]
+    settings = RolloutSettings(unmanaged_pods="evict")
+    blocked = plan_drain(view(pods, [pdb("bare", {"app": "bare"}, maxUnavailable=1)]), settings, new_desired=2)
+    assert "PodDisruptionBudget default/bare (maxUnavailable 1) selects only pods without a controller" in "\n".join(
+        blocked.blockers)
+    pods.append(pod_json("bare-2", node="old1", owner=None, labels={"app": "bare"}))
+    fine = plan_drain(view(pods, [pdb("bare", {"app": "bare"}, minAvailable=1)]), settings, new_desired=2)
+    assert fine.ok, fine.blockers
+
+
 def test_every_blocker_is_reported_at_once():
     pods = [pod_json("web-abc-1", node="old0"), pod_json("web-abc-2", node="old1"),
             pod_json("bare", node="old0", owner=None, labels={"app": "bare"}),
