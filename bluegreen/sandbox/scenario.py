@@ -50,6 +50,11 @@ ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "unmanagedPods": ("unmanaged_pods", ("block", "evict")),
     "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
     "pollIntervalSeconds": ("poll_interval_s", "seconds"),
+    "alarms": ("alarms", "alarmNames"),
+    "healthCommand": ("health_command", "command"),
+    "healthCommandTimeoutSeconds": ("health_command_timeout_s", "seconds"),
+    "bakeSeconds": ("bake_s", "seconds0"),
+    "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
 }
 #: The rollout key of the program itself (not an engine setting): pools cut over at once instead of in turn.
 POOLS_IN_PARALLEL_KEY = "poolsInParallel"
@@ -786,9 +791,27 @@ class _Parser:
                 result[attr] = self.choice(raw, path, kind)
             elif kind == "count":
                 result[attr] = self.integer(raw, path, 1, MAX_PARALLEL_NODES)
+            elif kind == "alarmNames":
+                result[attr] = self.alarm_names(raw, path)
+            elif kind == "command":
+                if not isinstance(raw, str) or not raw.strip():
+                    raise self.fail(path, f"{raw!r} is not {_rollout_rule(kind)}")
+                result[attr] = raw
             else:
                 result[attr] = self.number(raw, path, 0.0, exclusive=kind == "seconds")
         return result
+
+    def alarm_names(self, value: Any, path: str) -> tuple[str, ...]:
+        """CloudWatch alarm names (1 to 255 printable characters each), each listed once."""
+        if not isinstance(value, list):
+            raise self.fail(path, f"{value!r} is not a list of CloudWatch alarm names")
+        for index, name in enumerate(value):
+            if not isinstance(name, str) or not 1 <= len(name) <= 255 or any(ord(c) < 32 or ord(c) == 127
+                                                                              for c in name):
+                raise self.fail(f"{path}[{index}]", f"{name!r} is not {_rollout_rule('alarmNames')}")
+            if name in value[:index]:
+                raise self.fail(f"{path}[{index}]", f"{name!r} is listed twice; list each once")
+        return tuple(value)
 
     def runs(self, value: Any) -> tuple[Run, ...]:
         if not isinstance(value, list):
@@ -844,7 +867,9 @@ def _rollout_rule(kind: Any) -> str:
     if isinstance(kind, tuple):
         return f"one of {', '.join(kind)}"
     return {"seconds": "a finite number > 0", "seconds0": "a finite number >= 0",
-            "count": f"an integer between 1 and {MAX_PARALLEL_NODES}"}[kind]
+            "count": f"an integer between 1 and {MAX_PARALLEL_NODES}",
+            "alarmNames": "a CloudWatch alarm name (1 to 255 printable characters)",
+            "command": "a non-empty shell command (run with /bin/sh -c)"}[kind]
 
 
 def _one_line(text: str) -> str:
