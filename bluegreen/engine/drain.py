@@ -333,7 +333,7 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
         if report.blockers:
             raise PreflightBlocked(list(report.blockers))
         # A cluster already in alarm does not start a cutover: refused before the guard, a cordon or an eviction.
-        run.watch = SignalWatch.for_connection(conn, settings, reporter)
+        run.watch = SignalWatch.for_connection(conn, settings, reporter, old_color=old.color, new_color=new.color)
         if run.watch is not None:
             run.watch.check("before the first eviction", started=False)
     except Exception as exc:

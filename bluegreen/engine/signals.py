@@ -58,7 +58,7 @@ class SignalFailure:
     def describe(self) -> str:
         if self.kind is SignalKind.ALARM:
             return f"CloudWatch alarm {self.name} is in ALARM ({self.reason or 'no reason given'})"
-        return f"rollout.healthCommand `{self.name}` {self.reason}"
+        return f"rollout.healthCommand `{short_command(self.name)}` {self.reason}"
 
     def to_dict(self) -> dict:
         return {"kind": self.kind.value, "name": self.name, "reason": self.reason}
@@ -78,6 +78,12 @@ def judge_alarms(names: tuple[str, ...], found: Mapping[str, AlarmState]) -> lis
             if n in found and found[n].state == ALARM_STATE]
 
 
+def short_command(command: str, limit: int = 60) -> str:
+    """The command on one line, cut at ``limit`` characters (the config holds the whole of it)."""
+    flat = " ".join(command.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def last_lines(text: str, count: int = OUTPUT_LINES) -> str:
     lines = [line.rstrip() for line in text.strip().splitlines()]
     return "\n".join(lines[-count:])
@@ -89,7 +95,7 @@ def judge_command(command: str, result: CommandResult, timeout_s: float) -> Sign
         return None
     what = (f"did not finish within {timeout_s:.0f}s (rollout.healthCommandTimeoutSeconds)"
             if result.exit_code is None else f"exited {result.exit_code}")
-    tail = last_lines(result.output)
+    tail = "\n".join(f"    | {line}" for line in last_lines(result.output).splitlines())
     return SignalFailure(SignalKind.COMMAND, command, f"{what}; its last output:\n{tail}" if tail else
                          f"{what} with no output")
 
@@ -117,14 +123,22 @@ def read_alarms(cloudwatch, names: tuple[str, ...]) -> dict[str, AlarmState]:
     return found
 
 
-def run_command(command: str, timeout_s: float) -> CommandResult:
-    """Run ``command`` with ``/bin/sh -c``, killed after ``timeout_s`` (its output so far kept)."""
+def command_env(when: str, old_color: str, new_color: str) -> dict[str, str]:
+    """What the health command is told about the check, in its environment (a script may test differently before
+    the first eviction than during the bake)."""
+    return {"BLUEGREEN_CHECK": when, "BLUEGREEN_OLD_COLOR": old_color, "BLUEGREEN_NEW_COLOR": new_color}
+
+
+def run_command(command: str, timeout_s: float, env: Mapping[str, str] | None = None) -> CommandResult:
+    """Run ``command`` with ``/bin/sh -c`` (this process's environment plus ``env``), killed after ``timeout_s``
+    (its output so far kept)."""
+    import os
     import time
 
     start = time.monotonic()
     try:
         done = subprocess.run(["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout_s, check=False)
+                              timeout=timeout_s, check=False, env={**os.environ, **(env or {})})
     except subprocess.TimeoutExpired as exc:
         output = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else (exc.output or "")
         return CommandResult(None, output, time.monotonic() - start)
@@ -138,15 +152,18 @@ class SignalWatch:
     settings: RolloutSettings
     reporter: Reporter
     cloudwatch: object | None = None
-    command_runner: Callable[[str, float], CommandResult] = run_command
+    command_runner: Callable[..., CommandResult] = run_command
+    old_color: str = ""
+    new_color: str = ""
 
     @classmethod
-    def for_connection(cls, conn, settings: RolloutSettings, reporter: Reporter) -> SignalWatch | None:
+    def for_connection(cls, conn, settings: RolloutSettings, reporter: Reporter, *, old_color: str = "",
+                       new_color: str = "") -> SignalWatch | None:
         """None when no signal is configured (nothing is read, no client is made)."""
         if not settings.has_signals:
             return None
         cloudwatch = conn.aws("cloudwatch") if settings.alarms else None
-        return cls(settings, reporter, cloudwatch)
+        return cls(settings, reporter, cloudwatch, old_color=old_color, new_color=new_color)
 
     def failures(self, when: str) -> list[SignalFailure]:
         """Every failed signal now. Raises AlarmNotFound when a named alarm does not exist (at any check: an alarm
@@ -160,7 +177,8 @@ class SignalWatch:
             failed += judge_alarms(self.settings.alarms, found)
         if self.settings.health_command is not None:
             timeout = self.settings.health_command_timeout_s
-            result = self.command_runner(self.settings.health_command, timeout)
+            result = self.command_runner(self.settings.health_command, timeout,
+                                         command_env(when, self.old_color, self.new_color))
             failure = judge_command(self.settings.health_command, result, timeout)
             if failure is not None:
                 failed.append(failure)

@@ -210,7 +210,22 @@ class Crash:
     kind: Literal["crash"] = "crash"
 
 
-Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash
+#: When an ``alarm`` fault fires, besides the crash points: the end of the drain, the start of the bake.
+AfterDrain = Literal["after_drain"]
+
+
+@dataclass(frozen=True)
+class AlarmFires:
+    """The CloudWatch alarm ``name`` (one of ``rollout.alarms``) goes into state ALARM at ``at``: a crash point,
+    ``after_drain`` (the drain verified, the bake starting) or a simulated second after the sandbox started
+    (``0``: already firing before the cutover)."""
+
+    name: str
+    at: CrashPoint | AfterDrain | float
+    kind: Literal["alarm"] = "alarm"
+
+
+Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash | AlarmFires
 
 
 @dataclass(frozen=True)
@@ -391,6 +406,7 @@ _FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "api_errors": ("kind", "rate", "status", "seed"),
     "node_lost": ("kind", "count", "color", "at"),
     "crash": ("kind", "at"),
+    "alarm": ("kind", "name", "at"),
 }
 _REQUIRED = object()
 
@@ -496,6 +512,12 @@ class _Parser:
             pools_in_parallel = self.boolean(rollout_raw.pop(POOLS_IN_PARALLEL_KEY),
                                              f"rollout.{POOLS_IN_PARALLEL_KEY}")
         ami = self.ami(self.get(data, "ami", ""))
+        rollout = self.rollout(rollout_raw)
+        for index, fault in enumerate(faults):
+            if isinstance(fault, AlarmFires) and fault.name not in rollout.get("alarms", ()):
+                raise self.fail(f"faults[{index}].name", f"{fault.name!r} is not one of rollout.alarms "
+                                f"({', '.join(rollout.get('alarms', ())) or 'none listed'}); the sandbox creates only "
+                                "the alarms the rollout watches")
         return Scenario(
             name=name,
             description=description,
@@ -510,7 +532,7 @@ class _Parser:
             workloads=workloads,
             placement=self.choice(self.get(data, "placement", "", "spread"), "placement", get_args(Placement)),
             faults=faults,
-            rollout=self.rollout(rollout_raw),
+            rollout=rollout,
             timing=self.timing(self.get(data, "timing", "", {})),
             runs=runs,
             speed=self.number(self.get(data, "speed", "", DEFAULT_SPEED), "speed", 0.0, exclusive=True),
@@ -744,6 +766,12 @@ class _Parser:
                 count = self.integer(self.get(data, "count", path, 1), f"{path}.count", 1, nodes_per_color)
                 color = self.choice(self.get(data, "color", path, "old"), f"{path}.color", get_args(FaultColor))
                 fault = NodeLost(self.moment(self.get(data, "at", path), f"{path}.at"), count, color)
+            elif kind == "alarm":
+                name = self.get(data, "name", path)
+                if not isinstance(name, str) or not name:
+                    raise self.fail(f"{path}.name", f"{name!r} is not an alarm name (one of rollout.alarms)")
+                at = self.get(data, "at", path)
+                fault = AlarmFires(name, "after_drain" if at == "after_drain" else self.moment(at, f"{path}.at"))
             else:
                 fault = Crash(self.choice(self.get(data, "at", path), f"{path}.at", get_args(CrashPoint)))
             result.append(fault)

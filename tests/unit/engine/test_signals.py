@@ -70,6 +70,8 @@ def test_command_verdict_keeps_its_last_output_lines() -> None:
 def test_run_command_runs_sh_and_kills_at_the_timeout() -> None:
     result = run_command("echo one; echo two >&2; exit 4", 10)
     assert result.exit_code == 4 and "one" in result.output and "two" in result.output
+    told = run_command('echo "$BLUEGREEN_CHECK"', 10, {"BLUEGREEN_CHECK": "during the bake"})
+    assert told.output.strip() == "during the bake"
     slow = run_command("echo started; sleep 5", 0.3)
     assert slow.exit_code is None and slow.seconds < 4
 
@@ -98,7 +100,7 @@ def test_a_watch_reports_each_check() -> None:
     watch.check("after node n1")
     assert [e.when for e in reporter.of(SignalChecked)] == ["after node n1"]
     failing = SignalWatch(RolloutSettings(health_command="echo broken; exit 1"), reporter, None)
-    with pytest.raises(SignalFailed, match="(?s)exited 1; its last output:\nbroken"):
+    with pytest.raises(SignalFailed, match="(?s)`echo broken; exit 1` exited 1; its last output:\n    \\| broken"):
         failing.check("after node n2")
 
 
@@ -117,7 +119,7 @@ def test_bake_waits_its_time_and_stops_at_a_failed_signal() -> None:
     assert clock.now() == 30 and reporter.of(BakeStarted) and reporter.of(BakeFinished)
     results = iter([CommandResult(0, ""), CommandResult(1, "down")])
     settings = RolloutSettings(bake_s=30, poll_interval_s=10, health_command="probe")
-    watch = SignalWatch(settings, reporter, None, command_runner=lambda cmd, t: next(results))
+    watch = SignalWatch(settings, reporter, None, command_runner=lambda cmd, t, env: next(results))
     clock = FakeClock()
     with pytest.raises(SignalFailed, match="during the bake"):
         bake(watch, settings, clock, reporter, "g-blue")
