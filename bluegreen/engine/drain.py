@@ -56,6 +56,7 @@ from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.kube import WORKLOAD_PATHS
 from bluegreen.engine.load_balancers import LoadBalancerSpec
 from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED
+from bluegreen.engine.node_events import NodeEventRecorder
 from bluegreen.engine.nodes import Node, drain_order, node_from_json
 from bluegreen.engine.pods import Pod, classify, pod_from_json
 from bluegreen.engine.preflight import PreflightReport, plan_drain
@@ -64,6 +65,7 @@ from bluegreen.engine.progress import (
     DrainFinished,
     DrainVerified,
     EvictionRefused,
+    FanOutReporter,
     GroupGuarded,
     GroupUnguarded,
     NodeAlreadyDrained,
@@ -319,6 +321,8 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
     states what it left behind (the stop invariant applied: see ``stop.py``). Safe to re-run after any failure or
     crash: progress annotations let it skip finished nodes, after checking them again."""
     start = clock.now()
+    # Every node this run touches gets Kubernetes Events (kubectl describe node shows the cutover).
+    reporter = FanOutReporter(reporter, NodeEventRecorder(conn.kube))
     run = DrainRun(conn, old, new, settings, reporter, clock)
     try:
         # The drain must never start on an unverified new group, whatever the caller did before. (The readiness
