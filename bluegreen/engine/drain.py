@@ -34,6 +34,7 @@ from bluegreen.engine.errors import (
     EvictionFailed,
     PreflightBlocked,
     ReplacementUnschedulable,
+    RolledBack,
     SignalFailed,
     WorkloadUnhealthy,
 )
@@ -58,6 +59,7 @@ from bluegreen.engine.load_balancers import LoadBalancerSpec
 from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED
 from bluegreen.engine.node_events import NodeEventRecorder
 from bluegreen.engine.nodes import Node, drain_order, node_from_json
+from bluegreen.engine.notify import Notifier, NotifyEvent
 from bluegreen.engine.pods import Pod, classify, pod_from_json
 from bluegreen.engine.preflight import PreflightReport, plan_drain
 from bluegreen.engine.progress import (
@@ -319,7 +321,25 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
           expected: LoadBalancerSpec | None = None) -> DrainReport:
     """Move every pod off the old color's nodes onto the new color's, verified, or stop with a named error that
     states what it left behind (the stop invariant applied: see ``stop.py``). Safe to re-run after any failure or
-    crash: progress annotations let it skip finished nodes, after checking them again."""
+    crash: progress annotations let it skip finished nodes, after checking them again. With rollout.notifyUrl,
+    its start, failure, rollback or success is posted there (``notify.py``)."""
+    notifier = Notifier(settings.notify_url, old, new, reporter)
+    notifier.send(NotifyEvent.START)
+    try:
+        report = _drain(conn, old, new, settings, reporter, clock, expected=expected)
+    except RolledBack as exc:
+        notifier.send(NotifyEvent.ROLLBACK, str(exc))
+        raise
+    except CutoverError as exc:
+        notifier.send(NotifyEvent.FAILURE, str(exc))
+        raise
+    notifier.send(NotifyEvent.SUCCESS, f"{len(report.nodes_drained)} node(s) drained, {len(report.pods_evicted)} "
+                                       f"pod(s) moved in {report.seconds:.0f}s")
+    return report
+
+
+def _drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, reporter: Reporter, clock: Clock, *,
+           expected: LoadBalancerSpec | None = None) -> DrainReport:
     start = clock.now()
     # Every node this run touches gets Kubernetes Events (kubectl describe node shows the cutover).
     reporter = FanOutReporter(reporter, NodeEventRecorder(conn.kube))

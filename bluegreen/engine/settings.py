@@ -50,6 +50,8 @@ class RolloutSettings:
     # When a health signal fails: "rollback" (move the workloads back, then stop) or "stop"; None: rollback when
     # any signal is configured.
     on_signal_failure: SignalFailurePolicy | None = None
+    # An http(s) URL that receives one JSON POST (Slack-compatible) at the drain's start, failure, rollback, success.
+    notify_url: str | None = None
 
     @property
     def has_signals(self) -> bool:

@@ -39,6 +39,8 @@ ALARM_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,255}$")
 ALARM_NAME_RULE = "a CloudWatch alarm name (1 to 255 printable characters)"
 COMMAND = re.compile(r"\s*\S")
 COMMAND_RULE = "a non-empty shell command (run with /bin/sh -c)"
+NOTIFY_URL = re.compile(r"^https?://[^\s/]+\S*$")
+NOTIFY_URL_RULE = "an http:// or https:// URL"
 # Kubernetes label key: optional DNS-subdomain prefix, then a name of up to 63 characters.
 _LABEL_NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
 LABEL_KEY_RE = re.compile(rf"^([a-z0-9]([a-z0-9.-]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
@@ -240,7 +242,8 @@ EXAMPLE_WORKLOAD_KEYS = ("enabled", "replicas", "nodePort", "image")
 # The Kubernetes NodePort range.
 NODE_PORT_RANGE = (30000, 32767)
 # rollout config key -> (RolloutSettings field, kind); kinds: "seconds" (> 0), "seconds0" (>= 0), "count",
-# "alarmNames" (a list of CloudWatch alarm names), "command" (a non-empty shell command), or choices.
+# "alarmNames" (a list of CloudWatch alarm names), "command" (a non-empty shell command), "url" (http or https),
+# or choices.
 ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "nodeReadyTimeoutSeconds": ("node_ready_timeout_s", "seconds"),
     "loadBalancerHealthyTimeoutSeconds": ("lb_healthy_timeout_s", "seconds"),
@@ -258,6 +261,7 @@ ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "healthCommandTimeoutSeconds": ("health_command_timeout_s", "seconds"),
     "bakeSeconds": ("bake_s", "seconds0"),
     "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
+    "notifyUrl": ("notify_url", "url"),
 }
 # rollout keys of the program itself (not engine settings).
 POOLS_IN_PARALLEL_KEY = "poolsInParallel"
@@ -629,6 +633,8 @@ def _parse_rollout(raw: Any) -> tuple[RolloutSettings, bool]:
             overrides[attr] = _string_list(where, item, ALARM_NAME, ALARM_NAME_RULE)
         elif kind == "command":
             overrides[attr] = _pattern(where, item, COMMAND, COMMAND_RULE)
+        elif kind == "url":
+            overrides[attr] = _pattern(where, item, NOTIFY_URL, NOTIFY_URL_RULE)
         else:
             overrides[attr] = _choice(where, item, kind)
     in_parallel = _bool(f"rollout.{POOLS_IN_PARALLEL_KEY}", value.get(POOLS_IN_PARALLEL_KEY, False))

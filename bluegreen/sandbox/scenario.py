@@ -55,6 +55,7 @@ ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "healthCommandTimeoutSeconds": ("health_command_timeout_s", "seconds"),
     "bakeSeconds": ("bake_s", "seconds0"),
     "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
+    "notifyUrl": ("notify_url", "url"),
 }
 #: The rollout key of the program itself (not an engine setting): pools cut over at once instead of in turn.
 POOLS_IN_PARALLEL_KEY = "poolsInParallel"
@@ -825,6 +826,10 @@ class _Parser:
                 if not isinstance(raw, str) or not raw.strip():
                     raise self.fail(path, f"{raw!r} is not {_rollout_rule(kind)}")
                 result[attr] = raw
+            elif kind == "url":
+                if not isinstance(raw, str) or not re.match(r"^https?://[^\s/]+\S*$", raw):
+                    raise self.fail(path, f"{raw!r} is not {_rollout_rule(kind)}")
+                result[attr] = raw
             else:
                 result[attr] = self.number(raw, path, 0.0, exclusive=kind == "seconds")
         return result
@@ -897,7 +902,8 @@ def _rollout_rule(kind: Any) -> str:
     return {"seconds": "a finite number > 0", "seconds0": "a finite number >= 0",
             "count": f"an integer between 1 and {MAX_PARALLEL_NODES}",
             "alarmNames": "a CloudWatch alarm name (1 to 255 printable characters)",
-            "command": "a non-empty shell command (run with /bin/sh -c)"}[kind]
+            "command": "a non-empty shell command (run with /bin/sh -c)",
+            "url": "an http:// or https:// URL"}[kind]
 
 
 def _one_line(text: str) -> str:

@@ -1,5 +1,6 @@
 """Kubernetes Events on the nodes a cutover touches: a drain that rolls back (a real health command failing after
-the first node) leaves BlueGreen* Events that the API lists by node and `kubectl describe node` shows."""
+the first node) leaves BlueGreen* Events that the API lists by node and `kubectl describe node` shows, and posts its
+start and its rollback to rollout.notifyUrl (a loopback server)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bluegreen.rehearsal import program_step
 from bluegreen.sandbox.scenario import load_scenario
 from bluegreen.sandbox.world import Sandbox
 from tests.integration.sandbox.kube_fixtures import KUBECTL
+from tests.unit.engine.test_notify import Hook
 
 
 def test_node_events_mapping_marks_the_rollback() -> None:
@@ -35,12 +37,16 @@ def test_a_rolled_back_drain_leaves_events_on_every_node_it_touched() -> None:
         old = GroupSpec(box.cluster_name, "blue", scenario.ami.from_, 3)
         new = GroupSpec(box.cluster_name, "green", scenario.ami.to, 3)
         command = 'test "$BLUEGREEN_CHECK" = "before the first eviction" || { echo "checkout 502"; exit 2; }'
-        settings = scenario.rollout_settings().with_overrides(health_command=command)
         program_step(conn, box.cluster_name, "green", scenario.ami.to, 3)
-        wait_nodes_ready(conn, new, settings, CollectingReporter(), box.clock)
-        wait_load_balancers_healthy(conn, new, settings, CollectingReporter(), box.clock, like_group=old.group_name)
-        with pytest.raises(RolledBack, match="checkout 502"):
-            drain(conn, old, new, settings, CollectingReporter(), box.clock)
+        with Hook() as hook:
+            settings = scenario.rollout_settings().with_overrides(health_command=command, notify_url=hook.url)
+            wait_nodes_ready(conn, new, settings, CollectingReporter(), box.clock)
+            wait_load_balancers_healthy(conn, new, settings, CollectingReporter(), box.clock,
+                                        like_group=old.group_name)
+            with pytest.raises(RolledBack, match="checkout 502"):
+                drain(conn, old, new, settings, CollectingReporter(), box.clock)
+        assert [b["event"] for b in hook.bodies] == ["start", "rollback"]  # rollout.notifyUrl: one POST each
+        assert "checkout 502" in hook.bodies[1]["text"] and "rolled back onto" in hook.bodies[1]["text"]
         events = conn.kube.request("GET", "/api/v1/namespaces/default/events").body["items"]
         ours = [e for e in events if e.get("source", {}).get("component") == COMPONENT]
         by_node: dict[str, list[str]] = {}
