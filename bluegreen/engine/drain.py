@@ -85,7 +85,7 @@ from bluegreen.engine.progress import (
 from bluegreen.engine.replacements import Health, WorkloadVerdict, judge_workload, workload_gap
 from bluegreen.engine.rollback import roll_back
 from bluegreen.engine.settings import RolloutSettings
-from bluegreen.engine.signals import SignalWatch
+from bluegreen.engine.signals import SignalWatch, health_gate_failure
 from bluegreen.engine.stop import StopState, kept_off_by_cordon, settle_stop, workloads_to_check
 from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
 from bluegreen.engine.workloads import (
@@ -368,9 +368,14 @@ def _drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repo
         try:
             state = drain_old_nodes(run)
         except SignalFailed as failed:
-            if settings.signal_failure_policy != "rollback":
+            if not settings.rolls_back:
                 raise
             roll_back(run, failed, drain_old_nodes)  # raises RolledBack, or RollbackFailed
+        except WorkloadUnhealthy as unhealthy:
+            if not settings.rolls_back:
+                raise
+            gate = health_gate_failure(unhealthy.workload, unhealthy.waited_s, unhealthy.detail)
+            roll_back(run, SignalFailed((gate,), "at the workload health gate"), drain_old_nodes)
     except Exception:
         unguard(run)  # best effort; a killed process (BaseException) leaves it for the next run to lift
         raise

@@ -131,6 +131,8 @@ class WorkloadUnhealthy(CutoverError):
 
     def __init__(self, workload: str, waited_s: float, detail: str) -> None:
         self.workload = workload
+        self.waited_s = waited_s
+        self.detail = detail
         super().__init__(
             f"workload {workload} not fully available {waited_s:.0f}s after its pods were evicted ({detail}); "
             f"the wait is bounded by rollout.workloadHealthyTimeoutSeconds and the drain stopped before the next "

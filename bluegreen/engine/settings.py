@@ -63,6 +63,12 @@ class RolloutSettings:
         """What a failed signal does: the configured policy, else rollback."""
         return self.on_signal_failure or "rollback"
 
+    @property
+    def rolls_back(self) -> bool:
+        """A failed signal, or the workload health gate timing out, rolls back: onSignalFailure=rollback, or unset
+        with a signal configured (without either, the health gate stops the drain as it always did)."""
+        return self.on_signal_failure == "rollback" or (self.on_signal_failure is None and self.has_signals)
+
     def without_signals(self) -> RolloutSettings:
         """A copy that watches no signal and bakes not at all (the rollback's own drain)."""
         return replace(self, alarms=(), health_command=None, bake_s=0.0)

@@ -31,6 +31,7 @@ ALARM_NAMES_PER_CALL = 100
 class SignalKind(Enum):
     ALARM = "alarm"
     COMMAND = "healthCommand"
+    HEALTH_GATE = "workloadHealthGate"  # the drain's own gate: a moved workload not whole again in time
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class SignalFailure:
     def describe(self) -> str:
         if self.kind is SignalKind.ALARM:
             return f"CloudWatch alarm {self.name} is in ALARM ({self.reason or 'no reason given'})"
+        if self.kind is SignalKind.HEALTH_GATE:
+            return f"workload health gate: {self.name} {self.reason}"
         return f"rollout.healthCommand `{short_command(self.name)}` {self.reason}"
 
     def to_dict(self) -> dict:
@@ -98,6 +101,12 @@ def judge_command(command: str, result: CommandResult, timeout_s: float) -> Sign
     tail = "\n".join(f"    | {line}" for line in last_lines(result.output).splitlines())
     return SignalFailure(SignalKind.COMMAND, command, f"{what}; its last output:\n{tail}" if tail else
                          f"{what} with no output")
+
+
+def health_gate_failure(workload: str, waited_s: float, detail: str) -> SignalFailure:
+    """The drain's workload health gate, timed out, as a failed signal (so that it can roll back)."""
+    return SignalFailure(SignalKind.HEALTH_GATE, workload,
+                         f"not fully available {waited_s:.0f}s after its pods moved ({detail})")
 
 
 # -- the I/O edges ------------------------------------------------------------------------------------------------

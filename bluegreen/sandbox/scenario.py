@@ -211,6 +211,15 @@ class Crash:
     kind: Literal["crash"] = "crash"
 
 
+@dataclass(frozen=True)
+class NeverReadyAfterMove:
+    """Pods of workload ``workload`` never turn Ready on the new color's nodes (the new AMI breaks the application:
+    its readiness probe fails there); on the old color they are fine."""
+
+    workload: str
+    kind: Literal["never_ready_after_move"] = "never_ready_after_move"
+
+
 #: When an ``alarm`` fault fires, besides the crash points: the end of the drain, the start of the bake.
 AfterDrain = Literal["after_drain"]
 
@@ -226,7 +235,7 @@ class AlarmFires:
     kind: Literal["alarm"] = "alarm"
 
 
-Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash | AlarmFires
+Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash | AlarmFires | NeverReadyAfterMove
 
 
 @dataclass(frozen=True)
@@ -408,6 +417,7 @@ _FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "node_lost": ("kind", "count", "color", "at"),
     "crash": ("kind", "at"),
     "alarm": ("kind", "name", "at"),
+    "never_ready_after_move": ("kind", "workload"),
 }
 _REQUIRED = object()
 
@@ -515,6 +525,9 @@ class _Parser:
         ami = self.ami(self.get(data, "ami", ""))
         rollout = self.rollout(rollout_raw)
         for index, fault in enumerate(faults):
+            if isinstance(fault, NeverReadyAfterMove) and fault.workload not in {w.name for w in workloads}:
+                raise self.fail(f"faults[{index}].workload", f"{fault.workload!r} is not one of the scenario's "
+                                f"workloads ({', '.join(w.name for w in workloads)})")
             if isinstance(fault, AlarmFires) and fault.name not in rollout.get("alarms", ()):
                 raise self.fail(f"faults[{index}].name", f"{fault.name!r} is not one of rollout.alarms "
                                 f"({', '.join(rollout.get('alarms', ())) or 'none listed'}); the sandbox creates only "
@@ -767,6 +780,8 @@ class _Parser:
                 count = self.integer(self.get(data, "count", path, 1), f"{path}.count", 1, nodes_per_color)
                 color = self.choice(self.get(data, "color", path, "old"), f"{path}.color", get_args(FaultColor))
                 fault = NodeLost(self.moment(self.get(data, "at", path), f"{path}.at"), count, color)
+            elif kind == "never_ready_after_move":
+                fault = NeverReadyAfterMove(self.get(data, "workload", path))
             elif kind == "alarm":
                 name = self.get(data, "name", path)
                 if not isinstance(name, str) or not name:

@@ -32,12 +32,13 @@ from bluegreen.sandbox.aws import (
 from bluegreen.sandbox.clock import ScaledClock
 from bluegreen.sandbox.kube.cluster import FakeCluster
 from bluegreen.sandbox.kube.errors import NotFound
-from bluegreen.sandbox.kube.objects import workload_objects
+from bluegreen.sandbox.kube.objects import APP_LABEL, workload_objects
 from bluegreen.sandbox.kube.server import FakeApiServer
 from bluegreen.sandbox.kube.tick_costs import TickCosts
 from bluegreen.sandbox.scenario import (
     AlarmFires,
     ApiErrors,
+    NeverReadyAfterMove,
     NodeLost,
     NodeNeverReady,
     NodeShape,
@@ -337,6 +338,10 @@ class Sandbox:
                     old = group_instances(self.region, [self.group_name(self.old_color)])
                 for member in old[self.group_name(self.old_color)][: fault.count]:
                     self.realism.mark_failing(member.instance_id)
+        for fault in self.scenario.faults_of(NeverReadyAfterMove):
+            with self.cluster.lock:
+                self.cluster.never_ready_rules.append(({naming.COLOR_LABEL: self.new_color},
+                                                       {APP_LABEL: fault.workload}))
         for fault in self.scenario.faults_of(ApiErrors):
             # After setup, so the scenario's own objects are in place before the API starts failing.
             self.api.inject_errors(fault.rate, fault.status, fault.seed)

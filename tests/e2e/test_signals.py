@@ -89,3 +89,17 @@ def test_an_alarm_fault_must_name_a_watched_alarm():
     document["faults"] = [{"kind": "alarm", "name": "typo", "at": "after_first_node"}]
     with pytest.raises(ScenarioError, match=r"faults\[0\].name.*'typo' is not one of rollout.alarms"):
         parse_scenario(document, source="typo.yaml")
+
+
+def test_pods_never_ready_on_the_new_ami_roll_back_through_the_workload_health_gate():
+    report, reporter = run("never-ready-after-move")
+    assert_rolled_back(report, reporter)
+    assert "workload health gate: Deployment default/web not fully available" in report.error
+    assert not reporter.of(SignalChecked)  # no alarm, no command: the gate alone decided
+
+
+def test_a_never_ready_fault_must_name_a_workload():
+    document = yaml.safe_load((BUILTIN / "never-ready-after-move.yaml").read_text())
+    document["faults"] = [{"kind": "never_ready_after_move", "workload": "nope"}]
+    with pytest.raises(ScenarioError, match=r"faults\[0\].workload.*'nope' is not one of the scenario's workloads"):
+        parse_scenario(document, source="nope.yaml")
