@@ -25,11 +25,12 @@ from typing import TextIO
 
 from bluegreen.engine import api
 from bluegreen.engine.clock import Clock
-from bluegreen.engine.errors import CutoverError, GroupNotFound, PreflightBlocked
+from bluegreen.engine.errors import CutoverError, GroupNotFound, PreflightBlocked, RolledBack
 from bluegreen.engine.groups import describe_group, launch_template_ami
 from bluegreen.engine.naming import COLORS, DEFAULT_POOL, group_name, launch_template_name, other_color
 from bluegreen.engine.progress import (
     CollectingReporter,
+    DrainVerified,
     Event,
     FanOutReporter,
     GatePassed,
@@ -59,6 +60,7 @@ class RunResult(StrEnum):
     FORCED = "forced"  # finished, but pods were deleted past their budget (rollout.onPdbTimeout: force)
     FAILED = "failed"  # the engine stopped with a named error (a clean stop)
     CRASHED = "crashed"  # killed at a crash point
+    ROLLED_BACK = "rolled_back"  # a health signal failed; the workloads went back onto the old color (not completed)
 
 
 class ExitCode(IntEnum):
@@ -114,6 +116,26 @@ class NodeLossInjector:
         for fault in [f for f in self.pending if reached(f.at)]:
             self.pending.remove(fault)
             self.lost.extend(self.sandbox.lose_nodes(fault.color, fault.count))
+
+
+class AlarmInjector:
+    """A reporter that fires each ``alarm`` fault whose ``at`` is a crash point or ``after_drain`` (the drain
+    verified: the bake starts), once, when the cutover reaches it (the sandbox fires the timed ones itself)."""
+
+    def __init__(self, sandbox, faults: list) -> None:
+        self.sandbox = sandbox
+        self.pending = [f for f in faults if isinstance(f.at, str)]
+
+    def check(self, point: str) -> None:
+        self._fire(lambda at: at == point)
+
+    def emit(self, event: Event) -> None:
+        self._fire(lambda at: point_reached(at, event) or (at == "after_drain" and isinstance(event, DrainVerified)))
+
+    def _fire(self, reached) -> None:
+        for fault in [f for f in self.pending if reached(f.at)]:
+            self.pending.remove(fault)
+            self.sandbox.fire_alarm(fault.name)
 
 
 class CrashInjector:
@@ -440,14 +462,15 @@ def play_run(sandbox, to: str, settings: RolloutSettings, reporter: Reporter, cr
 
 
 def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Reporter,
-             losses: NodeLossInjector | None = None) -> Attempt:
+             losses: NodeLossInjector | None = None, alarms: AlarmInjector | None = None) -> Attempt:
     """Play one run of the sequence and record it, whatever happens (a crash, a named stop, an unexpected error).
     ``losses``: the scenario's node_lost faults at crash points, fired when the run reaches them."""
-    crash = CrashInjector(run.crash, before=(losses,) if losses is not None else ())
+    injectors = tuple(i for i in (losses, alarms) if i is not None)
+    crash = CrashInjector(run.crash, before=injectors)
     collect = CollectingReporter()
     chosen: list[tuple[str, str]] = []
     began = sandbox.clock.now()
-    fan = FanOutReporter(collect, reporter, *((losses,) if losses is not None else ()), crash)
+    fan = FanOutReporter(collect, reporter, *injectors, crash)
 
     def record(result: RunResult, error: str | None, drained: tuple[str, ...], forced: tuple[str, ...],
                by_pool: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> Attempt:
@@ -461,6 +484,8 @@ def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Rep
     except SimulatedCrash as exc:
         reporter.emit(Note(f"run {number} crashed at {exc.point}"))
         return record(RunResult.CRASHED, str(exc), _drained(collect), tuple(e.pod for e in collect.of(PodForced)))
+    except RolledBack as exc:
+        return record(RunResult.ROLLED_BACK, str(exc), _drained(collect), tuple(e.pod for e in collect.of(PodForced)))
     except CutoverError as exc:
         return record(RunResult.FAILED, str(exc), _drained(collect), tuple(e.pod for e in collect.of(PodForced)))
     except Exception as exc:  # noqa: BLE001 - a run must end in a report, as a failed `pulumi up` ends in a message
@@ -616,9 +641,10 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
     if not plan.ok and stop_on_plan_blockers:
         return plan_stop(scenario, plan, wall)
     sandbox = Sandbox.start(scenario, speed=speed, **({"cluster_name": cluster_name} if cluster_name else {}))
-    from bluegreen.sandbox.scenario import NodeLost
+    from bluegreen.sandbox.scenario import AlarmFires, NodeLost
 
     losses = NodeLossInjector(sandbox, scenario.faults_of(NodeLost))  # each loss happens once, in the first run
+    alarms = AlarmInjector(sandbox, scenario.faults_of(AlarmFires))  # each alarm fires once
     if isinstance(reporter, PrintReporter):
         reporter.use_clock(sandbox.clock)
     old_capacity: dict = {}
@@ -633,7 +659,7 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
             if len(runs) > 1:
                 killed = f" (killed at {run.crash})" if run.crash else ""
                 reporter.emit(Note(f"run {number}/{len(runs)}: activeAmi = ami.{run.to}{killed}"))
-            attempts.append(run_once(sandbox, number, run, settings, reporter, losses))
+            attempts.append(run_once(sandbox, number, run, settings, reporter, losses, alarms))
         duration = sandbox.clock.now() - start
         try:
             settled = settle(sandbox, settings.poll_interval_s)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bluegreen.engine import groups
+from bluegreen.engine.bake import bake
 from bluegreen.engine.budgets import Budget, budget_from_json, budgets_for, loosen_advice
 from bluegreen.engine.clock import Clock
 from bluegreen.engine.cordons import CORDONED, DRAINED, DRAINING, set_state
@@ -33,6 +34,8 @@ from bluegreen.engine.errors import (
     EvictionFailed,
     PreflightBlocked,
     ReplacementUnschedulable,
+    RolledBack,
+    SignalFailed,
     WorkloadUnhealthy,
 )
 from bluegreen.engine.eviction import (
@@ -54,7 +57,9 @@ from bluegreen.engine.groups import GroupSpec
 from bluegreen.engine.kube import WORKLOAD_PATHS
 from bluegreen.engine.load_balancers import LoadBalancerSpec
 from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED
+from bluegreen.engine.node_events import NodeEventRecorder
 from bluegreen.engine.nodes import Node, drain_order, node_from_json
+from bluegreen.engine.notify import Notifier, NotifyEvent
 from bluegreen.engine.pods import Pod, classify, pod_from_json
 from bluegreen.engine.preflight import PreflightReport, plan_drain
 from bluegreen.engine.progress import (
@@ -62,6 +67,7 @@ from bluegreen.engine.progress import (
     DrainFinished,
     DrainVerified,
     EvictionRefused,
+    FanOutReporter,
     GroupGuarded,
     GroupUnguarded,
     NodeAlreadyDrained,
@@ -77,7 +83,9 @@ from bluegreen.engine.progress import (
     WorkloadHealthy,
 )
 from bluegreen.engine.replacements import Health, WorkloadVerdict, judge_workload, workload_gap
+from bluegreen.engine.rollback import roll_back
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.signals import SignalWatch, health_gate_failure
 from bluegreen.engine.stop import StopState, kept_off_by_cordon, settle_stop, workloads_to_check
 from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
 from bluegreen.engine.workloads import (
@@ -256,6 +264,7 @@ class DrainRun:
     selectors: dict = field(default_factory=dict)  # WorkloadRef -> its label selector, as a query string
     state: RunState = field(default_factory=RunState)
     primed: bool = False
+    watch: SignalWatch | None = None  # the health signals (rollout.alarms, rollout.healthCommand), when configured
 
     @property
     def kube(self):
@@ -267,6 +276,11 @@ class DrainRun:
         self.owners = dict(view.replicaset_owners)
         self.state.baseline = baseline_ready(view, {n.name for n in view.old_nodes}, self.settings)
         self.primed = True
+
+    def reversed(self) -> DrainRun:
+        """The same drain the other way round (the rollback): the new color's nodes drained onto the old color's,
+        with the same budgets and health gate, watching no signal."""
+        return DrainRun(self.conn, self.new, self.old, self.settings.without_signals(), self.reporter, self.clock)
 
     def old_nodes(self) -> list[Node]:
         return [node_from_json(n) for n in self.kube.nodes_of_color(self.old.color, self.old.pool)]
@@ -307,8 +321,28 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
           expected: LoadBalancerSpec | None = None) -> DrainReport:
     """Move every pod off the old color's nodes onto the new color's, verified, or stop with a named error that
     states what it left behind (the stop invariant applied: see ``stop.py``). Safe to re-run after any failure or
-    crash: progress annotations let it skip finished nodes, after checking them again."""
+    crash: progress annotations let it skip finished nodes, after checking them again. With rollout.notifyUrl,
+    its start, failure, rollback or success is posted there (``notify.py``)."""
+    notifier = Notifier(settings.notify_url, old, new, reporter)
+    notifier.send(NotifyEvent.START)
+    try:
+        report = _drain(conn, old, new, settings, reporter, clock, expected=expected)
+    except RolledBack as exc:
+        notifier.send(NotifyEvent.ROLLBACK, str(exc))
+        raise
+    except CutoverError as exc:
+        notifier.send(NotifyEvent.FAILURE, str(exc))
+        raise
+    notifier.send(NotifyEvent.SUCCESS, f"{len(report.nodes_drained)} node(s) drained, {len(report.pods_evicted)} "
+                                       f"pod(s) moved in {report.seconds:.0f}s")
+    return report
+
+
+def _drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, reporter: Reporter, clock: Clock, *,
+           expected: LoadBalancerSpec | None = None) -> DrainReport:
     start = clock.now()
+    # Every node this run touches gets Kubernetes Events (kubectl describe node shows the cutover).
+    reporter = FanOutReporter(reporter, NodeEventRecorder(conn.kube))
     run = DrainRun(conn, old, new, settings, reporter, clock)
     try:
         # The drain must never start on an unverified new group, whatever the caller did before. (The readiness
@@ -322,12 +356,26 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
         run.prime(view)
         if report.blockers:
             raise PreflightBlocked(list(report.blockers))
+        # A cluster already in alarm does not start a cutover: refused before the guard, a cordon or an eviction.
+        run.watch = SignalWatch.for_connection(conn, settings, reporter, old_color=old.color, new_color=new.color)
+        if run.watch is not None:
+            run.watch.check("before the first eviction", started=False)
     except Exception as exc:
         _stop(run, exc)  # an earlier run may have left old nodes cordoned over a Pending pod
         raise
     guard(run, [n.name for n in view.new_nodes])
     try:
-        state = drain_old_nodes(run)
+        try:
+            state = drain_old_nodes(run)
+        except SignalFailed as failed:
+            if not settings.rolls_back:
+                raise
+            roll_back(run, failed, drain_old_nodes)  # raises RolledBack, or RollbackFailed
+        except WorkloadUnhealthy as unhealthy:
+            if not settings.rolls_back:
+                raise
+            gate = health_gate_failure(unhealthy.workload, unhealthy.waited_s, unhealthy.detail)
+            roll_back(run, SignalFailed((gate,), "at the workload health gate"), drain_old_nodes)
     except Exception:
         unguard(run)  # best effort; a killed process (BaseException) leaves it for the next run to lift
         raise
@@ -350,6 +398,7 @@ def drain_old_nodes(run: DrainRun) -> RunState:
         check_stuck(run)
         _drain_all(run)
         verify(run)
+        bake(run.watch, run.settings, run.clock, run.reporter, run.old.group_name)
     except Exception as exc:
         _stop(run, exc)
         raise
@@ -419,6 +468,8 @@ def _drain_all(run: DrainRun) -> tuple[list[str], list[str]]:
         for node in batch:
             done.add(node.name)
             (state.drained if moved.get(node.name) is not None else state.already).append(node.name)
+        if run.watch is not None and any(moved.get(n.name) is not None for n in batch):
+            run.watch.check(f"after node {', '.join(n.name for n in batch)}")
         more = any(n.name not in done for n in nodes)
         if first and state.drained and more and run.settings.canary_pause_s > 0:
             # Watch the canary: the first drained node's workloads run on the new color before going on.

@@ -131,6 +131,8 @@ class WorkloadUnhealthy(CutoverError):
 
     def __init__(self, workload: str, waited_s: float, detail: str) -> None:
         self.workload = workload
+        self.waited_s = waited_s
+        self.detail = detail
         super().__init__(
             f"workload {workload} not fully available {waited_s:.0f}s after its pods were evicted ({detail}); "
             f"the wait is bounded by rollout.workloadHealthyTimeoutSeconds and the drain stopped before the next "
@@ -175,4 +177,70 @@ class KubernetesApiError(CutoverError):
         super().__init__(
             f"Kubernetes API {what} failed (HTTP {status}): {message}. Next: check the API server and the "
             "credentials' RBAC, then re-run."
+        )
+
+
+class AlarmNotFound(CutoverError):
+    """A CloudWatch alarm named in rollout.alarms does not exist: the guard it stands for would be silently off."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = tuple(names)
+        super().__init__(
+            f"CloudWatch alarm(s) {', '.join(names)} named in rollout.alarms do not exist (in this account and "
+            "region); the cutover is refused, so that a typo does not silently disable the guard. Next: fix the "
+            "name(s) (aws cloudwatch describe-alarms --alarm-names ...) or create the alarm(s), then re-run."
+        )
+
+
+class SignalFailed(CutoverError):
+    """A health signal (CloudWatch alarm, rollout.healthCommand) failed; rollout.onSignalFailure=stop, or before
+    the first eviction (the cutover is refused)."""
+
+    def __init__(self, failures: tuple, when: str, *, started: bool = True) -> None:
+        self.failures = tuple(failures)
+        self.when = when
+        self.started = started
+        lines = "\n  ".join(f.describe() for f in failures)
+        if started:
+            what = f"health signal(s) failed {when}; the drain stopped (rollout.onSignalFailure=stop)"
+            advice = ("find out why (the new AMI?); re-run to continue, or go back: set activeAmi to the old AMI "
+                      "and run pulumi up")
+        else:
+            what = f"health signal(s) failing {when}; the cutover is refused and nothing was changed"
+            advice = "clear the alarm or fix what the health command reports, then re-run"
+        super().__init__(f"{what}:\n  {lines}\nNext: {advice}.")
+
+
+class RolledBack(CutoverError):
+    """A health signal failed and the workloads were moved back onto the old color, which serves again."""
+
+    def __init__(self, failures: tuple, when: str, old_group: str, new_group: str, old_ami: str) -> None:
+        self.failures = tuple(failures)
+        self.when = when
+        self.old_group = old_group
+        self.new_group = new_group
+        lines = "\n  ".join(f.describe() for f in failures)
+        ami = old_ami or "<the AMI of the old group>"
+        super().__init__(
+            f"rolled back onto {old_group}, which serves again: health signal(s) failed {when}:\n  {lines}\n"
+            f"The workloads were moved back onto {old_group} (uncordoned) with their budgets honoured; "
+            f"{new_group} is left cordoned at its size for inspection. The cutover did not complete.\n"
+            f"Next: to make it permanent, `pulumi config set activeAmi {ami}` and `pulumi up` (this parks "
+            f"{new_group}); or fix the cause and re-run `pulumi up` to try the new AMI again."
+        )
+
+
+class RollbackFailed(CutoverError):
+    """A health signal failed and the rollback onto the old color could not complete; it stopped safely."""
+
+    def __init__(self, failures: tuple, when: str, old_group: str, cause: BaseException) -> None:
+        self.failures = tuple(failures)
+        self.when = when
+        self.cause = cause
+        lines = "\n  ".join(f.describe() for f in failures)
+        super().__init__(
+            f"rollback onto {old_group} could not complete after health signal(s) failed {when}:\n  {lines}\n"
+            f"The rollback stopped: {cause}\n"
+            "Next: fix what blocks the rollback, then set activeAmi to the old AMI and run pulumi up (it finishes "
+            "moving the workloads back)."
         )

@@ -202,6 +202,55 @@ class CanaryPause(Event):
 
 
 @dataclass(frozen=True)
+class SignalChecked(Event):
+    when: str  # "before the first eviction", "after node x", "during the bake"
+    failed: tuple[str, ...]  # each failed signal, described
+
+    def line(self) -> str:
+        if not self.failed:
+            return f"health signals ok {self.when}"
+        return f"health signal(s) FAILED {self.when}: " + "; ".join(self.failed)
+
+
+@dataclass(frozen=True)
+class BakeStarted(Event):
+    seconds: float
+    group: str
+
+    def line(self) -> str:
+        return f"bake: keeping {self.group} cordoned at its size for {self.seconds:.0f}s while the signals are watched"
+
+
+@dataclass(frozen=True)
+class BakeFinished(Event):
+    seconds: float
+
+    def line(self) -> str:
+        return f"bake finished after {self.seconds:.0f}s, signals healthy"
+
+
+@dataclass(frozen=True)
+class RollbackStarted(Event):
+    old_group: str
+    new_group: str
+    reason: str
+
+    def line(self) -> str:
+        return f"ROLLBACK: moving the workloads back from {self.new_group} onto {self.old_group} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class RollbackFinished(Event):
+    old_group: str
+    pods_moved: int
+    seconds: float
+
+    def line(self) -> str:
+        return (f"rollback finished: {self.pods_moved} pod(s) moved back onto {self.old_group} in "
+                f"{self.seconds:.0f}s; it serves again")
+
+
+@dataclass(frozen=True)
 class DrainFinished(Event):
     nodes: int
     pods_evicted: int

@@ -12,6 +12,7 @@ from typing import Literal
 EmptyDirPolicy = Literal["evict", "block"]
 UnmanagedPodPolicy = Literal["block", "evict"]
 PdbTimeoutPolicy = Literal["stop", "force"]
+SignalFailurePolicy = Literal["rollback", "stop"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,39 @@ class RolloutSettings:
     on_pdb_timeout: PdbTimeoutPolicy = "stop"
     # How often waits look again.
     poll_interval_s: float = 5.0
+    # CloudWatch alarm names: any in state ALARM is a failed health signal (a missing one refuses the cutover).
+    alarms: tuple[str, ...] = ()
+    # A shell command (/bin/sh -c) whose non-zero exit is a failed health signal; None: no command.
+    health_command: str | None = None
+    # How long one run of health_command may take before it counts as failed.
+    health_command_timeout_s: float = 60.0
+    # After the last node is drained: keep the old group (cordoned, at its size) this long, watching the signals.
+    bake_s: float = 0.0
+    # When a health signal fails: "rollback" (move the workloads back, then stop) or "stop"; None: rollback when
+    # any signal is configured.
+    on_signal_failure: SignalFailurePolicy | None = None
+    # An http(s) URL that receives one JSON POST (Slack-compatible) at the drain's start, failure, rollback, success.
+    notify_url: str | None = None
+
+    @property
+    def has_signals(self) -> bool:
+        """A health signal (alarm or command) is configured."""
+        return bool(self.alarms) or self.health_command is not None
+
+    @property
+    def signal_failure_policy(self) -> SignalFailurePolicy:
+        """What a failed signal does: the configured policy, else rollback."""
+        return self.on_signal_failure or "rollback"
+
+    @property
+    def rolls_back(self) -> bool:
+        """A failed signal, or the workload health gate timing out, rolls back: onSignalFailure=rollback, or unset
+        with a signal configured (without either, the health gate stops the drain as it always did)."""
+        return self.on_signal_failure == "rollback" or (self.on_signal_failure is None and self.has_signals)
+
+    def without_signals(self) -> RolloutSettings:
+        """A copy that watches no signal and bakes not at all (the rollback's own drain)."""
+        return replace(self, alarms=(), health_command=None, bake_s=0.0)
 
     def with_overrides(self, **overrides: object) -> RolloutSettings:
         """A copy with ``overrides`` applied; unknown names raise ValueError."""

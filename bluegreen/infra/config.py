@@ -34,6 +34,13 @@ INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 SECURITY_GROUP_RE = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 # A pool name is a DNS label (RFC 1123): it goes into group names and the pool node label's value.
 POOL_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# A CloudWatch alarm name (PutMetricAlarm AlarmName: 1 to 255 characters), printable; a health command: not blank.
+ALARM_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,255}$")
+ALARM_NAME_RULE = "a CloudWatch alarm name (1 to 255 printable characters)"
+COMMAND = re.compile(r"\s*\S")
+COMMAND_RULE = "a non-empty shell command (run with /bin/sh -c)"
+NOTIFY_URL = re.compile(r"^https?://[^\s/]+\S*$")
+NOTIFY_URL_RULE = "an http:// or https:// URL"
 # Kubernetes label key: optional DNS-subdomain prefix, then a name of up to 63 characters.
 _LABEL_NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
 LABEL_KEY_RE = re.compile(rf"^([a-z0-9]([a-z0-9.-]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
@@ -234,7 +241,9 @@ LOAD_BALANCER_KEYS = ("targetGroupArns", "classicElbNames")
 EXAMPLE_WORKLOAD_KEYS = ("enabled", "replicas", "nodePort", "image")
 # The Kubernetes NodePort range.
 NODE_PORT_RANGE = (30000, 32767)
-# rollout config key -> (RolloutSettings field, kind); kinds: "seconds" (> 0), "seconds0" (>= 0), "count", or choices.
+# rollout config key -> (RolloutSettings field, kind); kinds: "seconds" (> 0), "seconds0" (>= 0), "count",
+# "alarmNames" (a list of CloudWatch alarm names), "command" (a non-empty shell command), "url" (http or https),
+# or choices.
 ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "nodeReadyTimeoutSeconds": ("node_ready_timeout_s", "seconds"),
     "loadBalancerHealthyTimeoutSeconds": ("lb_healthy_timeout_s", "seconds"),
@@ -247,6 +256,12 @@ ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "unmanagedPods": ("unmanaged_pods", ("block", "evict")),
     "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
     "pollIntervalSeconds": ("poll_interval_s", "seconds"),
+    "alarms": ("alarms", "alarmNames"),
+    "healthCommand": ("health_command", "command"),
+    "healthCommandTimeoutSeconds": ("health_command_timeout_s", "seconds"),
+    "bakeSeconds": ("bake_s", "seconds0"),
+    "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
+    "notifyUrl": ("notify_url", "url"),
 }
 # rollout keys of the program itself (not engine settings).
 POOLS_IN_PARALLEL_KEY = "poolsInParallel"
@@ -614,6 +629,12 @@ def _parse_rollout(raw: Any) -> tuple[RolloutSettings, bool]:
             overrides[attr] = _seconds(where, item, allow_zero=True)
         elif kind == "count":
             overrides[attr] = _int(where, item, 1, MAX_GROUP_SIZE)
+        elif kind == "alarmNames":
+            overrides[attr] = _string_list(where, item, ALARM_NAME, ALARM_NAME_RULE)
+        elif kind == "command":
+            overrides[attr] = _pattern(where, item, COMMAND, COMMAND_RULE)
+        elif kind == "url":
+            overrides[attr] = _pattern(where, item, NOTIFY_URL, NOTIFY_URL_RULE)
         else:
             overrides[attr] = _choice(where, item, kind)
     in_parallel = _bool(f"rollout.{POOLS_IN_PARALLEL_KEY}", value.get(POOLS_IN_PARALLEL_KEY, False))

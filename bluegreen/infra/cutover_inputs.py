@@ -215,7 +215,11 @@ def settings_from_props(raw: Mapping[str, Any]) -> RolloutSettings:
         if f.name not in raw or raw[f.name] is None:
             continue
         value, default = raw[f.name], getattr(defaults, f.name)
-        if isinstance(default, bool):
+        if isinstance(default, tuple):
+            if isinstance(value, str) or not isinstance(value, list | tuple):
+                raise StepInputError(f"settings.{f.name}: {value!r} is not a list")
+            typed[f.name] = tuple(str(v) for v in value)
+        elif isinstance(default, bool):
             typed[f.name] = bool(value)
         elif isinstance(default, int):
             if float(value) != int(value):

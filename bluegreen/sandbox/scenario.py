@@ -50,6 +50,12 @@ ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
     "unmanagedPods": ("unmanaged_pods", ("block", "evict")),
     "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
     "pollIntervalSeconds": ("poll_interval_s", "seconds"),
+    "alarms": ("alarms", "alarmNames"),
+    "healthCommand": ("health_command", "command"),
+    "healthCommandTimeoutSeconds": ("health_command_timeout_s", "seconds"),
+    "bakeSeconds": ("bake_s", "seconds0"),
+    "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
+    "notifyUrl": ("notify_url", "url"),
 }
 #: The rollout key of the program itself (not an engine setting): pools cut over at once instead of in turn.
 POOLS_IN_PARALLEL_KEY = "poolsInParallel"
@@ -205,7 +211,31 @@ class Crash:
     kind: Literal["crash"] = "crash"
 
 
-Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash
+@dataclass(frozen=True)
+class NeverReadyAfterMove:
+    """Pods of workload ``workload`` never turn Ready on the new color's nodes (the new AMI breaks the application:
+    its readiness probe fails there); on the old color they are fine."""
+
+    workload: str
+    kind: Literal["never_ready_after_move"] = "never_ready_after_move"
+
+
+#: When an ``alarm`` fault fires, besides the crash points: the end of the drain, the start of the bake.
+AfterDrain = Literal["after_drain"]
+
+
+@dataclass(frozen=True)
+class AlarmFires:
+    """The CloudWatch alarm ``name`` (one of ``rollout.alarms``) goes into state ALARM at ``at``: a crash point,
+    ``after_drain`` (the drain verified, the bake starting) or a simulated second after the sandbox started
+    (``0``: already firing before the cutover)."""
+
+    name: str
+    at: CrashPoint | AfterDrain | float
+    kind: Literal["alarm"] = "alarm"
+
+
+Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash | AlarmFires | NeverReadyAfterMove
 
 
 @dataclass(frozen=True)
@@ -386,6 +416,8 @@ _FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "api_errors": ("kind", "rate", "status", "seed"),
     "node_lost": ("kind", "count", "color", "at"),
     "crash": ("kind", "at"),
+    "alarm": ("kind", "name", "at"),
+    "never_ready_after_move": ("kind", "workload"),
 }
 _REQUIRED = object()
 
@@ -491,6 +523,15 @@ class _Parser:
             pools_in_parallel = self.boolean(rollout_raw.pop(POOLS_IN_PARALLEL_KEY),
                                              f"rollout.{POOLS_IN_PARALLEL_KEY}")
         ami = self.ami(self.get(data, "ami", ""))
+        rollout = self.rollout(rollout_raw)
+        for index, fault in enumerate(faults):
+            if isinstance(fault, NeverReadyAfterMove) and fault.workload not in {w.name for w in workloads}:
+                raise self.fail(f"faults[{index}].workload", f"{fault.workload!r} is not one of the scenario's "
+                                f"workloads ({', '.join(w.name for w in workloads)})")
+            if isinstance(fault, AlarmFires) and fault.name not in rollout.get("alarms", ()):
+                raise self.fail(f"faults[{index}].name", f"{fault.name!r} is not one of rollout.alarms "
+                                f"({', '.join(rollout.get('alarms', ())) or 'none listed'}); the sandbox creates only "
+                                "the alarms the rollout watches")
         return Scenario(
             name=name,
             description=description,
@@ -505,7 +546,7 @@ class _Parser:
             workloads=workloads,
             placement=self.choice(self.get(data, "placement", "", "spread"), "placement", get_args(Placement)),
             faults=faults,
-            rollout=self.rollout(rollout_raw),
+            rollout=rollout,
             timing=self.timing(self.get(data, "timing", "", {})),
             runs=runs,
             speed=self.number(self.get(data, "speed", "", DEFAULT_SPEED), "speed", 0.0, exclusive=True),
@@ -739,6 +780,14 @@ class _Parser:
                 count = self.integer(self.get(data, "count", path, 1), f"{path}.count", 1, nodes_per_color)
                 color = self.choice(self.get(data, "color", path, "old"), f"{path}.color", get_args(FaultColor))
                 fault = NodeLost(self.moment(self.get(data, "at", path), f"{path}.at"), count, color)
+            elif kind == "never_ready_after_move":
+                fault = NeverReadyAfterMove(self.get(data, "workload", path))
+            elif kind == "alarm":
+                name = self.get(data, "name", path)
+                if not isinstance(name, str) or not name:
+                    raise self.fail(f"{path}.name", f"{name!r} is not an alarm name (one of rollout.alarms)")
+                at = self.get(data, "at", path)
+                fault = AlarmFires(name, "after_drain" if at == "after_drain" else self.moment(at, f"{path}.at"))
             else:
                 fault = Crash(self.choice(self.get(data, "at", path), f"{path}.at", get_args(CrashPoint)))
             result.append(fault)
@@ -786,9 +835,31 @@ class _Parser:
                 result[attr] = self.choice(raw, path, kind)
             elif kind == "count":
                 result[attr] = self.integer(raw, path, 1, MAX_PARALLEL_NODES)
+            elif kind == "alarmNames":
+                result[attr] = self.alarm_names(raw, path)
+            elif kind == "command":
+                if not isinstance(raw, str) or not raw.strip():
+                    raise self.fail(path, f"{raw!r} is not {_rollout_rule(kind)}")
+                result[attr] = raw
+            elif kind == "url":
+                if not isinstance(raw, str) or not re.match(r"^https?://[^\s/]+\S*$", raw):
+                    raise self.fail(path, f"{raw!r} is not {_rollout_rule(kind)}")
+                result[attr] = raw
             else:
                 result[attr] = self.number(raw, path, 0.0, exclusive=kind == "seconds")
         return result
+
+    def alarm_names(self, value: Any, path: str) -> tuple[str, ...]:
+        """CloudWatch alarm names (1 to 255 printable characters each), each listed once."""
+        if not isinstance(value, list):
+            raise self.fail(path, f"{value!r} is not a list of CloudWatch alarm names")
+        for index, name in enumerate(value):
+            if not isinstance(name, str) or not 1 <= len(name) <= 255 or any(ord(c) < 32 or ord(c) == 127
+                                                                              for c in name):
+                raise self.fail(f"{path}[{index}]", f"{name!r} is not {_rollout_rule('alarmNames')}")
+            if name in value[:index]:
+                raise self.fail(f"{path}[{index}]", f"{name!r} is listed twice; list each once")
+        return tuple(value)
 
     def runs(self, value: Any) -> tuple[Run, ...]:
         if not isinstance(value, list):
@@ -844,7 +915,10 @@ def _rollout_rule(kind: Any) -> str:
     if isinstance(kind, tuple):
         return f"one of {', '.join(kind)}"
     return {"seconds": "a finite number > 0", "seconds0": "a finite number >= 0",
-            "count": f"an integer between 1 and {MAX_PARALLEL_NODES}"}[kind]
+            "count": f"an integer between 1 and {MAX_PARALLEL_NODES}",
+            "alarmNames": "a CloudWatch alarm name (1 to 255 printable characters)",
+            "command": "a non-empty shell command (run with /bin/sh -c)",
+            "url": "an http:// or https:// URL"}[kind]
 
 
 def _one_line(text: str) -> str:

@@ -32,11 +32,13 @@ from bluegreen.sandbox.aws import (
 from bluegreen.sandbox.clock import ScaledClock
 from bluegreen.sandbox.kube.cluster import FakeCluster
 from bluegreen.sandbox.kube.errors import NotFound
-from bluegreen.sandbox.kube.objects import workload_objects
+from bluegreen.sandbox.kube.objects import APP_LABEL, workload_objects
 from bluegreen.sandbox.kube.server import FakeApiServer
 from bluegreen.sandbox.kube.tick_costs import TickCosts
 from bluegreen.sandbox.scenario import (
+    AlarmFires,
     ApiErrors,
+    NeverReadyAfterMove,
     NodeLost,
     NodeNeverReady,
     NodeShape,
@@ -184,6 +186,8 @@ class Sandbox:
         self._stopped = False
         self._measuring_since: float | None = None  # simulated second the measurements started
         self._timed_losses = [f for f in scenario.faults_of(NodeLost) if not isinstance(f.at, str)]
+        self._timed_alarms = [f for f in scenario.faults_of(AlarmFires) if not isinstance(f.at, str)]
+        self.alarms_fired: list[str] = []  # alarm faults fired so far, in order
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
@@ -221,6 +225,7 @@ class Sandbox:
         self.api.write_kubeconfig(self.kubeconfig_path, cluster_name=self.cluster_name)
         self._arm_faults_before_setup()
         self._create_aws()
+        self._create_alarms()
         self._join_initial_nodes()
         for workload in self.scenario.workloads:
             for obj in workload_objects(
@@ -252,6 +257,9 @@ class Sandbox:
             self.cluster.measurements.start(self.cluster.now)
             self._measuring_since = self.cluster.now
             self.cluster.tick_costs = TickCosts()  # the run's ticks, not the fast-forward of the setup
+        for fault in [f for f in self._timed_alarms if f.at <= 0]:  # at 0: firing before the cutover starts
+            self._timed_alarms.remove(fault)
+            self.fire_alarm(fault.name)
 
     def stop(self) -> None:
         """Stop the ticker and both servers, restore moto, remove the temporary workdir. Idempotent."""
@@ -330,6 +338,10 @@ class Sandbox:
                     old = group_instances(self.region, [self.group_name(self.old_color)])
                 for member in old[self.group_name(self.old_color)][: fault.count]:
                     self.realism.mark_failing(member.instance_id)
+        for fault in self.scenario.faults_of(NeverReadyAfterMove):
+            with self.cluster.lock:
+                self.cluster.never_ready_rules.append(({naming.COLOR_LABEL: self.new_color},
+                                                       {APP_LABEL: fault.workload}))
         for fault in self.scenario.faults_of(ApiErrors):
             # After setup, so the scenario's own objects are in place before the API starts failing.
             self.api.inject_errors(fault.rate, fault.status, fault.seed)
@@ -470,12 +482,33 @@ class Sandbox:
 
     def _tick(self, now: float) -> None:
         self._sync_nodes(now, self.scenario.join_seconds)
+        if self._timed_alarms and self._measuring_since is not None:
+            for fault in [f for f in self._timed_alarms if now >= self._measuring_since + f.at]:
+                self._timed_alarms.remove(fault)
+                self.fire_alarm(fault.name)
         if self._timed_losses and self._measuring_since is not None:
             due = [f for f in self._timed_losses if now >= self._measuring_since + f.at]
             for fault in due:
                 self._timed_losses.remove(fault)
                 self.lose_nodes(fault.color, fault.count)
         self.cluster.advance(now)
+
+    def _create_alarms(self) -> None:
+        """Every alarm the scenario's rollout watches (rollout.alarms), in state OK: what the cutover reads."""
+        cloudwatch = self.aws_client("cloudwatch")
+        for name in self.scenario.rollout.get("alarms", ()):
+            cloudwatch.put_metric_alarm(
+                AlarmName=name, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
+                ComparisonOperator="GreaterThanThreshold")
+            cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="sandbox: created in state OK")
+
+    def fire_alarm(self, name: str) -> None:
+        """The ``alarm`` fault: CloudWatch alarm ``name`` goes into state ALARM."""
+        self.aws_client("cloudwatch").set_alarm_state(
+            AlarmName=name, StateValue="ALARM",
+            StateReason=f"Threshold Crossed: the scenario's alarm fault fired at {self.clock.now():.0f}s")
+        self.alarms_fired.append(name)
 
     def lose_nodes(self, color: str, count: int) -> list[str]:
         """The ``node_lost`` fault: the kubelets of ``count`` nodes of the color ("old" or "new") stop reporting,

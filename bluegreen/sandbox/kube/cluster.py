@@ -99,6 +99,9 @@ class FakeCluster:
         # Wall-clock time that simulated second 0 maps to, for timestamps kubectl turns into ages.
         self.epoch = float(int(time.time())) if epoch is None else epoch
         self.measurements = Measurements()
+        # Readiness faults: (node labels, pod labels); a pod matching both never turns Ready (its readiness probe
+        # fails there: an application broken by the node's image). Set by the sandbox's never_ready_after_move.
+        self.never_ready_rules: list[tuple[dict[str, str], dict[str, str]]] = []
         self.tick_costs = TickCosts()  # real time per advance, for reports
         self._rng = random.Random(seed)
         #: Every change, per resource (``watch_history`` events each), for watches and lists at a resourceVersion.
@@ -560,6 +563,7 @@ class FakeCluster:
             workload=f"{workload[1]}/{workload[2]}" if workload else None,
             workload_kind=workload[0] if workload else None,
             created_at=runtime.created_at if runtime else self.now,
+            ever_ready=runtime is None or runtime.ready_at is not None,
         )
 
     def evict(self, namespace: str, name: str, body: dict | None, *, dry_run: bool = False) -> dict:

@@ -666,7 +666,7 @@ class Controllers:
                     continue
                 runtime.started_at = now
                 self._pod_running(pod, runtime.created_at)
-            if pod_ready(pod):
+            if pod_ready(pod) or _probe_fails(self.cluster.never_ready_rules, node, pod):
                 continue
             delay = float((pod["metadata"].get("annotations") or {}).get(READY_SECONDS_ANNOTATION, 0) or 0)
             if now >= runtime.started_at + delay:
@@ -910,3 +910,13 @@ def _merge_tolerations(existing: list[dict], extra: list[dict]) -> list[dict]:
         if not any(t.get("key") == toleration["key"] and t.get("effect") == toleration["effect"] for t in merged):
             merged.append(dict(toleration))
     return merged
+
+
+def _probe_fails(rules: list[tuple[dict[str, str], dict[str, str]]], node: dict, pod: dict) -> bool:
+    """A readiness fault matches: the pod runs but its readiness probe never passes on this node."""
+    node_labels = node["metadata"].get("labels") or {}
+    pod_labels = pod["metadata"].get("labels") or {}
+    return any(all(node_labels.get(k) == v for k, v in on.items()) and all(pod_labels.get(k) == v
+                                                                           for k, v in of.items())
+               for on, of in rules)
+

@@ -77,6 +77,7 @@ class PodRef:
     workload: str | None  # "namespace/name" of its top controller; None for a bare pod
     workload_kind: str | None
     created_at: float = 0.0
+    ever_ready: bool = True  # its Ready condition turned True at least once
 
 
 @dataclass
@@ -137,6 +138,11 @@ class Measurements:
             if pod.workload_kind == "DaemonSet" and how == "node_removed":
                 # A DaemonSet pod ends with its node by design; no replacement elsewhere is owed.
                 self.daemonset_pods_ended.append(f"{pod.namespace}/{pod.name}")
+                return
+            queue = self._pending.get(pod.workload)
+            if not pod.ever_ready and queue and queue[0].at <= pod.created_at:
+                # A replacement that never became Ready went too (a rollback took it back): the move it was to
+                # finish still waits for a Ready pod; it is not a second pod owed.
                 return
             original, original_uid = self._lineage.get(pod.uid, (pod.name, pod.uid))
             if how == "evicted":

@@ -71,6 +71,7 @@ class ClusterStore(Protocol):
     placement: str
     measurements: Measurements
     timing: ClusterTiming
+    never_ready_rules: list[tuple[dict[str, str], dict[str, str]]]
 
     # -- reading stored objects (the store's own dicts, not copies) --------------------------------
     def objects(self, resource: str, namespace: str | None = None) -> list[dict]:

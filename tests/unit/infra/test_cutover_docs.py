@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bluegreen.engine import errors
+from bluegreen.engine.signals import SignalFailure, SignalKind
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "docs" / "operations.md").read_text()
@@ -38,6 +39,13 @@ SAMPLES = {
     "ready": 2,
     "desired": 3,
     "leftovers": ["default/web-1 on ip-10-0-1-17.eu-west-1.compute.internal"],
+    "names": ("prod-5xx-rate",),
+    "failures": (SignalFailure(SignalKind.ALARM, "prod-5xx-rate", "Threshold Crossed: 1 datapoint [12.0]"),),
+    "when": "after node ip-10-0-1-17.eu-west-1.compute.internal",
+    "old_group": "prod-workers-blue",
+    "new_group": "prod-workers-green",
+    "old_ami": "ami-0123456789abcdef0",
+    "cause": RuntimeError("eviction of pod default/web-1 refused"),
 }
 
 
@@ -79,10 +87,10 @@ def test_every_engine_failure_is_documented(cls: type[errors.CutoverError]) -> N
 def test_every_aws_call_of_the_engine_is_in_the_iam_section() -> None:
     iam = DOC[DOC.index("## 7. Permissions") : DOC.index("## 8.")]
     prefix = {"autoscaling": "autoscaling", "ec2": "ec2", "elbv2": "elasticloadbalancing",
-              "elb": "elasticloadbalancing", "eks": "eks"}
+              "elb": "elasticloadbalancing", "eks": "eks", "cloudwatch": "cloudwatch"}
     calls = set()
     for path in (ROOT / "bluegreen" / "engine").glob("*.py"):
-        calls |= set(re.findall(r"\b(autoscaling|ec2|elbv2|elb|eks)\.([a-z_]+)\(", path.read_text()))
+        calls |= set(re.findall(r"\b(autoscaling|ec2|elbv2|elb|eks|cloudwatch)\.([a-z_]+)\(", path.read_text()))
     assert len(calls) >= 8
     for service, method in sorted(calls):
         action = f"{prefix[service]}:{''.join(w.capitalize() for w in method.split('_'))}"

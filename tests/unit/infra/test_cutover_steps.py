@@ -139,6 +139,21 @@ def test_settings_default_when_absent() -> None:
     assert settings_from_props({}) == RolloutSettings()
 
 
+def test_the_drain_step_carries_the_signal_settings_from_the_stack_config() -> None:
+    from bluegreen.infra.config import parse_config
+
+    rollout = parse_config({"activeAmi": "ami-0123456789abcdef0", "cluster": {"name": "prod", "create": False},
+                            "rollout": {"alarms": ["web-5xx"], "healthCommand": "./smoke.sh", "bakeSeconds": 600,
+                                        "onSignalFailure": "stop", "notifyUrl": "https://hooks.example.com/x"}}).rollout
+    inputs = CutoverInputs(cluster_name="prod", region="eu-west-1", new_color="green", new_ami="ami-0123456789abcdef0",
+                           desired=3, old_color_serving=True, settings=rollout)
+    bag = inputs.to_props()
+    bag["settings"] = {k: list(v) if isinstance(v, tuple) else v for k, v in bag["settings"].items()}  # as Pulumi
+    assert CutoverInputs.from_props(bag).settings == rollout
+    with pytest.raises(StepInputError, match="settings.alarms"):
+        CutoverInputs.from_props(props(settings={"alarms": "web-5xx"}))
+
+
 # --- create/update against a recording stand-in of the engine facade ----------------------------------
 
 
