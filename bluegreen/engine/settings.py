@@ -7,7 +7,7 @@ from a scenario's ``rollout`` overrides; the engine only reads it.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Literal
+from typing import Any, Literal
 
 EmptyDirPolicy = Literal["evict", "block"]
 UnmanagedPodPolicy = Literal["block", "evict"]
@@ -80,3 +80,28 @@ class RolloutSettings:
         if unknown:
             raise ValueError(f"unknown rollout setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return replace(self, **overrides)  # type: ignore[arg-type]
+
+
+#: The stack's ``eks-bluegreen:rollout`` config keys -> (RolloutSettings field, kind of value). Kinds: "seconds"
+#: (a finite number > 0), "seconds0" (>= 0), "count" (an integer >= 1), "alarmNames", "command", "url", or a tuple
+#: of choices. One table for both readers: the stack's config (infra/config.py) and a scenario's ``rollout:`` block
+#: (sandbox/scenario.py), so a stack's block pastes into a scenario. Each reader validates by the kind.
+ROLLOUT_CONFIG_KEYS: dict[str, tuple[str, Any]] = {
+    "nodeReadyTimeoutSeconds": ("node_ready_timeout_s", "seconds"),
+    "loadBalancerHealthyTimeoutSeconds": ("lb_healthy_timeout_s", "seconds"),
+    "evictionTimeoutSeconds": ("eviction_timeout_s", "seconds"),
+    "nodeDrainTimeoutSeconds": ("node_drain_timeout_s", "seconds"),
+    "workloadHealthyTimeoutSeconds": ("workload_healthy_timeout_s", "seconds"),
+    "maxParallelNodes": ("max_parallel_nodes", "count"),
+    "canaryPauseSeconds": ("canary_pause_s", "seconds0"),
+    "emptyDir": ("empty_dir", ("evict", "block")),
+    "unmanagedPods": ("unmanaged_pods", ("block", "evict")),
+    "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
+    "pollIntervalSeconds": ("poll_interval_s", "seconds"),
+    "alarms": ("alarms", "alarmNames"),
+    "healthCommand": ("health_command", "command"),
+    "healthCommandTimeoutSeconds": ("health_command_timeout_s", "seconds"),
+    "bakeSeconds": ("bake_s", "seconds0"),
+    "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
+    "notifyUrl": ("notify_url", "url"),
+}

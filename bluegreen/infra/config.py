@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bluegreen.engine.naming import COLOR_LABEL, COLORS, DEFAULT_POOL, POOL_LABEL, launch_template_name
-from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.settings import ROLLOUT_CONFIG_KEYS, RolloutSettings
 from bluegreen.infra.node_restriction import label_refusal, taint_refusal
 
 NAMESPACE = "eks-bluegreen"
@@ -241,28 +241,8 @@ LOAD_BALANCER_KEYS = ("targetGroupArns", "classicElbNames")
 EXAMPLE_WORKLOAD_KEYS = ("enabled", "replicas", "nodePort", "image")
 # The Kubernetes NodePort range.
 NODE_PORT_RANGE = (30000, 32767)
-# rollout config key -> (RolloutSettings field, kind); kinds: "seconds" (> 0), "seconds0" (>= 0), "count",
-# "alarmNames" (a list of CloudWatch alarm names), "command" (a non-empty shell command), "url" (http or https),
-# or choices.
-ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
-    "nodeReadyTimeoutSeconds": ("node_ready_timeout_s", "seconds"),
-    "loadBalancerHealthyTimeoutSeconds": ("lb_healthy_timeout_s", "seconds"),
-    "evictionTimeoutSeconds": ("eviction_timeout_s", "seconds"),
-    "nodeDrainTimeoutSeconds": ("node_drain_timeout_s", "seconds"),
-    "workloadHealthyTimeoutSeconds": ("workload_healthy_timeout_s", "seconds"),
-    "maxParallelNodes": ("max_parallel_nodes", "count"),
-    "canaryPauseSeconds": ("canary_pause_s", "seconds0"),
-    "emptyDir": ("empty_dir", ("evict", "block")),
-    "unmanagedPods": ("unmanaged_pods", ("block", "evict")),
-    "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
-    "pollIntervalSeconds": ("poll_interval_s", "seconds"),
-    "alarms": ("alarms", "alarmNames"),
-    "healthCommand": ("health_command", "command"),
-    "healthCommandTimeoutSeconds": ("health_command_timeout_s", "seconds"),
-    "bakeSeconds": ("bake_s", "seconds0"),
-    "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
-    "notifyUrl": ("notify_url", "url"),
-}
+# rollout config key -> (RolloutSettings field, kind): the engine's one table, which a scenario's rollout: reads too.
+ROLLOUT_KEYS = ROLLOUT_CONFIG_KEYS
 # rollout keys of the program itself (not engine settings).
 POOLS_IN_PARALLEL_KEY = "poolsInParallel"
 

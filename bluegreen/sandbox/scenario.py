@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from bluegreen.engine.naming import COLOR_LABEL, DEFAULT_POOL, POOL_LABEL
-from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.settings import ROLLOUT_CONFIG_KEYS, RolloutSettings
 from bluegreen.sandbox.kube.store import ClusterTiming
 
 BUILTIN_DIR = Path(__file__).with_name("scenarios")
@@ -35,28 +35,8 @@ FaultColor = Literal["new", "old"]
 RunTarget = Literal["to", "from"]
 
 #: A scenario's ``rollout:`` block takes exactly the keys of the stack's ``eks-bluegreen:rollout`` config (so a
-#: stack's block can be pasted in): config key -> (RolloutSettings field, kind). Kinds: "seconds" (a finite number
-#: > 0), "seconds0" (>= 0), "count" (an integer >= 1), or a tuple of choices. A unit test keeps these keys equal to
-#: the stack's (the sandbox must not import the infra layer).
-ROLLOUT_KEYS: dict[str, tuple[str, Any]] = {
-    "nodeReadyTimeoutSeconds": ("node_ready_timeout_s", "seconds"),
-    "loadBalancerHealthyTimeoutSeconds": ("lb_healthy_timeout_s", "seconds"),
-    "evictionTimeoutSeconds": ("eviction_timeout_s", "seconds"),
-    "nodeDrainTimeoutSeconds": ("node_drain_timeout_s", "seconds"),
-    "workloadHealthyTimeoutSeconds": ("workload_healthy_timeout_s", "seconds"),
-    "maxParallelNodes": ("max_parallel_nodes", "count"),
-    "canaryPauseSeconds": ("canary_pause_s", "seconds0"),
-    "emptyDir": ("empty_dir", ("evict", "block")),
-    "unmanagedPods": ("unmanaged_pods", ("block", "evict")),
-    "onPdbTimeout": ("on_pdb_timeout", ("stop", "force")),
-    "pollIntervalSeconds": ("poll_interval_s", "seconds"),
-    "alarms": ("alarms", "alarmNames"),
-    "healthCommand": ("health_command", "command"),
-    "healthCommandTimeoutSeconds": ("health_command_timeout_s", "seconds"),
-    "bakeSeconds": ("bake_s", "seconds0"),
-    "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
-    "notifyUrl": ("notify_url", "url"),
-}
+#: stack's block can be pasted in): the engine's one table (settings.ROLLOUT_CONFIG_KEYS), which the stack reads too.
+ROLLOUT_KEYS = ROLLOUT_CONFIG_KEYS
 #: The rollout key of the program itself (not an engine setting): pools cut over at once instead of in turn.
 POOLS_IN_PARALLEL_KEY = "poolsInParallel"
 #: The upper bound of maxParallelNodes (the stack's limit on a group's size).

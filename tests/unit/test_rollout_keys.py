@@ -1,7 +1,7 @@
 """One name per setting: a scenario's ``rollout:`` takes exactly the stack's ``eks-bluegreen:rollout`` keys.
 
-The sandbox must not import the infra layer, so it keeps its own copy of the key table; this test (which may import
-both) keeps the two equal, key for key, field for field, rule for rule.
+Both read the engine's one table (settings.ROLLOUT_CONFIG_KEYS); the sandbox must not import the infra layer. This
+test (which may import both) checks they still read the same table, key for key, field for field, rule for rule.
 """
 
 from __future__ import annotations
