@@ -115,7 +115,10 @@ class NodeLossInjector:
     def _fire(self, reached) -> None:
         for fault in [f for f in self.pending if reached(f.at)]:
             self.pending.remove(fault)
-            self.lost.extend(self.sandbox.lose_nodes(fault.color, fault.count))
+            if getattr(fault, "kind", "") == "rollout":
+                self.sandbox.roll_out(fault.workload)  # a rollout fault at a crash point: same injector
+            else:
+                self.lost.extend(self.sandbox.lose_nodes(fault.color, fault.count))
 
 
 class AlarmInjector:
@@ -641,9 +644,10 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
     if not plan.ok and stop_on_plan_blockers:
         return plan_stop(scenario, plan, wall)
     sandbox = Sandbox.start(scenario, speed=speed, **({"cluster_name": cluster_name} if cluster_name else {}))
-    from bluegreen.sandbox.scenario import AlarmFires, NodeLost
+    from bluegreen.sandbox.scenario import AlarmFires, NodeLost, Rollout
 
-    losses = NodeLossInjector(sandbox, scenario.faults_of(NodeLost))  # each loss happens once, in the first run
+    # each loss (and each rollout at a crash point) happens once, in the first run
+    losses = NodeLossInjector(sandbox, [*scenario.faults_of(NodeLost), *scenario.faults_of(Rollout)])
     alarms = AlarmInjector(sandbox, scenario.faults_of(AlarmFires))  # each alarm fires once
     if isinstance(reporter, PrintReporter):
         reporter.use_clock(sandbox.clock)

@@ -32,6 +32,8 @@ from bluegreen.engine.errors import (
     DrainUnverified,
     EvictionBlocked,
     EvictionFailed,
+    JobNotComplete,
+    PodsStuckTerminating,
     PreflightBlocked,
     ReplacementUnschedulable,
     RolledBack,
@@ -42,12 +44,16 @@ from bluegreen.engine.eviction import (
     EvictionOutcome,
     ForceDelete,
     GiveUp,
+    JobWait,
     MovePhase,
     PodMove,
     RetryAt,
+    after_job_wait,
     after_refusal,
+    is_stuck,
     may_evict_implicitly,
     may_try_now,
+    node_state,
     refusing_budget,
     replacement_due,
     should_report_refusal,
@@ -64,6 +70,7 @@ from bluegreen.engine.pods import Pod, classify, pod_from_json
 from bluegreen.engine.preflight import PreflightReport, plan_drain
 from bluegreen.engine.progress import (
     CanaryPause,
+    DeleteNotAwaited,
     DrainFinished,
     DrainVerified,
     EvictionRefused,
@@ -78,6 +85,7 @@ from bluegreen.engine.progress import (
     Note,
     PodEvicted,
     PodForced,
+    PodStuckTerminating,
     PreflightChecked,
     Reporter,
     WorkloadHealthy,
@@ -91,7 +99,9 @@ from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
 from bluegreen.engine.workloads import (
     WorkloadRef,
     WorkloadStatus,
+    generic_status,
     implicit_allowance,
+    is_generic_owner,
     ready_pods,
     workload_of,
     workload_status_from_json,
@@ -127,6 +137,7 @@ class DrainReport:
     seconds: float
     preflight: PreflightReport
     verified: tuple[tuple[str, int, int], ...] = ()  # (workload, ready, desired) as verified at the end
+    not_awaited: tuple[str, ...] = ()  # evicted pods on a NotReady/unreachable old node, left Terminating
 
     @property
     def pods_forced(self) -> tuple[str, ...]:
@@ -145,7 +156,7 @@ class DrainReport:
             "pods_forced": list(self.pods_forced), "forced": [f.to_dict() for f in self.forced],
             "workloads": list(self.workloads), "duration_s": round(self.seconds, 3),
             "verified": {w: {"ready": r, "desired": d} for w, r, d in self.verified},
-            "preflight": self.preflight.to_dict(),
+            "preflight": self.preflight.to_dict(), "pods_not_awaited": list(self.not_awaited),
         }
 
 
@@ -199,8 +210,13 @@ def baseline_ready(view: ClusterView, old_names: set[str], settings: RolloutSett
 
 def describe_open_move(move: PodMove, now: float) -> str:
     """What an unfinished move waits on, for a timeout's message."""
+    if move.leaving and move.stuck:
+        return (f"{move.pod.key} (stuck Terminating {now - (move.left_at or now):.0f}s after its eviction, grace "
+                f"period {move.pod.grace_s:.0f}s: {move.stuck})")
     if move.leaving:
         return f"{move.pod.key} (evicted {now - (move.left_at or now):.0f}s ago, still on {move.pod.node})"
+    if move.workload.kind == "Job" and not move.released:
+        return f"{move.pod.key} (a running Job pod, waited for to complete)"
     if move.attempts:
         return f"{move.pod.key} (refused by budget {move.pdb or '(implicit)'} {move.attempts} time(s))"
     return f"{move.pod.key} (not evicted yet: its workload's implicit budget is used up)"
@@ -241,6 +257,10 @@ class RunState:
         return [ForcedPod(m.pod.key, m.pod.node or "", m.pdb) for m in self.moves if m.forced]
 
     @property
+    def not_awaited(self) -> list[str]:
+        return [m.pod.key for m in self.moves if m.not_awaited]
+
+    @property
     def touched(self) -> set[WorkloadRef]:
         """Workloads that lost a pod in this run."""
         return {m.workload for m in self.moves if m.left_at is not None}
@@ -265,6 +285,7 @@ class DrainRun:
     state: RunState = field(default_factory=RunState)
     primed: bool = False
     watch: SignalWatch | None = None  # the health signals (rollout.alarms, rollout.healthCommand), when configured
+    to_drain: frozenset[str] = frozenset()  # old nodes not drained yet: their unready pods do not hold a gate
 
     @property
     def kube(self):
@@ -286,6 +307,8 @@ class DrainRun:
         return [node_from_json(n) for n in self.kube.nodes_of_color(self.old.color, self.old.pool)]
 
     def status_of(self, ref: WorkloadRef) -> WorkloadStatus | None:
+        if is_generic_owner(ref.kind):
+            return generic_status(ref, self.state.baseline.get(ref, 0), self.workload_pods(ref))
         where = WORKLOAD_PATHS.get(ref.kind)
         if where is None or ref.kind == "DaemonSet":
             return None
@@ -306,12 +329,21 @@ class DrainRun:
         Only the namespaces involved are read: a drain polls this, and a cluster-wide list of a big cluster every
         few seconds would cost the API server far more than the drain needs."""
         selector = self.selectors.get(ref)
-        pods = self.kube.list_pods(namespace=ref.namespace, label_selector=selector)
-        return [p for p in map(pod_from_json, pods) if workload_of(p, self.owners) == ref]
+        pods = list(map(pod_from_json, self.kube.list_pods(namespace=ref.namespace, label_selector=selector)))
+        self.learn_owners(ref.namespace, selector, pods)
+        return [p for p in pods if workload_of(p, self.owners) == ref]
+
+    def learn_owners(self, namespace: str, selector: str | None, pods: list[Pod]) -> None:
+        """Fresh owners on every poll: a pod owned by a ReplicaSet the run has not seen (a rollout's new one)
+        makes the ReplicaSets of that workload be read again, by its selector (a Deployment's ReplicaSets carry
+        its template's labels), never cluster-wide."""
+        if any(p.owner_kind == "ReplicaSet" and (p.namespace, p.owner_name) not in self.owners for p in pods):
+            found = self.kube.list_namespaced("/apis/apps/v1", "replicasets", namespace, label_selector=selector)
+            self.owners = {**self.owners, **replicaset_owners(found)}
 
     def verdict(self, ref: WorkloadRef) -> WorkloadVerdict:
         status = self.status_of(ref)
-        return judge_workload(ref, status, self.workload_pods(ref))
+        return judge_workload(ref, status, self.workload_pods(ref), self.to_drain)
 
 
 # -- the drain --------------------------------------------------------------------------------------------------
@@ -385,7 +417,7 @@ def _drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repo
     return DrainReport(
         old.group_name, new.group_name, tuple(state.drained), tuple(state.already), tuple(state.evicted),
         tuple(state.forced), tuple(sorted(str(w) for w in state.touched)), seconds, report,
-        tuple((str(v.ref), v.ready, v.desired) for v in state.verified),
+        tuple((str(v.ref), v.ready, v.desired) for v in state.verified), tuple(state.not_awaited),
     )
 
 
@@ -460,6 +492,7 @@ def _drain_all(run: DrainRun) -> tuple[list[str], list[str]]:
         nodes = run.old_nodes()
         _cordon_all(run, [n for n in nodes if not n.unschedulable])
         batch = next_batch(nodes, done, run.settings.max_parallel_nodes)
+        run.to_drain = frozenset(n.name for n in nodes if n.name not in done and n not in batch)
         if not batch:
             return state.drained, state.already
         total = max(total, len(nodes))
@@ -504,8 +537,13 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
         check_replacements(run, moves)
         now = clock.now()
         if now - start >= settings.node_drain_timeout_s and any(m.open for m in moves):
+            stuck = [describe_open_move(m, now) for m in moves if m.open and m.leaving and m.stuck]
+            if stuck:
+                raise PodsStuckTerminating(", ".join(n.name for n in batch), now - start,
+                                           [describe_open_move(m, now) for m in moves if m.open], stuck)
             raise DrainTimeout(", ".join(n.name for n in batch), now - start,
                                [describe_open_move(m, now) for m in moves if m.open])
+        await_jobs(run, moves, now - start)
         evict_pass(run, moves, now, statuses)
         if any(m.open for m in moves):
             clock.sleep(settings.poll_interval_s)
@@ -526,16 +564,49 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
 
 
 def reap(run: DrainRun, moves: list[PodMove], nodes: list[str]) -> None:
-    """Wait for deletion: a leaving pod whose UID is no longer on its node is gone (kubectl: waitForDelete)."""
+    """Wait for deletion: a leaving pod whose UID is no longer on its node is gone (kubectl: waitForDelete).
+
+    A pod still there after its grace period has its node looked at: on a node that is NotReady or unreachable no
+    kubelet will confirm the deletion, so it is not waited for (kubectl drain --skip-wait-for-delete-timeout,
+    k8s.io/kubectl/pkg/drain/drain.go ``Helper.waitForDelete`` with ``SkipWaitForDeleteTimeoutSeconds``); one still
+    there a margin later is named once, with its finalizers and its node's state (``stuck_terminating``)."""
     leaving = [m for m in moves if m.leaving]
     if not leaving:
         return
-    live = {p.uid for p in run.node_pods(nodes)}
+    live = {p.uid: p for p in run.node_pods(nodes)}
     now = run.clock.now()
+    overdue = []
     for move in leaving:
         if move.pod.uid not in live:
             move.phase = MovePhase.GONE
             move.gone_at = now
+        elif move.left_at is not None and now - move.left_at > move.pod.grace_s:
+            overdue.append((move, live[move.pod.uid]))
+    if overdue:
+        _overdue(run, overdue, now)
+
+
+def _overdue(run: DrainRun, overdue: list[tuple[PodMove, Pod]], now: float) -> None:
+    """Evicted pods past their grace period: not awaited on a silent node, named when stuck."""
+    states = {n.name: (n.ready and "node.kubernetes.io/unreachable" not in n.taints,
+                       node_state(n.ready, n.ready_reason, n.taints)) for n in run.old_nodes()}
+    silent: dict[str, list[PodMove]] = {}
+    for move, pod in overdue:
+        ready, state = states.get(pod.node or "", (False, "gone"))
+        if not ready:
+            silent.setdefault(pod.node or "", []).append(move)
+        elif is_stuck(move, now) and move.stuck is None:
+            move.stuck = (f"finalizers {', '.join(pod.finalizers)}" if pod.finalizers else "no finalizers") + (
+                f"; node {pod.node} {state}")
+            run.reporter.emit(PodStuckTerminating(pod.key, pod.node or "", now - (move.left_at or now),
+                                                  pod.finalizers, state))
+    for node, gone in silent.items():
+        for move in gone:
+            move.phase = MovePhase.GONE
+            move.gone_at = now
+            move.not_awaited = True
+        run.reporter.emit(DeleteNotAwaited(node, states.get(node, (False, "gone"))[1],
+                                           tuple(m.pod.key for m in gone)))
 
 
 def check_replacements(run: DrainRun, moves: list[PodMove]) -> None:
@@ -554,12 +625,39 @@ def check_replacements(run: DrainRun, moves: list[PodMove]) -> None:
     if not due:
         return
     for namespace in sorted({ref.namespace for ref in due}):
-        for pod in map(pod_from_json, run.kube.list_pods(namespace=namespace, phase="Pending")):
+        pending = list(map(pod_from_json, run.kube.list_pods(namespace=namespace, phase="Pending")))
+        run.learn_owners(namespace, None, pending)
+        for pod in pending:
             ref = workload_of(pod, run.owners)
             if ref in touched and pod.pending_unschedulable:
                 verdict = run.verdict(ref)
                 raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message or "no reason given",
                                                verdict.ready, verdict.desired)
+
+
+def await_jobs(run: DrainRun, moves: list[PodMove], waited_s: float) -> None:
+    """Running Job pods are waited for to complete (a pod that finished or vanished needs no move) up to
+    rollout.jobCompletionTimeoutSeconds; then the unmanaged-pod policy applies (``eviction.after_job_wait``)."""
+    jobs = [m for m in moves if m.waiting and m.workload.kind == "Job" and not m.released]
+    if not jobs:
+        return
+    live = {p.uid: p for p in run.node_pods(sorted({m.pod.node or "" for m in jobs}))}
+    now = run.clock.now()
+    blocked: list[PodMove] = []
+    for move in jobs:
+        pod = live.get(move.pod.uid)
+        if pod is None or pod.finished:
+            move.phase = MovePhase.GONE  # completed (or gone): it stays finished on its node, nothing to move
+            move.gone_at = now
+            continue
+        decision = after_job_wait(waited_s, run.settings)
+        if decision is JobWait.EVICT:
+            move.released = True
+        elif decision is JobWait.BLOCK:
+            blocked.append(move)
+    if blocked:
+        raise JobNotComplete(", ".join(sorted({m.pod.node or "" for m in blocked})), waited_s,
+                             [m.pod.key for m in blocked])
 
 
 def check_stuck(run: DrainRun) -> None:
@@ -581,6 +679,8 @@ def evict_pass(run: DrainRun, moves: list[PodMove], now: float,
     room = _budgets_with_room(run, backing_off) if backing_off else set()
     live: dict[WorkloadRef, list[Pod]] = {}
     for move in waiting:
+        if move.workload.kind == "Job" and not move.released:
+            continue  # waited for to complete (await_jobs)
         covering = budgets_for(move.pod, run.budgets)
         if not may_try_now(move, now, budget_has_room=any(b.key in room for b in covering)):
             continue
@@ -608,9 +708,15 @@ def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dic
         return True
     if ref not in live:
         live[ref] = run.workload_pods(ref)
-    flying = sum(1 for m in moves if m.leaving and m.workload == ref)
+    now_pod = next((p for p in live[ref] if p.uid == move.pod.uid), None)
+    if now_pod is None:  # vanished while it waited (its controller deleted it: a rollout, a scale-down)
+        move.phase = MovePhase.GONE
+        move.gone_at = run.clock.now()
+        return False
+    move.costs_availability = now_pod.ready
+    flying = sum(1 for m in moves if m.leaving and m.workload == ref and m.costs_availability)
     return may_evict_implicitly(in_flight=flying, desired=status.desired, ready=ready_pods(live[ref]),
-                                allowance=implicit_allowance(status))
+                                allowance=implicit_allowance(status), pod_ready=now_pod.ready)
 
 
 def _left(run: DrainRun, move: PodMove, now: float) -> None:

@@ -126,6 +126,37 @@ class DrainTimeout(CutoverError):
         )
 
 
+class PodsStuckTerminating(DrainTimeout):
+    """A node timed out on evicted pods that stay Terminating long after their grace period."""
+
+    def __init__(self, node: str, waited_s: float, remaining: list[str], stuck: list[str]) -> None:
+        self.stuck = list(stuck)
+        CutoverError.__init__(
+            self,
+            f"node {node} not drained after {waited_s:.0f}s (rollout.nodeDrainTimeoutSeconds): pod(s) stuck "
+            f"Terminating: {'; '.join(stuck[:5])}{' ...' if len(stuck) > 5 else ''}. The drain stopped. Next: find "
+            "what should remove each finalizer (its controller or operator) and fix it, or remove the finalizer "
+            "yourself if that controller is gone for good (kubectl patch pod <name> --type=merge -p "
+            "'{\"metadata\":{\"finalizers\":null}}'), then re-run.",
+        )
+        self.node = node
+        self.remaining = list(remaining)
+
+
+class JobNotComplete(CutoverError):
+    """Job pods on an old node still ran after rollout.jobCompletionTimeoutSeconds (unmanagedPods=block)."""
+
+    def __init__(self, node: str, waited_s: float, pods: list[str]) -> None:
+        self.node = node
+        self.pods = list(pods)
+        super().__init__(
+            f"Job pod(s) {', '.join(pods[:5])}{' ...' if len(pods) > 5 else ''} on node {node} still running after "
+            f"{waited_s:.0f}s (rollout.jobCompletionTimeoutSeconds); evicting them would lose their work. The drain "
+            "stopped. Next: let the Job finish and re-run; or raise rollout.jobCompletionTimeoutSeconds; or set "
+            "rollout.unmanagedPods=evict to evict them (the Job recreates the pods it still needs)."
+        )
+
+
 class WorkloadUnhealthy(CutoverError):
     """A workload that lost pods did not become fully available again in time."""
 

@@ -46,6 +46,10 @@ class PodMove:
     gone_at: float | None = None  # when its UID was seen gone from the node
     forced: bool = False
     pdb: str | None = None  # the budget that refused it last ("namespace/name")
+    costs_availability: bool = True  # it was Ready when it left: an unready pod's move costs nothing
+    stuck: str | None = None  # why it is still there long after its grace period (finalizers, node state)
+    not_awaited: bool = False  # its node stopped answering: its deletion was not waited for
+    released: bool = False  # a Job pod waited for past rollout.jobCompletionTimeoutSeconds, now evictable
 
     @property
     def open(self) -> bool:
@@ -102,10 +106,46 @@ def replacement_due(move: PodMove, now: float, window_s: float) -> bool:
     return any(now - t <= window_s for t in recent)
 
 
-def may_evict_implicitly(*, in_flight: int, desired: int, ready: int, allowance: int) -> bool:
-    """Implicit budget of a workload without a PDB: never more than ``allowance`` replicas down or in flight."""
+def may_evict_implicitly(*, in_flight: int, desired: int, ready: int, allowance: int, pod_ready: bool = True) -> bool:
+    """Implicit budget of a workload without a PDB: never more than ``allowance`` replicas down or in flight.
+
+    A pod that is not Ready costs no availability: it goes at once and is not counted (as kubectl's drain evicts
+    it, and as the eviction handler lets an unready pod go past a PDB: k8s.io/kubernetes pkg/registry/core/pod/
+    storage/eviction.go, ``EvictionREST.Create``). ``in_flight`` counts only moves of pods that were Ready."""
+    if not pod_ready:
+        return True
     unavailable = max(0, desired - ready)
     return max(unavailable, in_flight) < allowance
+
+
+#: Seconds past a pod's grace period after which a pod still present counts as stuck Terminating.
+STUCK_MARGIN_S = 30.0
+
+
+def is_stuck(move: PodMove, now: float) -> bool:
+    """Still present well after its grace period: a finalizer or a silent kubelet holds it."""
+    return move.leaving and move.left_at is not None and now - move.left_at > move.pod.grace_s + STUCK_MARGIN_S
+
+
+def node_state(ready: bool, reason: str, taints: tuple[str, ...]) -> str:
+    """A node's state in a few words, for the operator: Ready, NotReady (reason), unreachable."""
+    if "node.kubernetes.io/unreachable" in taints:
+        return "unreachable (kubelet stopped reporting)"
+    return "Ready" if ready else f"NotReady ({reason or 'no reason given'})"
+
+
+class JobWait(Enum):
+    WAIT = "wait"  # still within rollout.jobCompletionTimeoutSeconds
+    EVICT = "evict"  # waited out; unmanagedPods=evict: evict it (the Job recreates what it still needs)
+    BLOCK = "block"  # waited out; unmanagedPods=block: stop the drain naming it
+
+
+def after_job_wait(waited_s: float, settings: RolloutSettings) -> JobWait:
+    """A running Job pod on a node being drained: wait for it to complete, up to the timeout, then the
+    unmanaged-pod policy applies (kubectl drain has no such wait; a Job's pod evicted mid-run loses its work)."""
+    if waited_s < settings.job_completion_timeout_s:
+        return JobWait.WAIT
+    return JobWait.EVICT if settings.unmanaged_pods == "evict" else JobWait.BLOCK
 
 
 def should_report_refusal(attempts: int) -> bool:

@@ -174,9 +174,12 @@ class KubeApi:
         """Every object of a resource in all namespaces, e.g. ("/apis/policy/v1", "poddisruptionbudgets")."""
         return self.request("GET", f"{group_path}/{resource}").body.get("items") or []
 
-    def list_namespaced(self, group_path: str, resource: str, namespace: str) -> list[dict]:
-        """Every object of a resource in one namespace."""
-        return self.request("GET", f"{group_path}/namespaces/{quote(namespace)}/{resource}").body.get("items") or []
+    def list_namespaced(self, group_path: str, resource: str, namespace: str, *,
+                        label_selector: str | None = None) -> list[dict]:
+        """Every object of a resource in one namespace (those matching ``label_selector``, when given)."""
+        query = {"labelSelector": label_selector} if label_selector else None
+        return self.request("GET", f"{group_path}/namespaces/{quote(namespace)}/{resource}",
+                            query=query).body.get("items") or []
 
     def get_namespaced(self, group_path: str, resource: str, namespace: str, name: str) -> dict | None:
         answer = self.request(

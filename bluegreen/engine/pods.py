@@ -37,6 +37,8 @@ class Pod:
     unscheduled_reason: str | None = None
     unscheduled_message: str = ""
     created: str = ""
+    finalizers: tuple[str, ...] = ()
+    grace_s: float = 30.0  # the deletion's grace period (deletionGracePeriodSeconds), else the spec's
 
     @property
     def key(self) -> str:
@@ -82,6 +84,9 @@ def pod_from_json(obj: dict) -> Pod:
         unscheduled_reason=(scheduled.get("reason") or "Unknown") if unscheduled else None,
         unscheduled_message=(scheduled.get("message") or "") if unscheduled else "",
         created=meta.get("creationTimestamp") or "",
+        finalizers=tuple(meta.get("finalizers") or ()),
+        grace_s=float(meta.get("deletionGracePeriodSeconds") if meta.get("deletionGracePeriodSeconds") is not None
+                      else spec.get("terminationGracePeriodSeconds", 30)),
     )
 
 

@@ -12,6 +12,7 @@ from bluegreen.engine.placement import NodeRoom, PodToPlace, place, with_daemons
 from bluegreen.engine.pods import Pod, classify
 from bluegreen.engine.settings import RolloutSettings
 from bluegreen.engine.view import ClusterView, read_view
+from bluegreen.engine.workloads import budget_words
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,7 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
                 + ", ".join(b.key for b in covering)
                 + "); the eviction API refuses such pods. Next: make the budgets' selectors disjoint"
             )
-        budget_of[workload] = (
-            f"PodDisruptionBudget {covering[0].key}" if covering else "implicit (one ready replica at a time)"
-        )
+        budget_of[workload] = budget_words(view.workload(pod).kind, covering[0].key if covering else None)
     # Budgets that can never allow an eviction, counted against every live pod they select.
     live = [p for p in view.pods if not p.terminating and p.phase not in ("Succeeded", "Failed")]
     for budget in sorted({b for p in moving for b in budgets_for(p, list(view.budgets))}, key=lambda b: b.key):

@@ -161,6 +161,36 @@ class EvictionRefused(Event):
 
 
 @dataclass(frozen=True)
+class PodStuckTerminating(Event):
+    """An evicted pod still present after its grace period plus a margin: named once, with what holds it."""
+
+    pod: str
+    node: str
+    waited_s: float
+    finalizers: tuple[str, ...]
+    node_state: str
+
+    def line(self) -> str:
+        held = f"finalizers {', '.join(self.finalizers)}" if self.finalizers else "no finalizers"
+        return (f"pod {self.pod} still Terminating {self.waited_s:.0f}s after its eviction ({held}; node "
+                f"{self.node} {self.node_state})")
+
+
+@dataclass(frozen=True)
+class DeleteNotAwaited(Event):
+    """Evicted pods on an old node that is NotReady or unreachable: no kubelet will confirm their deletion, so
+    the drain does not wait for it (kubectl drain --skip-wait-for-delete-timeout)."""
+
+    node: str
+    node_state: str
+    pods: tuple[str, ...]
+
+    def line(self) -> str:
+        return (f"node {self.node} is {self.node_state}: not waiting for the deletion of {', '.join(self.pods)} "
+                "(no kubelet to confirm it; they are left Terminating)")
+
+
+@dataclass(frozen=True)
 class WorkloadHealthy(Event):
     workload: str
     ready: int

@@ -67,13 +67,22 @@ def workload_gap(status: WorkloadStatus | None, ready_now: int) -> str | None:
     return None
 
 
-def judge_workload(ref: WorkloadRef, status: WorkloadStatus | None, pods: list[Pod]) -> WorkloadVerdict:
-    """The workload's health from its status and its live pods (of this workload only)."""
+def judge_workload(ref: WorkloadRef, status: WorkloadStatus | None, pods: list[Pod],
+                   excused: frozenset[str] = frozenset()) -> WorkloadVerdict:
+    """The workload's health from its status and its live pods (of this workload only).
+
+    ``excused``: nodes still to be drained. A pod of the workload that is not Ready there was not made unready by
+    the run (it is not moved yet), so it does not hold the workload's gate: the drain moves it later, and the final
+    verification (with nothing excused) asks for every pod."""
     ready = ready_pods(pods)
     if status is None:
         return WorkloadVerdict(ref, Health.GONE, ready, ready, None)
     unschedulable = tuple(p for p in pods if p.pending_unschedulable)
     gap = workload_gap(status, ready)
+    unready_elsewhere = sum(1 for p in pods if p.node in excused and not p.ready and not p.terminating
+                            and not p.finished)
+    if gap and unready_elsewhere and status.generation_observed and ready + unready_elsewhere >= status.desired:
+        gap = None
     if unschedulable:
         return WorkloadVerdict(ref, Health.UNSCHEDULABLE, ready, status.desired, gap or "a pod is Pending",
                                unschedulable=unschedulable)

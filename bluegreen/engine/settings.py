@@ -27,6 +27,9 @@ class RolloutSettings:
     node_drain_timeout_s: float = 1800.0
     # How long the moved workloads may take to be fully available again after a node.
     workload_healthy_timeout_s: float = 600.0
+    # How long a node's running Job pods are waited for to complete before the unmanaged-pod policy applies
+    # (unmanaged_pods: "block" stops the drain naming them, "evict" evicts them; the Job recreates what it needs).
+    job_completion_timeout_s: float = 600.0
     # How many old nodes are drained at once.
     max_parallel_nodes: int = 1
     # Pause after the first drained node, to watch the canary before going on.
@@ -92,6 +95,7 @@ ROLLOUT_CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "evictionTimeoutSeconds": ("eviction_timeout_s", "seconds"),
     "nodeDrainTimeoutSeconds": ("node_drain_timeout_s", "seconds"),
     "workloadHealthyTimeoutSeconds": ("workload_healthy_timeout_s", "seconds"),
+    "jobCompletionTimeoutSeconds": ("job_completion_timeout_s", "seconds"),
     "maxParallelNodes": ("max_parallel_nodes", "count"),
     "canaryPauseSeconds": ("canary_pause_s", "seconds0"),
     "emptyDir": ("empty_dir", ("evict", "block")),

@@ -81,6 +81,37 @@ def workload_status_from_json(ref: WorkloadRef, obj: dict) -> WorkloadStatus:
     )
 
 
+#: Controller kinds whose status the engine reads (desired/ready, rolling-update maxUnavailable).
+KNOWN_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "DaemonSet")
+
+
+def is_generic_owner(kind: str) -> bool:
+    """A controller kind the engine does not know (an Argo Rollout, an operator's custom resource owning pods
+    directly): the generic rule protects it. Jobs and bare pods have their own rules."""
+    return kind not in (*KNOWN_KINDS, "Job", "Pod")
+
+
+def generic_status(ref: WorkloadRef, baseline_ready: int, pods: list[Pod]) -> WorkloadStatus:
+    """The status of a workload of an unknown controller kind, from its own pods: it wants the Ready pods it had
+    before the run, one may be in flight at a time (no maxUnavailable of its own is known)."""
+    ready = ready_pods(pods)
+    return WorkloadStatus(ref, desired=baseline_ready, ready=ready, available=ready, updated=ready,
+                          generation_observed=True)
+
+
+def budget_words(kind: str, pdb: str | None) -> str:
+    """What protects a workload's pods during the drain, as ``plan`` states it."""
+    if pdb:
+        return f"PodDisruptionBudget {pdb}"
+    if kind == "Job":
+        return ("waits for completion (rollout.jobCompletionTimeoutSeconds), then rollout.unmanagedPods applies")
+    if is_generic_owner(kind):
+        return f"implicit, generic rule for {kind}: one ready pod at a time, gated on its pods' readiness"
+    if kind == "DaemonSet":
+        return "stays (DaemonSet)"
+    return "implicit: one ready replica at a time (or the workload's own rollingUpdate maxUnavailable)"
+
+
 def scaled_value(value: int | str, total: int, *, round_up: bool) -> int:
     """An int-or-percent ("25%") resolved against ``total`` (Kubernetes IntOrString semantics)."""
     if isinstance(value, str) and value.endswith("%"):

@@ -15,7 +15,7 @@ from bluegreen.engine.naming import COLOR_LABEL, COLORS, in_pool
 
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name) of a pod's top controller
 #: The workloads whose availability the outcome reports (the ones a drain moves and waits for).
-MEASURED_KINDS = ("Deployment", "StatefulSet")
+MEASURED_KINDS = ("Deployment", "StatefulSet", "Job", "PodSet")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,12 @@ def availability(workloads: Iterable[dict], pods: Iterable[dict], workload_of: C
         key = workload_of(pod)
         if key is None:
             continue
+        if key[0] == "Job":
+            if (pod.get("status") or {}).get("phase") == "Succeeded":  # a Job's "ready": its completed pods
+                ready[key] = ready.get(key, 0) + 1
+            elif pod_pending(pod):
+                pending[key] = pending.get(key, 0) + 1
+            continue
         if pod_ready(pod) and not pod_terminating(pod):
             ready[key] = ready.get(key, 0) + 1
         elif pod_pending(pod):
@@ -123,7 +129,9 @@ def availability(workloads: Iterable[dict], pods: Iterable[dict], workload_of: C
         key = (obj.get("kind") or "", meta.get("namespace") or "default", meta.get("name") or "")
         if key[0] not in MEASURED_KINDS:
             continue
-        desired = (obj.get("spec") or {}).get("replicas")
+        desired = (obj.get("spec") or {}).get("completions" if key[0] == "Job" else "replicas")
+        if key[0] == "Job":  # its completed pods as the Job controller counted them (they may be gone since)
+            ready[key] = int((obj.get("status") or {}).get("succeeded") or 0)
         result[f"{key[1]}/{key[2]}"] = Availability(
             ready.get(key, 0), 1 if desired is None else int(desired), pending.get(key, 0)
         )
@@ -231,7 +239,8 @@ def snapshot(cluster) -> ClusterSnapshot:
             nodes=cluster.list("nodes"),
             pods=pods,
             workloads=[{**o, "kind": kind} for kind, plural in (("Deployment", "deployments"),
-                                                              ("StatefulSet", "statefulsets"))
+                                                              ("StatefulSet", "statefulsets"), ("Job", "jobs"),
+                                                              ("PodSet", "podsets"))
                        for o in cluster.list(plural)],
             owners={p["metadata"]["uid"]: cluster.workload_of(p) for p in pods},
         )

@@ -91,7 +91,7 @@ def _capacity_key(pool: Pool) -> str:
 
 
 def _pod_count(workload: Workload) -> int:
-    return 1 if workload.kind == "Pod" else workload.replicas
+    return 1 if workload.kind in ("Pod", "Job") else workload.replicas
 
 
 def plan_pools(scenario: Scenario) -> PoolPlan:

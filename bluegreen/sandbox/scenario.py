@@ -28,7 +28,7 @@ DEFAULT_SPEED = 20.0
 SANDBOX_POLL_INTERVAL_S = 1.0
 
 Placement = Literal["packed", "spread"]
-WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Pod"]
+WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Pod", "Job", "PodSet"]
 CrashPoint = Literal["after_scale_up", "after_gates", "after_cordon", "mid_node", "after_first_node"]
 FaultColor = Literal["new", "old"]
 #: Which of the scenario's two AMIs a run sets as ``activeAmi``.
@@ -124,6 +124,8 @@ class Workload:
     node_selector: dict[str, str] = field(default_factory=dict)
     affinity: dict[str, Any] | None = None  # a pod spec's affinity: nodeAffinity.requiredDuring... only
     zonal_volume: bool = False  # StatefulSet: each pod's volume is bound to the zone it first ran in
+    completions: int = 1  # Job: pods that must succeed, one after another
+    run_seconds: float = 60.0  # Job: how long each pod runs once Ready, then succeeds
 
 
 @dataclass(frozen=True)
@@ -184,20 +186,48 @@ class NodeLost:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """The workload's pod template changes at ``at`` (a crash point or a simulated second after the sandbox
+    started), as ``kubectl rollout restart`` changes it: its controller rolls every pod over."""
+
+    workload: str  # "namespace/name" of a Deployment or StatefulSet
+    at: CrashPoint | float
+    kind: Literal["rollout"] = "rollout"
+
+
+@dataclass(frozen=True)
+class StuckTerminating:
+    """The first ``count`` pods of the workload carry a finalizer nobody removes: once deleted they stay
+    Terminating for good (a stuck operator or volume detach)."""
+
+    workload: str  # "name" or "namespace/name"
+    count: int = 1
+    kind: Literal["stuck_terminating"] = "stuck_terminating"
+
+
+@dataclass(frozen=True)
+class NeverReadyAfterMove:
+    """Pods of the workload started on the new AMI's nodes never become Ready ("the new AMI breaks one app")."""
+
+    workload: str
+    kind: Literal["never_ready_after_move"] = "never_ready_after_move"
+
+
+@dataclass(frozen=True)
+class UnreadyBeforeMove:
+    """Pods of the workload on the old AMI's nodes never become Ready (they are unready when the drain starts);
+    on the new AMI they start normally."""
+
+    workload: str
+    kind: Literal["unready_before_move"] = "unready_before_move"
+
+
+@dataclass(frozen=True)
 class Crash:
     """The cutover process dies at ``at`` (the rehearsal driver kills its first attempt there)."""
 
     at: CrashPoint
     kind: Literal["crash"] = "crash"
-
-
-@dataclass(frozen=True)
-class NeverReadyAfterMove:
-    """Pods of workload ``workload`` never turn Ready on the new color's nodes (the new AMI breaks the application:
-    its readiness probe fails there); on the old color they are fine."""
-
-    workload: str
-    kind: Literal["never_ready_after_move"] = "never_ready_after_move"
 
 
 #: When an ``alarm`` fault fires, besides the crash points: the end of the drain, the start of the bake.
@@ -215,7 +245,8 @@ class AlarmFires:
     kind: Literal["alarm"] = "alarm"
 
 
-Fault = NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash | AlarmFires | NeverReadyAfterMove
+Fault = (NodeNeverReady | TargetUnhealthy | ApiErrors | NodeLost | Crash | StuckTerminating | NeverReadyAfterMove
+         | UnreadyBeforeMove | Rollout | AlarmFires)
 
 
 @dataclass(frozen=True)
@@ -384,6 +415,8 @@ _WORKLOAD_KEYS = (
     "nodeSelector",
     "affinity",
     "zonal_volume",
+    "completions",
+    "run_seconds",
 )
 _NODE_KEYS = ("cpu", "memory", "pods", "instance_type", "labels", "taints", "zones")
 _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -397,7 +430,10 @@ _FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "node_lost": ("kind", "count", "color", "at"),
     "crash": ("kind", "at"),
     "alarm": ("kind", "name", "at"),
+    "stuck_terminating": ("kind", "workload", "count"),
+    "rollout": ("kind", "workload", "at"),
     "never_ready_after_move": ("kind", "workload"),
+    "unready_before_move": ("kind", "workload"),
 }
 _REQUIRED = object()
 
@@ -484,6 +520,20 @@ class _Parser:
         nodes_per_color = self.integer(self.get(data, "nodes_per_color", ""), "nodes_per_color", 1, 500)
         workloads = self.workloads(self.get(data, "workloads", "", []))
         faults = self.faults(self.get(data, "faults", "", []), nodes_per_color)
+        names = {f"{w.namespace}/{w.name}": w for w in workloads}
+        for index, fault in enumerate(faults):
+            key = getattr(fault, "workload", None)
+            if key is None:
+                continue
+            if key not in names:
+                raise self.fail(f"faults[{index}].workload", f"{key!r} is not a workload of this scenario "
+                                f"({', '.join(sorted(names)) or 'none'})")
+            if names[key].kind == "DaemonSet":
+                raise self.fail(f"faults[{index}].workload", "a drain leaves DaemonSet pods alone; name a workload "
+                                "whose pods move")
+            if isinstance(fault, Rollout) and names[key].kind not in ("Deployment", "StatefulSet"):
+                raise self.fail(f"faults[{index}].workload", f"a {names[key].kind} has no pod template to roll out; "
+                                "name a Deployment or StatefulSet")
         node = self.node(self.get(data, "node", ""))
         new_node = None
         if data.get("new_node") is not None:
@@ -505,9 +555,6 @@ class _Parser:
         ami = self.ami(self.get(data, "ami", ""))
         rollout = self.rollout(rollout_raw)
         for index, fault in enumerate(faults):
-            if isinstance(fault, NeverReadyAfterMove) and fault.workload not in {w.name for w in workloads}:
-                raise self.fail(f"faults[{index}].workload", f"{fault.workload!r} is not one of the scenario's "
-                                f"workloads ({', '.join(w.name for w in workloads)})")
             if isinstance(fault, AlarmFires) and fault.name not in rollout.get("alarms", ()):
                 raise self.fail(f"faults[{index}].name", f"{fault.name!r} is not one of rollout.alarms "
                                 f"({', '.join(rollout.get('alarms', ())) or 'none listed'}); the sandbox creates only "
@@ -684,7 +731,13 @@ class _Parser:
         kind = self.choice(self.get(data, "kind", path), f"{path}.kind", get_args(WorkloadKind))
         name = self.dns_label(self.get(data, "name", path), f"{path}.name")
         namespace = self.dns_label(self.get(data, "namespace", path, "default"), f"{path}.namespace")
-        if "replicas" in data and kind in ("DaemonSet", "Pod"):
+        for key in ("completions", "run_seconds"):
+            if key in data and kind != "Job":
+                raise self.fail(f"{path}.{key}", f"only a Job has {key}; remove the field")
+        if kind == "Job" and data.get("pdb") is not None:
+            raise self.fail(f"{path}.pdb", "the drain waits for a Job's pods to complete instead of budgeting them; "
+                            "remove the pdb")
+        if "replicas" in data and kind in ("DaemonSet", "Pod", "Job"):
             raise self.fail(
                 f"{path}.replicas",
                 f"{kind} has no replicas (a DaemonSet runs one pod per node, a Pod is one pod); remove the field",
@@ -716,6 +769,9 @@ class _Parser:
             node_selector=self.labels(self.get(data, "nodeSelector", path, {}), f"{path}.nodeSelector"),
             affinity=affinity,
             zonal_volume=zonal_volume,
+            completions=self.integer(self.get(data, "completions", path, 1), f"{path}.completions", 1, 100),
+            run_seconds=self.number(self.get(data, "run_seconds", path, 60.0), f"{path}.run_seconds", 0.0,
+                                    exclusive=True),
         )
 
     def budget(self, value: Any, path: str) -> Budget:
@@ -760,8 +816,16 @@ class _Parser:
                 count = self.integer(self.get(data, "count", path, 1), f"{path}.count", 1, nodes_per_color)
                 color = self.choice(self.get(data, "color", path, "old"), f"{path}.color", get_args(FaultColor))
                 fault = NodeLost(self.moment(self.get(data, "at", path), f"{path}.at"), count, color)
+            elif kind == "stuck_terminating":
+                workload = self.workload_key(self.get(data, "workload", path), f"{path}.workload")
+                fault = StuckTerminating(workload, self.integer(self.get(data, "count", path, 1), f"{path}.count", 1))
+            elif kind == "rollout":
+                fault = Rollout(self.workload_key(self.get(data, "workload", path), f"{path}.workload"),
+                                self.moment(self.get(data, "at", path), f"{path}.at"))
             elif kind == "never_ready_after_move":
-                fault = NeverReadyAfterMove(self.get(data, "workload", path))
+                fault = NeverReadyAfterMove(self.workload_key(self.get(data, "workload", path), f"{path}.workload"))
+            elif kind == "unready_before_move":
+                fault = UnreadyBeforeMove(self.workload_key(self.get(data, "workload", path), f"{path}.workload"))
             elif kind == "alarm":
                 name = self.get(data, "name", path)
                 if not isinstance(name, str) or not name:
@@ -775,6 +839,13 @@ class _Parser:
         if len(crashes) > 1:
             raise self.fail(f"faults[{crashes[1]}]", "a scenario can crash only once; keep one crash fault")
         return tuple(result)
+
+    def workload_key(self, value: Any, path: str) -> str:
+        """A workload named by a fault: "name" (namespace default) or "namespace/name", as "namespace/name"."""
+        if not isinstance(value, str) or not value:
+            raise self.fail(path, f"{value!r} is not a workload name (\"name\" or \"namespace/name\")")
+        namespace, _, name = value.rpartition("/")
+        return f"{self.dns_label(namespace or 'default', path)}/{self.dns_label(name, path)}"
 
     def moment(self, value: Any, path: str) -> CrashPoint | float:
         """A crash point name or a simulated second (a number >= 0)."""

@@ -34,6 +34,7 @@ from bluegreen.sandbox.kube.cluster import FakeCluster
 from bluegreen.sandbox.kube.errors import NotFound
 from bluegreen.sandbox.kube.objects import APP_LABEL, workload_objects
 from bluegreen.sandbox.kube.server import FakeApiServer
+from bluegreen.sandbox.kube.store import IMAGE_LABEL, NEVER_READY_ON_IMAGE_ANNOTATION
 from bluegreen.sandbox.kube.tick_costs import TickCosts
 from bluegreen.sandbox.scenario import (
     AlarmFires,
@@ -43,16 +44,21 @@ from bluegreen.sandbox.scenario import (
     NodeNeverReady,
     NodeShape,
     Pool,
+    Rollout,
     Scenario,
+    StuckTerminating,
     TargetUnhealthy,
+    UnreadyBeforeMove,
 )
 from bluegreen.sandbox.ticker import Ticker
 
 DEFAULT_CLUSTER_NAME = "sandbox"
+#: The pod-template annotation `kubectl rollout restart` sets; the rollout fault sets it the same way.
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+#: The finalizer of the stuck_terminating fault: nothing in the sandbox ever removes it.
+STUCK_FINALIZER = "sandbox.bluegreen.io/never-released"
 OLD_COLOR = "blue"
 NEW_COLOR = "green"
-#: Node label EKS sets from the node group's AMI; the sandbox sets it from the instance's AMI.
-IMAGE_LABEL = "eks.amazonaws.com/nodegroup-image"
 #: Port the workers serve on behind every load balancer (a NodePort, as for an ingress controller).
 TARGET_PORT = 30080
 #: Simulated seconds Sandbox.start may fast-forward through for the scenario's workloads to become Ready.
@@ -185,7 +191,8 @@ class Sandbox:
         self._started: list[str] = []
         self._stopped = False
         self._measuring_since: float | None = None  # simulated second the measurements started
-        self._timed_losses = [f for f in scenario.faults_of(NodeLost) if not isinstance(f.at, str)]
+        self._timed_losses = [f for f in [*scenario.faults_of(NodeLost), *scenario.faults_of(Rollout)]
+                              if not isinstance(f.at, str)]
         self._timed_alarms = [f for f in scenario.faults_of(AlarmFires) if not isinstance(f.at, str)]
         self.alarms_fired: list[str] = []  # alarm faults fired so far, in order
 
@@ -243,9 +250,13 @@ class Sandbox:
                 node_selector=workload.node_selector or None,
                 affinity=workload.affinity,
                 zonal_volume=workload.zonal_volume,
+                never_ready_on_image=self._never_ready_image(f"{workload.namespace}/{workload.name}"),
+                completions=workload.completions,
+                run_seconds=workload.run_seconds,
             ):
                 self.cluster.apply(obj)
         self._fast_forward_until_settled()
+        self._arm_stuck_terminating()
         self.ticker.start()
         self._started.append("ticker")
         with self.moto.lock:
@@ -254,7 +265,7 @@ class Sandbox:
         self.moto.reset_counts()
         self._kube_baseline = self.api.request_counts()
         with self.cluster.lock:
-            self.cluster.measurements.start(self.cluster.now)
+            self.cluster.measurements.start(self.cluster.now, self.cluster.availability_now())
             self._measuring_since = self.cluster.now
             self.cluster.tick_costs = TickCosts()  # the run's ticks, not the fast-forward of the setup
         for fault in [f for f in self._timed_alarms if f.at <= 0]:  # at 0: firing before the cutover starts
@@ -331,6 +342,28 @@ class Sandbox:
             if fault.color == "new":
                 self.realism.fail_targets(self.group_name(self.new_color), fault.count)
 
+    def _never_ready_image(self, workload: str) -> str | None:
+        """The AMI on which the workload's pods never become Ready (never_ready_after_move: the new one;
+        unready_before_move: the old one), if a fault says so."""
+        if any(f.workload == workload for f in self.scenario.faults_of(NeverReadyAfterMove)):
+            return self.scenario.ami.to
+        if any(f.workload == workload for f in self.scenario.faults_of(UnreadyBeforeMove)):
+            return self.scenario.ami.from_
+        return None
+
+    def _arm_stuck_terminating(self) -> None:
+        """stuck_terminating: the first ``count`` pods of the workload (by name) get a finalizer nobody removes."""
+        for fault in self.scenario.faults_of(StuckTerminating):
+            namespace, name = fault.workload.split("/")
+            with self.cluster.lock:
+                pods = sorted((p for p in self.cluster.list("pods", namespace)
+                               if (p["metadata"].get("labels") or {}).get(APP_LABEL) == name),
+                              key=lambda p: p["metadata"]["name"])
+            for pod in pods[: fault.count]:
+                finalizers = [*(pod["metadata"].get("finalizers") or []), STUCK_FINALIZER]
+                self.cluster.patch("pods", namespace, pod["metadata"]["name"],
+                                   {"metadata": {"finalizers": finalizers}}, "application/merge-patch+json")
+
     def _arm_faults_after_setup(self) -> None:
         for fault in self.scenario.faults_of(TargetUnhealthy):
             if fault.color == "old":
@@ -338,10 +371,6 @@ class Sandbox:
                     old = group_instances(self.region, [self.group_name(self.old_color)])
                 for member in old[self.group_name(self.old_color)][: fault.count]:
                     self.realism.mark_failing(member.instance_id)
-        for fault in self.scenario.faults_of(NeverReadyAfterMove):
-            with self.cluster.lock:
-                self.cluster.never_ready_rules.append(({naming.COLOR_LABEL: self.new_color},
-                                                       {APP_LABEL: fault.workload}))
         for fault in self.scenario.faults_of(ApiErrors):
             # After setup, so the scenario's own objects are in place before the API starts failing.
             self.api.inject_errors(fault.rate, fault.status, fault.seed)
@@ -454,9 +483,13 @@ class Sandbox:
         serving_nodes = sum(p.nodes_per_color for p in self.scenario.all_pools())
         if joined < serving_nodes:
             missing.append(f"{joined}/{serving_nodes} old nodes joined")
+        # a workload that unready_before_move keeps unready on the old AMI never settles: do not wait for it
+        unready = {f.workload for f in self.scenario.faults_of(UnreadyBeforeMove)}
         with self.cluster.lock:
             for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets")):
                 for obj in self.cluster.list(plural):
+                    if f"{obj['metadata']['namespace']}/{obj['metadata']['name']}" in unready:
+                        continue
                     want = int(obj["spec"].get("replicas", 1))
                     ready = int((obj.get("status") or {}).get("readyReplicas", 0))
                     if ready < want:
@@ -470,6 +503,11 @@ class Sandbox:
             for pod in self.cluster._iter("pods"):  # read-only, under the lock: no copies of every pod
                 if pod["spec"].get("nodeName") in broken:
                     continue
+                if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+                    continue  # a Job's completed pod
+                if NEVER_READY_ON_IMAGE_ANNOTATION in (pod["metadata"].get("annotations") or {}) and pod["spec"].get(
+                        "nodeName"):
+                    continue  # a fault keeps it unready here
                 ready = any(
                     c.get("type") == "Ready" and c.get("status") == "True"
                     for c in (pod.get("status") or {}).get("conditions") or []
@@ -490,7 +528,10 @@ class Sandbox:
             due = [f for f in self._timed_losses if now >= self._measuring_since + f.at]
             for fault in due:
                 self._timed_losses.remove(fault)
-                self.lose_nodes(fault.color, fault.count)
+                if isinstance(fault, Rollout):
+                    self.roll_out(fault.workload)
+                else:
+                    self.lose_nodes(fault.color, fault.count)
         self.cluster.advance(now)
 
     def _create_alarms(self) -> None:
@@ -509,6 +550,17 @@ class Sandbox:
             AlarmName=name, StateValue="ALARM",
             StateReason=f"Threshold Crossed: the scenario's alarm fault fired at {self.clock.now():.0f}s")
         self.alarms_fired.append(name)
+
+    def roll_out(self, workload: str) -> None:
+        """The ``rollout`` fault: the workload's pod template changes (an annotation, as `kubectl rollout restart`
+        sets one), so its controller replaces every pod: a Deployment through a new ReplicaSet (surge pods, old
+        pods deleted by the controller), a StatefulSet pod by pod."""
+        namespace, name = workload.split("/")
+        kind = next(w.kind for w in self.scenario.workloads if w.namespace == namespace and w.name == name)
+        plural = {"Deployment": "deployments", "StatefulSet": "statefulsets"}[kind]
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION:
+                                                                    self.cluster.timestamp()}}}}}
+        self.cluster.patch(plural, namespace, name, patch, "application/merge-patch+json")
 
     def lose_nodes(self, color: str, count: int) -> list[str]:
         """The ``node_lost`` fault: the kubelets of ``count`` nodes of the color ("old" or "new") stop reporting,

@@ -101,5 +101,5 @@ def test_pods_never_ready_on_the_new_ami_roll_back_through_the_workload_health_g
 def test_a_never_ready_fault_must_name_a_workload():
     document = yaml.safe_load((BUILTIN / "never-ready-after-move.yaml").read_text())
     document["faults"] = [{"kind": "never_ready_after_move", "workload": "nope"}]
-    with pytest.raises(ScenarioError, match=r"faults\[0\].workload.*'nope' is not one of the scenario's workloads"):
+    with pytest.raises(ScenarioError, match=r"faults\[0\].workload.*'default/nope' is not a workload of this scenario"):
         parse_scenario(document, source="nope.yaml")

@@ -78,9 +78,9 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName / ReplicaSet suffix alphabet
 _DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Resources whose status is owned by controllers: PUT and PATCH of the main resource leave status alone.
-_STATUS_OWNED = {"pods", "nodes", "deployments", "replicasets", "statefulsets", "daemonsets",
+_STATUS_OWNED = {"pods", "nodes", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "podsets",
                  "poddisruptionbudgets", "namespaces", "persistentvolumeclaims", "persistentvolumes"}
-_GENERATION_TRACKED = {"deployments", "replicasets", "statefulsets", "daemonsets", "poddisruptionbudgets"}
+_GENERATION_TRACKED = {"deployments", "replicasets", "statefulsets", "daemonsets", "poddisruptionbudgets", "jobs"}
 
 
 class FakeCluster:
@@ -99,9 +99,6 @@ class FakeCluster:
         # Wall-clock time that simulated second 0 maps to, for timestamps kubectl turns into ages.
         self.epoch = float(int(time.time())) if epoch is None else epoch
         self.measurements = Measurements()
-        # Readiness faults: (node labels, pod labels); a pod matching both never turns Ready (its readiness probe
-        # fails there: an application broken by the node's image). Set by the sandbox's never_ready_after_move.
-        self.never_ready_rules: list[tuple[dict[str, str], dict[str, str]]] = []
         self.tick_costs = TickCosts()  # real time per advance, for reports
         self._rng = random.Random(seed)
         #: Every change, per resource (``watch_history`` events each), for watches and lists at a resourceVersion.
@@ -517,9 +514,11 @@ class FakeCluster:
         immediate = grace_seconds == 0 or not pod["spec"].get("nodeName") or pod_terminal(pod)
         if not metadata.get("deletionTimestamp"):
             self._record_pod_gone(pod, how)
-        if immediate:
+        if immediate and not metadata.get("finalizers"):
             self._remove_pod(pod)
             return copy.deepcopy(pod)
+        if immediate:
+            grace_seconds = 0  # finalizers hold the object: it stays, terminating, until they are all removed
         delete_at = self.now + grace_seconds
         if runtime.delete_at is not None and runtime.delete_at <= delete_at:
             return copy.deepcopy(pod)  # a second delete may shorten the grace period, never extend it
@@ -552,6 +551,8 @@ class FakeCluster:
     def _record_pod_gone(self, pod: dict, how: str) -> None:
         if how == "scaled_down":
             return  # a controller removing its own surplus is not a disruption
+        if pod_terminal(pod):
+            return  # a finished pod (a Job's completed one) owes no replacement
         self.measurements.on_pod_gone(self.pod_ref(pod), how, self.now)
 
     def pod_ref(self, pod: dict) -> PodRef:
@@ -745,6 +746,11 @@ class FakeCluster:
             t = min(until, t + step)
             self.advance(t)
 
+    def availability_now(self) -> list:
+        """Every workload's Ready pods against desired and budget now (what the measurements sample)."""
+        with self.lock:
+            return self._controllers.availability()
+
     def workload_of(self, pod: dict) -> tuple[str, str, str] | None:
         """(kind, namespace, name) of the pod's top controller; None for a bare pod."""
         return self._controllers.workload_of(pod)
@@ -768,7 +774,7 @@ class FakeCluster:
             obj.setdefault("status", {"phase": "Active"})
         elif rtype.plural == "nodes":
             obj.setdefault("status", {})
-        elif rtype.plural in ("deployments", "replicasets", "statefulsets", "daemonsets"):
+        elif rtype.plural in ("deployments", "replicasets", "statefulsets", "daemonsets", "podsets"):
             if rtype.plural != "daemonsets":
                 spec.setdefault("replicas", 1)
             spec.setdefault("revisionHistoryLimit", 10)
@@ -787,6 +793,16 @@ class FakeCluster:
             obj.setdefault("status", {"replicas": 0} if rtype.plural != "daemonsets" else {
                 "currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0,
                 "numberReady": 0})
+        elif rtype.plural == "jobs":
+            # batch/v1 defaults (pkg/apis/batch/v1/defaults.go SetDefaults_Job); what the fake does not model
+            # (indexed completion, pod failure policy, suspend, parallelism > 1) is refused in _validate.
+            spec.setdefault("completions", 1)
+            spec.setdefault("parallelism", 1)
+            spec.setdefault("backoffLimit", 6)
+            spec.setdefault("completionMode", "NonIndexed")
+            template_spec = spec.setdefault("template", {}).setdefault("spec", {})
+            _default_pod_spec(template_spec)
+            obj.setdefault("status", {})
         elif rtype.plural == "persistentvolumeclaims":
             obj.setdefault("status", {"phase": "Pending"})
         elif rtype.plural == "persistentvolumes":
@@ -801,7 +817,7 @@ class FakeCluster:
     def _validate(rtype: ResourceType, obj: dict) -> None:
         name = obj["metadata"].get("name", "")
         spec = obj.get("spec") or {}
-        if rtype.plural in ("deployments", "replicasets", "statefulsets", "daemonsets"):
+        if rtype.plural in ("deployments", "replicasets", "statefulsets", "daemonsets", "podsets"):
             selector = spec.get("selector")
             if not selector:
                 raise Invalid.of(rtype.kind, name, "spec.selector", "Required value", rtype.group)
@@ -817,6 +833,20 @@ class FakeCluster:
                                  rtype.group)
         elif rtype.plural == "pods" and not spec.get("containers"):
             raise Invalid.of("Pod", name, "spec.containers", "Required value")
+        elif rtype.plural == "jobs":
+            template = spec.get("template") or {}
+            if template.get("spec", {}).get("restartPolicy") not in ("Never", "OnFailure"):
+                raise Invalid.of("Job", name, "spec.template.spec.restartPolicy",
+                                 'Required value: valid values: "OnFailure", "Never"', "batch")
+            if not template.get("spec", {}).get("containers"):
+                raise Invalid.of("Job", name, "spec.template.spec.containers", "Required value", "batch")
+            unmodelled = [k for k, ok in (("parallelism", spec.get("parallelism") == 1),
+                                          ("completionMode", spec.get("completionMode") == "NonIndexed"),
+                                          ("suspend", not spec.get("suspend")),
+                                          ("podFailurePolicy", "podFailurePolicy" not in spec)) if not ok]
+            if unmodelled:
+                raise BadRequest(f"the sandbox's Job controller models parallelism 1, NonIndexed completion, no "
+                                 f"suspend and no podFailurePolicy; refusing spec.{unmodelled[0]}")
         errors = {"nodes": node_errors, "poddisruptionbudgets": pdb_errors}.get(rtype.plural, lambda _: [])(obj)
         if rtype.plural == "pods":
             errors = toleration_errors(spec.get("tolerations") or [], "spec.tolerations")

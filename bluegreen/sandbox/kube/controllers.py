@@ -43,7 +43,13 @@ from bluegreen.sandbox.kube.scheduler import (
     untolerated_taints,
 )
 from bluegreen.sandbox.kube.selectors import labels_match, selector_matches, selector_requirements
-from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION, ClusterStore
+from bluegreen.sandbox.kube.store import (
+    IMAGE_LABEL,
+    NEVER_READY_ON_IMAGE_ANNOTATION,
+    READY_SECONDS_ANNOTATION,
+    RUN_SECONDS_ANNOTATION,
+    ClusterStore,
+)
 from bluegreen.sandbox.kube.termination import terminated_status
 
 # Tolerations the DaemonSet controller adds to every daemon pod (pkg/controller/daemon/util).
@@ -84,6 +90,8 @@ class Controllers:
         self._taint_seen: dict[str, dict[str, float]] = {}  # node -> pod uid -> first seen under NoExecute taints
         # PDB uid -> ((resourceVersion, its inputs), when a disruptedPods entry expires): skip unchanged budgets.
         self._pdb_memo: dict[str, tuple[tuple, float | None]] = {}
+        self._runs: dict[str, dict] = {}  # uid -> a running Job pod (run-seconds annotation) not finished yet
+        self._job_counted: dict[str, dict[str, str]] = {}  # Job uid -> finished pod uid -> its phase
 
     # ------------------------------------------------------------------ helpers
     def _owned(self, uid: str) -> list[dict]:
@@ -130,8 +138,10 @@ class Controllers:
         stored = self.cluster.lookup("pods", owner["metadata"]["namespace"], name)
         assert stored is not None
         self.index.file(stored)
+        if RUN_SECONDS_ANNOTATION in (stored["metadata"].get("annotations") or {}):
+            self._runs[stored["metadata"]["uid"]] = stored
         component = {"ReplicaSet": "replicaset-controller", "StatefulSet": "statefulset-controller",
-                     "DaemonSet": "daemonset-controller"}.get(owner_kind, "sandbox")
+                     "DaemonSet": "daemonset-controller", "Job": "job-controller"}.get(owner_kind, "sandbox")
         self.cluster.record_event(owner, "SuccessfulCreate", f"Created pod: {name}", component=component)
         return created
 
@@ -145,9 +155,11 @@ class Controllers:
         self.reindex()
         self.replicasets()
         self.statefulsets()
+        self.jobs()
         self.daemonsets()
         self.schedule()
         self.kubelet_run_pods()
+        self.kubelet_complete_runs()
         self.reindex()
         self.workload_statuses()
         self.disruption()
@@ -232,11 +244,16 @@ class Controllers:
 
     def kubelet_finish_terminating(self) -> None:
         """Pods whose grace period has passed: their containers exit and the kubelet reports the pod Succeeded;
-        on the next pass it removes the object. Not on a NotReady node (no kubelet to confirm)."""
+        on the next pass it removes the object. Not on a NotReady node (no kubelet to confirm), and not while a
+        finalizer still holds it: the object then stays, with its deletionTimestamp, until its finalizers are all
+        removed (apiserver registry ``Store.Delete``/``Store.Update``: deletion is deferred while
+        metadata.finalizers is not empty; the last finalizer's removal deletes it)."""
         nodes = {n["metadata"]["name"]: n for n in self.cluster.objects("nodes")}
         for pod in self.cluster.terminating_pods():
             runtime = self.cluster.runtime(pod)
             if runtime.delete_at is None or self.cluster.now < runtime.delete_at:
+                continue
+            if pod["metadata"].get("finalizers"):
                 continue
             name = pod["spec"].get("nodeName", "")
             node = nodes.get(name)
@@ -357,11 +374,15 @@ class Controllers:
                                   component="deployment-controller")
 
     def replicasets(self) -> None:
-        for rs in list(self.cluster.objects("replicasets")):
+        """ReplicaSets, and the sandbox's PodSets (an operator's custom resource owning its pods directly), which
+        keep their replica count the same way."""
+        owners = [(rs, "ReplicaSet") for rs in self.cluster.objects("replicasets")]
+        owners += [(ps, "PodSet") for ps in self.cluster.objects("podsets")]
+        for rs, kind in owners:
             active = self.index.active_count.get(rs["metadata"]["uid"], 0)
             want = int(rs["spec"].get("replicas", 1))
             for _ in range(want - active):
-                self._new_pod(rs, "ReplicaSet", f"{rs['metadata']['name']}-{self.cluster.random_suffix()}", {})
+                self._new_pod(rs, kind, f"{rs['metadata']['name']}-{self.cluster.random_suffix()}", {})
             if active > want:
                 pods = self.index.active_owned(rs["metadata"]["uid"])
                 # Like the real controller: unscheduled, then pending, then not ready, then newest first.
@@ -371,6 +392,68 @@ class Controllers:
                             -self.cluster.runtime(pod).created_at)
                 for pod in sorted(pods, key=rank)[: len(pods) - want]:
                     self.cluster.delete_pod(pod, None, "scaled_down")
+
+    def jobs(self) -> None:
+        """The Job controller, the part the sandbox models (pkg/controller/job/job_controller.go ``syncJob``, for
+        NonIndexed completion with parallelism 1): while fewer pods Succeeded than ``completions``, keep one active
+        pod (a pod deleted or evicted before it succeeded is replaced; backoffLimit counts Failed pods only, and
+        the sandbox's pods never fail); status ``active``/``succeeded``/``failed``, ``startTime``, and once done
+        ``completionTime`` with the ``Complete`` condition."""
+        for job in list(self.cluster.objects("jobs")):
+            meta, spec = job["metadata"], job["spec"]
+            owned = [p for p in self.cluster.objects("pods", meta["namespace"])
+                     if (controller_ref(p) or {}).get("uid") == meta["uid"]]
+            # Finished pods are counted once and for good (upstream tracks them with the
+            # batch.kubernetes.io/job-tracking finalizer into status.succeeded/failed): a completed pod deleted later,
+            # with its node say, still counts.
+            counted = self._job_counted.setdefault(meta["uid"], {})
+            for p in owned:
+                if pod_terminal(p):
+                    counted.setdefault(p["metadata"]["uid"], p["status"].get("phase", ""))
+            succeeded = sum(1 for phase in counted.values() if phase == "Succeeded")
+            failed = sum(1 for phase in counted.values() if phase == "Failed")
+            active = sum(1 for p in owned if not pod_terminal(p) and not p["metadata"].get("deletionTimestamp"))
+            completions = int(spec.get("completions") or 1)
+            status = dict(job.get("status") or {})
+            status.setdefault("startTime", self.cluster.timestamp())
+            if succeeded < completions and active < 1:
+                name = f"{meta['name']}-{self.cluster.random_suffix()}"
+                self._new_pod(job, "Job", name, {"batch.kubernetes.io/job-name": meta["name"],
+                                                  "batch.kubernetes.io/controller-uid": meta["uid"]})
+                active += 1
+            status.update(active=active, succeeded=succeeded, failed=failed, ready=sum(
+                1 for p in owned if pod_ready(p) and not p["metadata"].get("deletionTimestamp")))
+            if succeeded >= completions and "completionTime" not in status:
+                stamp = self.cluster.timestamp()
+                status["completionTime"] = stamp
+                status["conditions"] = [{"type": "Complete", "status": "True", "lastProbeTime": stamp,
+                                         "lastTransitionTime": stamp}]
+                self.cluster.record_event(job, "Completed", "Job completed", component="job-controller")
+            status["observedGeneration"] = meta.get("generation", 1)
+            self.cluster.set_status(job, status)
+
+    def kubelet_complete_runs(self) -> None:
+        """A Job's pod (annotation run-seconds) runs that long once Ready, then its container exits 0: phase
+        Succeeded, Ready False (reason PodCompleted), as the kubelet reports a completed restartPolicy Never pod."""
+        now = self.cluster.now
+        for uid, pod in list(self._runs.items()):
+            if pod["metadata"].get("deletionTimestamp") or pod_terminal(pod):
+                self._runs.pop(uid)
+                continue
+            runtime = self.cluster.runtime(pod)
+            seconds = float((pod["metadata"].get("annotations") or {}).get(RUN_SECONDS_ANNOTATION, 0) or 0)
+            if runtime.ready_at is None or now < runtime.ready_at + seconds:
+                continue
+            stamp = self.cluster.timestamp()
+            for condition in pod["status"].get("conditions") or []:
+                if condition["type"] in ("Ready", "ContainersReady"):
+                    condition.update(status="False", reason="PodCompleted", lastTransitionTime=stamp)
+            for container in pod["status"].get("containerStatuses") or []:
+                container.update(ready=False, state={"terminated": {"exitCode": 0, "reason": "Completed",
+                                                                     "finishedAt": stamp}})
+            pod["status"]["phase"] = "Succeeded"
+            self.cluster.touch(pod)
+            self._runs.pop(uid)
 
     def statefulsets(self) -> None:
         """Pods name-0..n-1 with stable names; OrderedReady creates the lowest missing ordinal only when
@@ -666,9 +749,13 @@ class Controllers:
                     continue
                 runtime.started_at = now
                 self._pod_running(pod, runtime.created_at)
-            if pod_ready(pod) or _probe_fails(self.cluster.never_ready_rules, node, pod):
+            if pod_ready(pod):
                 continue
-            delay = float((pod["metadata"].get("annotations") or {}).get(READY_SECONDS_ANNOTATION, 0) or 0)
+            annotations = pod["metadata"].get("annotations") or {}
+            broken_on = annotations.get(NEVER_READY_ON_IMAGE_ANNOTATION)
+            if broken_on and (node["metadata"].get("labels") or {}).get(IMAGE_LABEL) == broken_on:
+                continue  # its readiness probe never passes on this AMI (a scenario fault)
+            delay = float(annotations.get(READY_SECONDS_ANNOTATION, 0) or 0)
             if now >= runtime.started_at + delay:
                 stamp = self.cluster.timestamp()
                 for condition in pod["status"]["conditions"]:
@@ -861,7 +948,7 @@ class Controllers:
                     pods_by_workload.setdefault(workload, []).extend(by_uid.values())
         result = []
         for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets"),
-                             ("DaemonSet", "daemonsets")):
+                             ("DaemonSet", "daemonsets"), ("PodSet", "podsets")):
             for workload in self.cluster.objects(plural):
                 namespace, name = workload["metadata"]["namespace"], workload["metadata"]["name"]
                 pods = pods_by_workload.get((kind, namespace, name), [])
@@ -911,12 +998,4 @@ def _merge_tolerations(existing: list[dict], extra: list[dict]) -> list[dict]:
             merged.append(dict(toleration))
     return merged
 
-
-def _probe_fails(rules: list[tuple[dict[str, str], dict[str, str]]], node: dict, pod: dict) -> bool:
-    """A readiness fault matches: the pod runs but its readiness probe never passes on this node."""
-    node_labels = node["metadata"].get("labels") or {}
-    pod_labels = pod["metadata"].get("labels") or {}
-    return any(all(node_labels.get(k) == v for k, v in on.items()) and all(pod_labels.get(k) == v
-                                                                           for k, v in of.items())
-               for on, of in rules)
 

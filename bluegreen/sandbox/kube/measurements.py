@@ -105,20 +105,24 @@ class Measurements:
     _lineage: dict[str, tuple[str, str]] = field(default_factory=dict)  # pod uid -> (original name, original uid)
     _evicted_originals: set[str] = field(default_factory=set)
     _violating: set[str] = field(default_factory=set)
+    _first_ready: dict[str, int] = field(default_factory=dict)  # workload -> Ready pods when recording began
+    moves_settled_whole: int = 0  # removed pods owed no replacement: their workload was whole again without one
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def recording(self) -> bool:
         return self.started_at is not None
 
-    def start(self, now: float) -> None:
-        """Forget everything seen so far and record from ``now`` on."""
+    def start(self, now: float, workloads: list[WorkloadAvailability] | None = None) -> None:
+        """Forget everything seen so far and record from ``now`` on; ``workloads``: their availability now (a
+        workload already below its budget then is charged only when it drops lower still)."""
         with self._lock:
             fresh = Measurements()
             for f in fields(self):
                 if f.name != "_lock":
                     setattr(self, f.name, getattr(fresh, f.name))
             self.started_at = now
+            self._first_ready = {w.key: w.ready for w in workloads or []}
 
     # --- hooks the cluster calls -------------------------------------------------------------
     def on_pod_gone(self, pod: PodRef, how: str, now: float) -> None:
@@ -188,13 +192,23 @@ class Measurements:
                                           "budget": w.budget, "at": round(now, 3)}
                 elif w.ready == entry["lowest_ready"]:
                     entry["desired"], entry["budget"] = w.desired, w.budget
-                if w.ready < w.budget:
+                # A workload already below its budget when recording began (pods that were never Ready) is charged
+                # only when it drops lower still: evicting an unready pod costs no availability (as the eviction
+                # handler sees it: a PDB counts healthy pods only).
+                floor = min(w.budget, self._first_ready.get(w.key, w.budget))
+                if w.ready < floor:
                     if w.key not in self._violating:
                         self._violating.add(w.key)
                         self.budget_violations.append({"workload": w.key, "kind": w.kind, "time": round(now, 3),
                                                        "ready": w.ready, "budget": w.budget})
                 else:
                     self._violating.discard(w.key)
+                queue = self._pending.get(w.key)
+                if queue and w.ready >= w.desired:
+                    # Whole again with no pod created after the removal turning Ready: a rollout's new pods (created
+                    # before it, surge) took the removed pod's place. Nothing is owed, nothing was lost.
+                    self.moves_settled_whole += len(queue)
+                    queue.clear()
 
     # --- report ---------------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -214,4 +228,5 @@ class Measurements:
                 "daemonset_pods_ended": sorted(self.daemonset_pods_ended),
                 "pods_awaiting_replacement": len(lost),
                 "evictions_refused": self.evictions_refused,
+                "moves_settled_whole": self.moves_settled_whole,
             }

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import copy
 
-from bluegreen.sandbox.kube.store import READY_SECONDS_ANNOTATION
+from bluegreen.sandbox.kube.store import (
+    NEVER_READY_ON_IMAGE_ANNOTATION,
+    READY_SECONDS_ANNOTATION,
+    RUN_SECONDS_ANNOTATION,
+)
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Pod")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Pod", "Job", "PodSet")
 APP_LABEL = "app.kubernetes.io/name"
 
 
@@ -25,7 +29,7 @@ ZONAL_STORAGE_CLASS = "sandbox-zonal"
 
 def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grace_seconds: float,
                  empty_dir: bool, tolerations: list[dict] | None, node_selector: dict[str, str] | None = None,
-                 affinity: dict | None = None) -> dict:
+                 affinity: dict | None = None, never_ready_on_image: str | None = None) -> dict:
     """A pod template labelled ``app.kubernetes.io/name=<name>``."""
     container = {
         "name": "app",
@@ -45,6 +49,8 @@ def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grac
     metadata: dict = {"labels": {APP_LABEL: name}}
     if ready_seconds:
         metadata["annotations"] = {READY_SECONDS_ANNOTATION: str(float(ready_seconds))}
+    if never_ready_on_image:
+        metadata.setdefault("annotations", {})[NEVER_READY_ON_IMAGE_ANNOTATION] = never_ready_on_image
     return {"metadata": metadata, "spec": spec}
 
 
@@ -52,7 +58,9 @@ def workload_objects(kind: str, name: str, namespace: str = "default", *, replic
                      memory: str = "128Mi", ready_seconds: float = 0.0, grace_seconds: float = 0.0,
                      pdb: dict | None = None, empty_dir: bool = False,
                      tolerations: list[dict] | None = None, node_selector: dict[str, str] | None = None,
-                     affinity: dict | None = None, zonal_volume: bool = False) -> list[dict]:
+                     affinity: dict | None = None, zonal_volume: bool = False,
+                     never_ready_on_image: str | None = None, completions: int = 1,
+                     run_seconds: float = 60.0) -> list[dict]:
     """The namespace (unless "default"), the workload and, when ``pdb`` is given, its PodDisruptionBudget.
 
     ``kind`` is Deployment, StatefulSet, DaemonSet or Pod (a bare pod without a controller);
@@ -78,17 +86,26 @@ def workload_objects(kind: str, name: str, namespace: str = "default", *, replic
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     template = pod_template(name, cpu=cpu, memory=memory, ready_seconds=ready_seconds, grace_seconds=grace_seconds,
                             empty_dir=empty_dir, tolerations=tolerations, node_selector=node_selector,
-                            affinity=affinity)
+                            affinity=affinity, never_ready_on_image=never_ready_on_image)
     labels = {APP_LABEL: name}
     metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
     selector = {"matchLabels": dict(labels)}
-    if kind == "Pod":
+    if kind == "Job":
+        # A Job's pods run to completion: restartPolicy Never, the run time as an annotation the kubelet reads.
+        template["spec"]["restartPolicy"] = "Never"
+        template["metadata"].setdefault("annotations", {})[RUN_SECONDS_ANNOTATION] = str(float(run_seconds))
+        objects.append({"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata,
+                        "spec": {"completions": completions, "parallelism": 1, "template": template}})
+    elif kind == "Pod":
         objects.append({"apiVersion": "v1", "kind": "Pod",
                         "metadata": {**metadata, **template["metadata"], "labels": dict(labels)},
                         "spec": template["spec"]})
     elif kind == "DaemonSet":
         objects.append({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": metadata,
                         "spec": {"selector": selector, "template": template}})
+    elif kind == "PodSet":  # an operator's custom resource owning its pods directly
+        objects.append({"apiVersion": "sandbox.bluegreen.io/v1", "kind": "PodSet", "metadata": metadata,
+                        "spec": {"replicas": replicas, "selector": selector, "template": template}})
     else:
         spec = {"replicas": replicas, "selector": selector, "template": template}
         if kind == "StatefulSet":

@@ -42,6 +42,10 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("replicasets", "ReplicaSet", "apps", "v1", True, "replicaset", ("rs",)),
     ResourceType("statefulsets", "StatefulSet", "apps", "v1", True, "statefulset", ("sts",)),
     ResourceType("daemonsets", "DaemonSet", "apps", "v1", True, "daemonset", ("ds",)),
+    ResourceType("jobs", "Job", "batch", "v1", True, "job", ()),
+    # An operator's custom resource that owns its pods directly (no ReplicaSet): a controller kind the engine does
+    # not know, as an Argo Rollout or a database operator's CR looks to it. Scenario workload kind ``PodSet``.
+    ResourceType("podsets", "PodSet", "sandbox.bluegreen.io", "v1", True, "podset", (), categories=()),
     ResourceType("persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", True, "persistentvolumeclaim",
                  ("pvc",), categories=()),
     ResourceType("persistentvolumes", "PersistentVolume", "", "v1", False, "persistentvolume", ("pv",),

@@ -16,6 +16,13 @@ from bluegreen.sandbox.kube.measurements import Measurements, PodRef
 
 #: Pod (template) annotation: seconds from container start until the pod is Ready (the scenario's ready_seconds).
 READY_SECONDS_ANNOTATION = "sandbox.bluegreen.io/ready-seconds"
+#: Pod (template) annotation: the pod never becomes Ready on a node whose IMAGE_LABEL is this AMI (the scenario's
+#: ``never_ready_after_move`` / ``unready_before_move`` faults: "this AMI breaks that app").
+NEVER_READY_ON_IMAGE_ANNOTATION = "sandbox.bluegreen.io/never-ready-on-image"
+#: Pod (template) annotation: seconds a Job's pod runs once Ready, then its container exits 0 (``run_seconds``).
+RUN_SECONDS_ANNOTATION = "sandbox.bluegreen.io/run-seconds"
+#: Node label EKS sets from the node group's AMI; the sandbox sets it from the instance's AMI.
+IMAGE_LABEL = "eks.amazonaws.com/nodegroup-image"
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,6 @@ class ClusterStore(Protocol):
     placement: str
     measurements: Measurements
     timing: ClusterTiming
-    never_ready_rules: list[tuple[dict[str, str], dict[str, str]]]
 
     # -- reading stored objects (the store's own dicts, not copies) --------------------------------
     def objects(self, resource: str, namespace: str | None = None) -> list[dict]:

@@ -195,9 +195,11 @@ def _go_print(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------- not modelled
 def refuse_unmodelled(rtype: ResourceType, obj: dict) -> None:
     """A 400 naming what the sandbox does not model, where quietly storing it would make the fake more
-    permissive than a real cluster (an object with finalizers would vanish at once on delete here)."""
-    if (obj.get("metadata") or {}).get("finalizers"):
-        raise BadRequest(f"the sandbox does not model finalizers (metadata.finalizers of {rtype.kind} "
+    permissive than a real cluster (an object with finalizers would vanish at once on delete here). Pods are the
+    exception: their finalizers are modelled (deletion deferred until they are all removed, as the registry's
+    Store.Delete does)."""
+    if rtype.plural != "pods" and (obj.get("metadata") or {}).get("finalizers"):
+        raise BadRequest(f"the sandbox models finalizers on pods only (metadata.finalizers of {rtype.kind} "
                          f"{(obj.get('metadata') or {}).get('name')!r}): a real server keeps the object until they "
                          "are removed; leave metadata.finalizers empty")
 

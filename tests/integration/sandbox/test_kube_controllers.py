@@ -275,8 +275,8 @@ def test_deleting_a_deployment_collects_its_replicaset_and_pods():
 
 
 def test_workload_builder_rejects_bad_specs():
-    with pytest.raises(WorkloadSpecError, match="kind 'Job'"):
-        workload_objects("Job", "x")
+    with pytest.raises(WorkloadSpecError, match="kind 'CronJob'"):
+        workload_objects("CronJob", "x")
     with pytest.raises(WorkloadSpecError, match="exactly one of minAvailable or maxUnavailable"):
         workload_objects("Deployment", "x", pdb={"minAvailable": 1, "maxUnavailable": 1})
     objects = workload_objects("StatefulSet", "db", namespace="data", pdb={"maxUnavailable": "50%"}, empty_dir=True)

@@ -174,7 +174,7 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path: Path) -> None:
         (("placement",), "random", r"placement: 'random' is not allowed; allowed: packed, spread"),
         (("speed",), 0, r"speed: 0 is out of range; allowed: a number > 0"),
         (("workloads",), {"web": 1}, r"workloads: \{'web': 1\} is not a list of workloads"),
-        (("workloads", 0, "kind"), "Job", r"workloads\[0\].kind: 'Job' is not allowed; allowed: Deployment, "),
+        (("workloads", 0, "kind"), "CronJob", r"workloads\[0\].kind: 'CronJob' is not allowed; allowed: Deployment, "),
         (("workloads", 0, "name"), "Web_1", r"workloads\[0\].name: 'Web_1' is not a valid name"),
         (("workloads", 1, "namespace"), "Kube", r"workloads\[1\].namespace: 'Kube' is not a valid name"),
         (("workloads", 0, "replicas"), -2, r"workloads\[0\].replicas: -2 is out of range"),

@@ -122,13 +122,14 @@ def test_kubectl_patch_with_a_wrong_type_is_refused(conformance):  # noqa: F811
 
 
 # What the sandbox does not model it refuses, naming it, rather than answering more permissively than a real
-# server: finalizers (an object would vanish at once on delete) and foreground cascading deletion.
+# server: finalizers on objects other than pods (an object would vanish at once on delete) and foreground cascading
+# deletion.
 def test_unmodelled_features_are_refused_loudly(conformance):  # noqa: F811
     c = conformance
     with pytest.raises(ApiException) as finalizers:
         c.policy.create_namespaced_pod_disruption_budget("default", {**_pdb("held", minAvailable=1), "metadata": {
             "name": "held", "finalizers": ["example.com/hold"]}})
-    assert finalizers.value.status == 400 and "does not model finalizers" in refusal(finalizers.value)["message"]
+    assert finalizers.value.status == 400 and "models finalizers on pods only" in refusal(finalizers.value)["message"]
     c.workload("Deployment", "web", replicas=1)
     with pytest.raises(ApiException) as foreground:
         c.apps.delete_namespaced_deployment("web", "default", propagation_policy="Foreground")

@@ -203,3 +203,9 @@ def test_token_is_a_presigned_get_caller_identity_bound_to_the_cluster():
 @pytest.mark.parametrize("status,expected", [(429, True), (404, False)])
 def test_retryable_statuses(status, expected):
     assert is_retryable(status) is expected
+
+
+def test_an_unready_pod_costs_no_availability_under_the_implicit_budget():
+    # every replica down, one in flight: a Ready pod must wait, an unready one goes at once
+    assert not may_evict_implicitly(in_flight=1, desired=2, ready=0, allowance=1)
+    assert may_evict_implicitly(in_flight=1, desired=2, ready=0, allowance=1, pod_ready=False)

@@ -46,6 +46,8 @@ SAMPLES = {
     "new_group": "prod-workers-green",
     "old_ami": "ami-0123456789abcdef0",
     "cause": RuntimeError("eviction of pod default/web-1 refused"),
+    "stuck": ["default/web-1 (stuck Terminating 61s after its eviction, grace period 5s: finalizers example.com/x)"],
+    "pods": ["default/report-abcde"],
 }
 
 
