@@ -3,22 +3,8 @@ an old node lost mid-drain, an app the new AMI breaks. Each asserts the outcome 
 
 from __future__ import annotations
 
-from bluegreen.engine.progress import CollectingReporter, DeleteNotAwaited, PodEvicted, PodStuckTerminating
-from bluegreen.rehearsal import rehearse
-from bluegreen.sandbox.scenario import load_scenario
-
-SPEED = 40.0
-
-
-def run(name: str):
-    reporter = CollectingReporter()
-    report = rehearse(load_scenario(name), speed=SPEED, reporter=reporter)
-    return report, reporter
-
-
-def assert_safe(report) -> None:
-    assert report.pods_lost == [], report.pods_lost
-    assert report.budget_violations == [], report.budget_violations
+from bluegreen.engine.progress import DeleteNotAwaited, PodEvicted, PodStuckTerminating
+from tests.e2e.rehearsing import assert_safe, run
 
 
 def test_unready_pods_are_evicted_at_once_and_the_cutover_completes():

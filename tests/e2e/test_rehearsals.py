@@ -12,25 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.engine.progress import CollectingReporter, EvictionRefused, GroupGuarded, GroupUnguarded, PodEvicted
-from bluegreen.rehearsal import rehearse, run_rehearsal
-from bluegreen.sandbox.scenario import load_scenario
+from bluegreen.engine.progress import EvictionRefused, GroupGuarded, GroupUnguarded, PodEvicted
+from bluegreen.rehearsal import run_rehearsal
+from tests.e2e.rehearsing import SPEED, assert_safe, run
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEED = 40.0  # simulated seconds per real second: keeps each rehearsal a few seconds long
-
-
-def run(name: str):
-    reporter = CollectingReporter()
-    report = rehearse(load_scenario(name), speed=SPEED, reporter=reporter)
-    return report, reporter
-
-
-def assert_safe(report) -> None:
-    assert report.pods_lost == [], report.pods_lost
-    assert report.budget_violations == [], report.budget_violations
-    for key, seen in report.lowest_availability.items():
-        assert seen["lowest_ready"] >= seen["budget"], (key, seen)
 
 
 def assert_cut_over(report, nodes: int) -> None:
