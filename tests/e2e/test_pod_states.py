@@ -10,7 +10,9 @@ from tests.e2e.rehearsing import assert_safe, run
 def test_unready_pods_are_evicted_at_once_and_the_cutover_completes():
     report, reporter = run("unready-pods")
     assert report.result == "ok", report.error
-    assert_safe(report)
+    # not assert_safe: the worker's pods are unready before the move, so its lowest ready count starts at 0; the
+    # meter judges a violation only against pods that were Ready
+    assert report.pods_lost == [] and report.budget_violations == [], (report.pods_lost, report.budget_violations)
     evicted = [e for e in reporter.of(PodEvicted) if e.workload == "Deployment default/worker"]
     assert len(evicted) == 3
     # unready pods cost no availability: the worker pods of one node leave in the same pass, not one by one
