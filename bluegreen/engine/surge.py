@@ -324,9 +324,16 @@ def single_replicas_in_view(kube, view, settings: RolloutSettings) -> list[Singl
     """``find_single_replicas`` over one cluster view (the preflight's): its pods and budgets, GETs of the
     candidates' controllers only."""
     old = {n.name for n in view.old_nodes}
-    return find_single_replicas(
-        kube, list(view.old_nodes), [p for p in view.pods if p.node in old],
-        lambda ref: [p for p in view.pods if view.workload(p) == ref], view.workload, list(view.budgets), settings)
+    by_ref: dict[WorkloadRef, list[Pod]] = {}
+
+    def pods_of(ref: WorkloadRef) -> list[Pod]:
+        if not by_ref:  # indexed once, on the first candidate
+            for pod in view.pods:
+                by_ref.setdefault(view.workload(pod), []).append(pod)
+        return by_ref.get(ref, [])
+
+    return find_single_replicas(kube, list(view.old_nodes), [p for p in view.pods if p.node in old], pods_of,
+                                view.workload, list(view.budgets), settings)
 
 
 def restart(kube, ref: WorkloadRef, obj: dict | None) -> str:
