@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bluegreen.engine.errors import CutoverError
+from bluegreen.engine.errors import DoNotDisruptTimeout
 from bluegreen.engine.progress import Event
 
 if TYPE_CHECKING:  # pods.py reads its opt-out through ``opt_out`` here: no import at run time either way round
@@ -90,20 +90,6 @@ class OptOutsReleased(Event):
     def line(self) -> str:
         return (f"{len(self.pods)} pod(s) no longer opt out of disruption (finished, gone or annotation removed) "
                 f"after {self.waited_s:.0f}s")
-
-
-class DoNotDisruptTimeout(CutoverError):
-    """rollout.doNotDisrupt=wait: pods on a node still opted out of disruption past the timeout."""
-
-    def __init__(self, nodes: str, waited_s: float, held: list[str]) -> None:
-        self.nodes = nodes
-        self.held = list(held)
-        names = "; ".join(held[:5]) + (" ..." if len(held) > 5 else "")
-        super().__init__(
-            f"pod(s) on node {nodes} still opt out of disruption after {waited_s:.0f}s ({TIMEOUT_KEY}): {names}; "
-            "nothing more on that node was evicted and the drain stopped. Next: let those pods finish or remove "
-            f"the annotation, then re-run; or raise {TIMEOUT_KEY}; or set {POLICY_KEY}=ignore to evict them anyway."
-        )
 
 
 # -- the one I/O unit -------------------------------------------------------------------------------------------

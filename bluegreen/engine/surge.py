@@ -24,7 +24,7 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from bluegreen.engine.budgets import Budget, allowed_when_all_healthy, budgets_for
-from bluegreen.engine.errors import CutoverError, ReplacementUnschedulable
+from bluegreen.engine.errors import ReplacementUnschedulable, SurgeTimeout
 from bluegreen.engine.kube import WORKLOAD_PATHS
 from bluegreen.engine.nodes import Node, drain_order
 from bluegreen.engine.pods import Pod, classify
@@ -44,7 +44,6 @@ from bluegreen.engine.workloads import (
 #: The pod-template annotation `kubectl rollout restart` sets (objectrestarter.go), to an RFC 3339 time.
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 POLICY_KEY = "rollout.singleReplica"
-TIMEOUT_KEY = "rollout.workloadHealthyTimeoutSeconds"
 
 
 class SingleReplicaAction(StrEnum):
@@ -257,20 +256,6 @@ class SurgeMoved(Event):
     def line(self) -> str:
         return (f"moved {self.workload} by surge: {', '.join(self.pods)} from {', '.join(self.from_nodes)} to "
                 f"{', '.join(self.to_nodes) or '?'} in {self.seconds:.0f}s")
-
-
-class SurgeTimeout(CutoverError):
-    """A surge move (rolling restart) did not complete within rollout.workloadHealthyTimeoutSeconds."""
-
-    def __init__(self, workload: str, waited_s: float, detail: str) -> None:
-        self.workload = workload
-        self.waited_s = waited_s
-        super().__init__(
-            f"the surge move of {workload} (a rolling restart) did not complete after {waited_s:.0f}s ({TIMEOUT_KEY}): "
-            f"{detail}; its old pod still serves and the drain stopped before evicting anything more. Next: check "
-            "its new pod (kubectl rollout status / kubectl describe pod: image pull, probes), then re-run; or raise "
-            f"{TIMEOUT_KEY}; or set {POLICY_KEY}=evict to evict it instead."
-        )
 
 
 # -- I/O units --------------------------------------------------------------------------------------------------
