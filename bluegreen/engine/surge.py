@@ -395,6 +395,11 @@ def move_by_surge(run) -> list[str]:
                 continue
             if complete:
                 detail = f"old pod(s) {', '.join(p.key for p in left)} still terminating"
+            else:
+                slow = [p for p in pods if p.uid not in entry.old and not p.ready and not p.terminating]
+                if slow:
+                    detail += "; new pod(s) not Ready yet: " + ", ".join(f"{p.key} on {p.node or '(unscheduled)'}"
+                                                                        for p in slow[:3])
             if detail != entry.last:
                 entry.last = detail
                 run.reporter.emit(SurgeWaiting(str(ref), detail, waited))

@@ -87,6 +87,24 @@ def test_single_replica_evict_is_the_old_behaviour_and_the_meter_sees_the_gap():
     assert report.pods_evicted == 4 and report.pod_moves_per_evicted_pod == 1.0
 
 
+def test_a_surge_whose_new_pod_never_turns_ready_stops_with_the_old_pod_still_serving():
+    scenario = parse_scenario({
+        "name": "surge-never-ready", "nodes_per_color": 2, "node": {"cpu": "4", "memory": "16Gi", "pods": 110},
+        "join_seconds": 10, "ami": {"from": "ami-0aaaaaaaaaaaaaaaa", "to": "ami-0bbbbbbbbbbbbbbbb"},
+        "load_balancers": {"target_groups": 1, "healthy_after_seconds": 5},
+        "workloads": [{"kind": "Deployment", "name": "solo", "ready_seconds": 2}],
+        "faults": [{"kind": "never_ready_after_move", "workload": "solo"}],
+        "rollout": {"workloadHealthyTimeoutSeconds": 60},
+    })
+    report, reporter = run(scenario)
+    assert report.result == "failed"
+    assert "the surge move of Deployment default/solo (a rolling restart) did not complete after 6" in report.error
+    assert "new pod(s) not Ready yet: default/solo-" in report.error and "State now:" in report.error, report.error
+    assert report.pods_evicted == 0 and report.pods_moved_by_surge == 0
+    assert report.lowest_availability["default/solo"]["lowest_ready"] == 1  # the old pod kept serving
+    assert report.budget_violations == []
+
+
 def test_cli_plan_lists_the_workloads_that_move_by_surge():
     box = Sandbox.start(load_scenario("single-replica-surge"), speed=SPEED)
     try:
