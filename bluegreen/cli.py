@@ -220,7 +220,9 @@ def _plan_pool(args, conn, pool: str | None) -> dict | None:
         data = {"pool": pool, "from_group": old.group_name, "to_group": new.group_name, **data}
     lines = [f"{label}plan: {old_color} -> {new_color} ({desired} node(s)); "
              f"{len(report.old_nodes)} old node(s), {report.pods_to_move} pod(s) to move\n"]
-    lines += [f"  {move.workload}: {len(move.pods)} pod(s), budget {move.budget}\n" for move in report.moves]
+    lines += [f"  {move.workload}: {len(move.pods)} pod(s), "
+              + (move.budget if move.workload in report.surge else f"budget {move.budget}") + "\n"
+              for move in report.moves]
     lines += [f"  stays: {line}\n" for line in report.staying]
     lines += [f"  warning: {line}\n" for line in report.warnings]
     if gates is None:

@@ -45,6 +45,7 @@ from bluegreen.engine.progress import (
     Reporter,
 )
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.surge import SurgeMoved
 
 CRASH_POINTS = ("after_scale_up", "after_gates", "after_cordon", "mid_node", "after_first_node")
 #: After the last run the sandbox settles at most this long (simulated seconds) before the final state is read:
@@ -247,6 +248,7 @@ class Attempt:
     pool_drained: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pool, nodes its drain finished) per pool drained
     # Each pod deleted past its budget: pod, node, pdb (from the engine's PodForced events).
     forced: tuple[dict, ...] = ()
+    pods_moved_by_surge: int = 0  # old pods the engine moved by surge (its SurgeMoved events)
 
     def to_dict(self) -> dict:
         return {"run": self.number, "attempt": self.number, "to": self.to, "color": self.color, "crash": self.crash,
@@ -254,6 +256,7 @@ class Attempt:
                 "pool_nodes_drained": {pool: list(nodes) for pool, nodes in self.pool_drained},
                 "result": str(self.result), "error": self.error, "nodes_drained": list(self.nodes_drained),
                 "pods_evicted": self.pods_evicted, "pods_forced": list(self.pods_forced),
+                "pods_moved_by_surge": self.pods_moved_by_surge,
                 "forced": [dict(f) for f in self.forced], "seconds": round(self.seconds, 1)}
 
 
@@ -480,7 +483,8 @@ def run_once(sandbox, number: int, run, settings: RolloutSettings, reporter: Rep
         details = tuple({"pod": e.pod, "node": e.node, "pdb": e.pdb} for e in collect.of(PodForced))
         return Attempt(number, result, error, drained, len(collect.of(PodEvicted)), sandbox.clock.now() - began,
                        to=run.to, color=chosen[0][1] if chosen else None, crash=run.crash, pods_forced=forced,
-                       forced=details, pool_colors=tuple(chosen), pool_drained=by_pool)
+                       forced=details, pool_colors=tuple(chosen), pool_drained=by_pool,
+                       pods_moved_by_surge=sum(len(e.pods) for e in collect.of(SurgeMoved)))
 
     try:
         reports = play_run(sandbox, run.to, settings, fan, crash, chosen)
@@ -570,6 +574,9 @@ class RehearsalReport:
     plan: dict = field(default_factory=dict)  # the pools plan (bluegreen.sandbox.pool_fit) made before the start
     settle_s: float = 0.0
     final_state_error: str | None = None
+    # Old pods moved by surge as the sandbox measured it (Deployment pods their controller removed from a cordoned
+    # node in a rolling update): not evictions, so not in pods_evicted nor in moves per evicted pod.
+    pods_moved_by_surge: int = 0
 
     @property
     def ok(self) -> bool:
@@ -594,6 +601,7 @@ class RehearsalReport:
             "exit_code": int(self.exit_code),
             "duration_s": round(self.duration_s, 1), "wall_s": round(self.wall_s, 2),
             "nodes_drained": self.nodes_drained, "pods_evicted": self.pods_evicted,
+            "pods_moved_by_surge": self.pods_moved_by_surge,
             "pod_moves_per_evicted_pod": self.pod_moves_per_evicted_pod,
             "lowest_availability": self.lowest_availability, "budget_violations": self.budget_violations,
             "pods_lost": self.pods_lost, "pods_forced": self.pods_forced,
@@ -698,7 +706,8 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
         daemonset_pods_ended=list(measured.get("daemonset_pods_ended", [])),
         api_requests=dict(measured.get("api_requests", {})), old_color_capacity=old_capacity,
         new_color_capacity=new_capacity, attempts=tuple(attempts), crash_at=scenario.crash_at, measurements=measured,
-        pods_forced=forced, settle_s=settled.seconds, final_state_error=final_error, plan=plan.to_dict(), **final,
+        pods_forced=forced, settle_s=settled.seconds, final_state_error=final_error, plan=plan.to_dict(),
+        pods_moved_by_surge=int(measured.get("pods_moved_by_surge", 0)), **final,
     )
 
 
@@ -768,6 +777,7 @@ def summary_text(report: RehearsalReport) -> str:
         f"result: {report.result} in {data['duration_s']}s simulated ({data['wall_s']}s real), "
         f"{len(report.attempts)} run(s); nodes drained {report.nodes_drained}, "
         f"pods evicted {report.pods_evicted}, moves per evicted pod {report.pod_moves_per_evicted_pod}, "
+        f"pods moved by surge {report.pods_moved_by_surge}, "
         f"budget violations {len(report.budget_violations)}, pods lost {len(report.pods_lost)}, "
         f"pods forced {len(report.pods_forced)}, API requests {report.api_requests}"
     )

@@ -66,6 +66,7 @@ from bluegreen.engine.naming import CA_SCALE_DOWN_DISABLED
 from bluegreen.engine.node_events import NodeEventRecorder
 from bluegreen.engine.nodes import Node, drain_order, node_from_json
 from bluegreen.engine.notify import Notifier, NotifyEvent
+from bluegreen.engine.opt_outs import wait_for_opt_outs
 from bluegreen.engine.pods import Pod, classify, pod_from_json
 from bluegreen.engine.preflight import PreflightReport, plan_drain
 from bluegreen.engine.progress import (
@@ -95,6 +96,7 @@ from bluegreen.engine.rollback import roll_back
 from bluegreen.engine.settings import RolloutSettings
 from bluegreen.engine.signals import SignalWatch, health_gate_failure
 from bluegreen.engine.stop import StopState, kept_off_by_cordon, settle_stop, workloads_to_check
+from bluegreen.engine.surge import move_by_surge, single_replicas_in_view
 from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
 from bluegreen.engine.workloads import (
     WorkloadRef,
@@ -138,6 +140,7 @@ class DrainReport:
     preflight: PreflightReport
     verified: tuple[tuple[str, int, int], ...] = ()  # (workload, ready, desired) as verified at the end
     not_awaited: tuple[str, ...] = ()  # evicted pods on a NotReady/unreachable old node, left Terminating
+    surged: tuple[str, ...] = ()  # pods moved by surge (a rolling restart: deleted by their controller, not evicted)
 
     @property
     def pods_forced(self) -> tuple[str, ...]:
@@ -157,6 +160,7 @@ class DrainReport:
             "workloads": list(self.workloads), "duration_s": round(self.seconds, 3),
             "verified": {w: {"ready": r, "desired": d} for w, r, d in self.verified},
             "preflight": self.preflight.to_dict(), "pods_not_awaited": list(self.not_awaited),
+            "pods_moved_by_surge": len(self.surged), "surged_pods": list(self.surged),
         }
 
 
@@ -247,6 +251,7 @@ class RunState:
     drained: list[str] = field(default_factory=list)  # nodes drained by this run
     already: list[str] = field(default_factory=list)  # nodes found drained (and re-verified empty)
     verified: tuple[WorkloadVerdict, ...] = ()
+    surged: list[str] = field(default_factory=list)  # old pods moved by surge (surge.py), not evicted
 
     @property
     def evicted(self) -> list[str]:
@@ -383,7 +388,8 @@ def _drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repo
         wait_gates(conn, new, settings, reporter, clock, expected=expected,
                    like_group=None if expected is not None else old.group_name)
         view = read_view(conn.kube, old.color, new.color, pool=old.pool)
-        report = plan_drain(view, settings, new_desired=new.desired)
+        report = plan_drain(view, settings, new_desired=new.desired,
+                            singles=single_replicas_in_view(conn.kube, view, settings))
         reporter.emit(PreflightChecked(len(report.old_nodes), report.pods_to_move, len(report.blockers)))
         run.prime(view)
         if report.blockers:
@@ -418,6 +424,7 @@ def _drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repo
         old.group_name, new.group_name, tuple(state.drained), tuple(state.already), tuple(state.evicted),
         tuple(state.forced), tuple(sorted(str(w) for w in state.touched)), seconds, report,
         tuple((str(v.ref), v.ready, v.desired) for v in state.verified), tuple(state.not_awaited),
+        tuple(state.surged),
     )
 
 
@@ -484,6 +491,7 @@ def _drain_all(run: DrainRun) -> tuple[list[str], list[str]]:
     nodes = run.old_nodes()
     _cordon_all(run, nodes)
     run.reporter.emit(NodesCordoned(len(nodes)))
+    run.state.surged += move_by_surge(run)  # rollout.singleReplica=surge: before any eviction, onto the new nodes
     total = len(nodes)
     done: set[str] = set()
     state = run.state
@@ -513,6 +521,7 @@ def _drain_all(run: DrainRun) -> tuple[list[str], list[str]]:
 def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int) -> dict[str, int | None]:
     """Drain ``batch`` together; returns node -> pods moved (None for a node found already drained)."""
     settings, clock, kube = run.settings, run.clock, run.kube
+    wait_for_opt_outs(kube, [n.name for n in batch], settings, clock, run.reporter)  # rollout.doNotDisrupt=wait
     start = clock.now()
     run.owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
     run.budgets = [budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets")]

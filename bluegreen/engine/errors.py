@@ -157,6 +157,36 @@ class JobNotComplete(CutoverError):
         )
 
 
+class DoNotDisruptTimeout(CutoverError):
+    """rollout.doNotDisrupt=wait: pods on a node still opted out of disruption past the timeout (opt_outs.py)."""
+
+    def __init__(self, node: str, waited_s: float, pods: list[str]) -> None:
+        self.node = node
+        self.pods = list(pods)
+        names = "; ".join(pods[:5]) + (" ..." if len(pods) > 5 else "")
+        super().__init__(
+            f"pod(s) on node {node} still opt out of disruption after {waited_s:.0f}s "
+            f"(rollout.doNotDisruptTimeoutSeconds): {names}; nothing more on that node was evicted and the drain "
+            "stopped. Next: let those pods finish or remove the annotation, then re-run; or raise "
+            "rollout.doNotDisruptTimeoutSeconds; or set rollout.doNotDisrupt=ignore to evict them anyway."
+        )
+
+
+class SurgeTimeout(CutoverError):
+    """A surge move (rolling restart, surge.py) did not complete within rollout.workloadHealthyTimeoutSeconds."""
+
+    def __init__(self, workload: str, waited_s: float, detail: str) -> None:
+        self.workload = workload
+        self.waited_s = waited_s
+        super().__init__(
+            f"the surge move of {workload} (a rolling restart) did not complete after {waited_s:.0f}s "
+            f"(rollout.workloadHealthyTimeoutSeconds): {detail}; its old pod still serves and the drain stopped "
+            "before evicting anything more. Next: check its new pod (kubectl rollout status / kubectl describe pod: "
+            "image pull, probes), then re-run; or raise rollout.workloadHealthyTimeoutSeconds; or set "
+            "rollout.singleReplica=evict to evict it instead."
+        )
+
+
 class WorkloadUnhealthy(CutoverError):
     """A workload that lost pods did not become fully available again in time."""
 

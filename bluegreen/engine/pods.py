@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bluegreen.engine import opt_outs
 from bluegreen.engine.placement import PodConstraints, constraints_from_json, requests_from_json
 from bluegreen.engine.settings import RolloutSettings
 
@@ -39,6 +40,8 @@ class Pod:
     created: str = ""
     finalizers: tuple[str, ...] = ()
     grace_s: float = 30.0  # the deletion's grace period (deletionGracePeriodSeconds), else the spec's
+    # The annotation by which it opts out of voluntary disruption (opt_outs.py), e.g. karpenter.sh/do-not-disrupt.
+    opt_out: str | None = None
 
     @property
     def key(self) -> str:
@@ -87,6 +90,7 @@ def pod_from_json(obj: dict) -> Pod:
         finalizers=tuple(meta.get("finalizers") or ()),
         grace_s=float(meta.get("deletionGracePeriodSeconds") if meta.get("deletionGracePeriodSeconds") is not None
                       else spec.get("terminationGracePeriodSeconds", 30)),
+        opt_out=opt_outs.opt_out(meta.get("annotations")),
     )
 
 
@@ -112,6 +116,10 @@ def classify(pod: Pod, settings: RolloutSettings) -> PodVerdict:
     if pod.terminating:
         return PodVerdict(pod, "stay", "already terminating")
     warning = None
+    if pod.opt_out is not None:
+        if settings.do_not_disrupt == "block":
+            return PodVerdict(pod, "block", opt_outs.blocker(pod.key, pod.opt_out))
+        warning = opt_outs.warning(pod.key, pod.opt_out, settings.do_not_disrupt, settings.do_not_disrupt_timeout_s)
     if pod.owner_kind is None:
         if settings.unmanaged_pods == "block":
             return PodVerdict(
@@ -119,7 +127,7 @@ def classify(pod: Pod, settings: RolloutSettings) -> PodVerdict:
                 f"pod {pod.key} has no controller: evicting it deletes it for good. Next: run it under a "
                 "Deployment/StatefulSet, delete it yourself, or set rollout.unmanagedPods=evict",
             )
-        warning = f"pod {pod.key} has no controller and will be deleted for good (unmanagedPods=evict)"
+        warning = warning or f"pod {pod.key} has no controller and will be deleted for good (unmanagedPods=evict)"
     if pod.empty_dir:
         if settings.empty_dir == "block":
             return PodVerdict(

@@ -11,6 +11,7 @@ from bluegreen.engine.nodes import NOT_READY_TAINTS, Node
 from bluegreen.engine.placement import NodeRoom, PodToPlace, place, with_daemons
 from bluegreen.engine.pods import Pod, classify
 from bluegreen.engine.settings import RolloutSettings
+from bluegreen.engine.surge import SingleReplica, SingleReplicaAction, single_replicas_in_view
 from bluegreen.engine.view import ClusterView, read_view
 from bluegreen.engine.workloads import budget_words
 
@@ -37,6 +38,13 @@ class PreflightReport:
     cpu_free_m: int
     memory_needed_b: int
     memory_free_b: int
+    # Workloads eviction would take to zero Ready pods, and how each moves (surge.py; rollout.singleReplica).
+    single_replicas: tuple[SingleReplica, ...] = ()
+
+    @property
+    def surge(self) -> tuple[str, ...]:
+        """The workloads that move by surge (a rolling restart) instead of eviction."""
+        return tuple(str(s.workload) for s in self.single_replicas if s.action is SingleReplicaAction.SURGE)
 
     @property
     def ok(self) -> bool:
@@ -53,11 +61,14 @@ class PreflightReport:
             "staying": list(self.staying), "blockers": list(self.blockers), "warnings": list(self.warnings),
             "room": {"cpu_needed_m": self.cpu_needed_m, "cpu_free_m": self.cpu_free_m,
                      "memory_needed_b": self.memory_needed_b, "memory_free_b": self.memory_free_b},
+            "surge": list(self.surge), "single_replicas": [s.to_dict() for s in self.single_replicas],
         }
 
 
-def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int) -> PreflightReport:
-    """Pure decision over one cluster view; every blocker is collected, none stops the others from being found."""
+def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int,
+               singles: list[SingleReplica] | tuple[SingleReplica, ...] = ()) -> PreflightReport:
+    """Pure decision over one cluster view; every blocker is collected, none stops the others from being found.
+    ``singles``: the workloads eviction would take to zero Ready pods (``surge.single_replicas_in_view``)."""
     old_names = {n.name for n in view.old_nodes}
     blockers: list[str] = []
     warnings: list[str] = []
@@ -107,13 +118,19 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
     mem_free = sum(r.memory_b - r.used_memory_b for r in rooms if not r.unschedulable)
     to_place = [pod_to_place(view, p) for p in moving if p.owner_kind is not None]  # bare pods do not come back
     blockers += [m.blocker() for m in place(to_place, rooms).misfits]
+    for single in singles:  # rollout.singleReplica: block refuses them, evict warns, surge says how
+        if single.action is SingleReplicaAction.BLOCK:
+            blockers.append(single.blocker())
+        elif single.warning():
+            warnings.append(single.warning() or "")
+        budget_of[str(single.workload)] = single.describe()
     moves = tuple(
         WorkloadMove(workload, tuple(pods), budget_of[workload]) for workload, pods in sorted(by_workload.items())
     )
     return PreflightReport(
         old_nodes=tuple(sorted(old_names)), new_nodes=tuple(sorted(n.name for n in view.new_nodes)), moves=moves,
         staying=tuple(staying), blockers=tuple(blockers), warnings=tuple(warnings), cpu_needed_m=cpu_needed,
-        cpu_free_m=cpu_free, memory_needed_b=mem_needed, memory_free_b=mem_free,
+        cpu_free_m=cpu_free, memory_needed_b=mem_needed, memory_free_b=mem_free, single_replicas=tuple(singles),
     )
 
 
@@ -168,4 +185,6 @@ def new_color_rooms(view: ClusterView, missing: int) -> list[NodeRoom]:
 
 def preflight(conn, old, new, settings: RolloutSettings) -> PreflightReport:
     """Read-only: what draining ``old`` onto ``new`` would do, and every blocker."""
-    return plan_drain(read_view(conn.kube, old.color, new.color, pool=old.pool), settings, new_desired=new.desired)
+    view = read_view(conn.kube, old.color, new.color, pool=old.pool)
+    return plan_drain(view, settings, new_desired=new.desired, singles=single_replicas_in_view(conn.kube, view,
+                                                                                                 settings))

@@ -13,6 +13,8 @@ EmptyDirPolicy = Literal["evict", "block"]
 UnmanagedPodPolicy = Literal["block", "evict"]
 PdbTimeoutPolicy = Literal["stop", "force"]
 SignalFailurePolicy = Literal["rollback", "stop"]
+SingleReplicaPolicy = Literal["surge", "evict", "block"]
+DoNotDisruptPolicy = Literal["block", "wait", "ignore"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,16 @@ class RolloutSettings:
     on_signal_failure: SignalFailurePolicy | None = None
     # An http(s) URL that receives one JSON POST (Slack-compatible) at the drain's start, failure, rollback, success.
     notify_url: str | None = None
+    # A workload that eviction would take to zero Ready pods (one replica, or every Ready one on one node being
+    # drained with no budget keeping any): "surge" (a Deployment moves by a rolling restart onto the new nodes, its
+    # new pod Ready before the old one stops; what cannot surge is evicted), "evict", or "block" (preflight stops).
+    single_replica: SingleReplicaPolicy = "surge"
+    # Pods annotated karpenter.sh/do-not-disrupt=true or cluster-autoscaler.kubernetes.io/safe-to-evict=false:
+    # "block" (preflight stops naming them), "wait" (up to do_not_disrupt_timeout_s for them to finish or lose the
+    # annotation, then stop), or "ignore" (evicted like any other pod).
+    do_not_disrupt: DoNotDisruptPolicy = "block"
+    # How long doNotDisrupt=wait waits on a node for its opted-out pods before the drain stops.
+    do_not_disrupt_timeout_s: float = 600.0
 
     @property
     def has_signals(self) -> bool:
@@ -108,4 +120,7 @@ ROLLOUT_CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "bakeSeconds": ("bake_s", "seconds0"),
     "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
     "notifyUrl": ("notify_url", "url"),
+    "singleReplica": ("single_replica", ("surge", "evict", "block")),
+    "doNotDisrupt": ("do_not_disrupt", ("block", "wait", "ignore")),
+    "doNotDisruptTimeoutSeconds": ("do_not_disrupt_timeout_s", "seconds"),
 }

@@ -288,6 +288,9 @@ def _drain_summary(inputs: CutoverInputs, data: Mapping[str, Any]) -> str:
     forced = _count(data.get("pods_forced"))
     seconds = float(data.get("duration_s", data.get("seconds")) or 0)
     text = f"drained {drained} {inputs.old_color} node(s) onto {inputs.new_color}, {pods} pod(s) moved"
+    surged = _count(data.get("pods_moved_by_surge"))
+    if surged:
+        text += f", {surged} moved by surge (rolling restart)"
     if earlier:
         text += f", {earlier} node(s) drained by an earlier run"
     if forced:

@@ -51,6 +51,13 @@ _AMI = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^(?:\d+(?:\.\d+)?|\.\d+)(?:m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _PERCENT = re.compile(r"^(?:100|[1-9]?\d)%$")
+# Annotation keys as kube-apiserver validates them (apimachinery validation.IsQualifiedName): an optional DNS
+# subdomain prefix and "/", then a name of at most 63 characters.
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+#: The sandbox's own annotations (readiness delay, run time, faults) live under this prefix; a scenario sets them
+#: through its own fields.
+SANDBOX_ANNOTATION_PREFIX = "sandbox.bluegreen.io/"
 
 
 class ScenarioError(ValueError):
@@ -126,6 +133,8 @@ class Workload:
     zonal_volume: bool = False  # StatefulSet: each pod's volume is bound to the zone it first ran in
     completions: int = 1  # Job: pods that must succeed, one after another
     run_seconds: float = 60.0  # Job: how long each pod runs once Ready, then succeeds
+    # Pod-template annotations (e.g. karpenter.sh/do-not-disrupt: "true"), copied onto every pod of the workload.
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -417,6 +426,7 @@ _WORKLOAD_KEYS = (
     "zonal_volume",
     "completions",
     "run_seconds",
+    "annotations",
 )
 _NODE_KEYS = ("cpu", "memory", "pods", "instance_type", "labels", "taints", "zones")
 _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -772,7 +782,27 @@ class _Parser:
             completions=self.integer(self.get(data, "completions", path, 1), f"{path}.completions", 1, 100),
             run_seconds=self.number(self.get(data, "run_seconds", path, 60.0), f"{path}.run_seconds", 0.0,
                                     exclusive=True),
+            annotations=self.annotations(self.get(data, "annotations", path, {}), f"{path}.annotations"),
         )
+
+    def annotations(self, value: Any, path: str) -> dict[str, str]:
+        """Pod-template annotations: qualified-name keys (as the API server validates them) to string values."""
+        if not isinstance(value, dict):
+            raise self.fail(path, f"{value!r} is not a mapping of annotation names to string values")
+        for key, item in value.items():
+            at = f"{path}.{key}"
+            prefix, _, name = key.rpartition("/") if isinstance(key, str) else ("", "", "")
+            if (not isinstance(key, str) or len(name) > 63 or not _QUALIFIED_NAME.match(name)
+                    or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)))):
+                raise self.fail(at, f"{key!r} is not an annotation name (an optional DNS subdomain prefix and '/', "
+                                "then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+                                "or digit)")
+            if key.startswith(SANDBOX_ANNOTATION_PREFIX):
+                raise self.fail(at, f"reserved; the sandbox sets {SANDBOX_ANNOTATION_PREFIX}* annotations from the "
+                                "workload's own fields (ready_seconds, run_seconds, faults)")
+            if not isinstance(item, str):
+                raise self.fail(at, f"{item!r} is not a string; annotation values are strings (quote \"true\")")
+        return dict(value)
 
     def budget(self, value: Any, path: str) -> Budget:
         data = self.mapping(value, path, ("minAvailable", "maxUnavailable"))

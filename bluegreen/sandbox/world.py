@@ -253,6 +253,7 @@ class Sandbox:
                 never_ready_on_image=self._never_ready_image(f"{workload.namespace}/{workload.name}"),
                 completions=workload.completions,
                 run_seconds=workload.run_seconds,
+                annotations=workload.annotations or None,
             ):
                 self.cluster.apply(obj)
         self._fast_forward_until_settled()

@@ -549,8 +549,12 @@ class FakeCluster:
         self._pod_changes[pod["metadata"]["uid"]] = None
 
     def _record_pod_gone(self, pod: dict, how: str) -> None:
-        if how == "scaled_down":
-            return  # a controller removing its own surplus is not a disruption
+        if how == "scaled_down":  # a controller removing its own surplus is not a disruption
+            node = self.lookup("nodes", None, pod["spec"].get("nodeName") or "")
+            cordoned = bool(node is not None and (node.get("spec") or {}).get("unschedulable"))
+            if not pod_terminal(pod):
+                self.measurements.on_pod_scaled_down(self.pod_ref(pod), self.now, node_cordoned=cordoned)
+            return
         if pod_terminal(pod):
             return  # a finished pod (a Job's completed one) owes no replacement
         self.measurements.on_pod_gone(self.pod_ref(pod), how, self.now)

@@ -107,6 +107,9 @@ class Measurements:
     _violating: set[str] = field(default_factory=set)
     _first_ready: dict[str, int] = field(default_factory=dict)  # workload -> Ready pods when recording began
     moves_settled_whole: int = 0  # removed pods owed no replacement: their workload was whole again without one
+    # Ready Deployment pods their own controller removed from a cordoned node: a rolling update (a surge move)
+    # started their replacement first. Not evictions, not disruptions; counted apart.
+    surge_moves: list[dict] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
@@ -154,6 +157,15 @@ class Measurements:
             self._pending.setdefault(pod.workload, deque()).append(
                 _PendingMove(pod, original, original_uid, now, how)
             )
+
+    def on_pod_scaled_down(self, pod: PodRef, now: float, *, node_cordoned: bool) -> None:
+        """A controller removed one of its own pods (a scale-down, a rolling update's old pod). One of a Deployment,
+        once Ready, on a cordoned node is a surge move: its rolling update moved it off the node being emptied."""
+        with self._lock:
+            if not self.recording or pod.workload_kind != "Deployment" or not node_cordoned or not pod.ever_ready:
+                return
+            self.surge_moves.append({"pod": f"{pod.namespace}/{pod.name}", "workload": pod.workload,
+                                     "from_node": pod.node, "at": round(now, 3)})
 
     def on_eviction_refused(self) -> None:
         with self._lock:
@@ -229,4 +241,6 @@ class Measurements:
                 "pods_awaiting_replacement": len(lost),
                 "evictions_refused": self.evictions_refused,
                 "moves_settled_whole": self.moves_settled_whole,
+                "pods_moved_by_surge": len(self.surge_moves),
+                "surge_moves": [dict(m) for m in self.surge_moves],
             }

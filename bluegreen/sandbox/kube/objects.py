@@ -29,8 +29,9 @@ ZONAL_STORAGE_CLASS = "sandbox-zonal"
 
 def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grace_seconds: float,
                  empty_dir: bool, tolerations: list[dict] | None, node_selector: dict[str, str] | None = None,
-                 affinity: dict | None = None, never_ready_on_image: str | None = None) -> dict:
-    """A pod template labelled ``app.kubernetes.io/name=<name>``."""
+                 affinity: dict | None = None, never_ready_on_image: str | None = None,
+                 annotations: dict[str, str] | None = None) -> dict:
+    """A pod template labelled ``app.kubernetes.io/name=<name>`` (with ``annotations``, when given)."""
     container = {
         "name": "app",
         "image": "registry.k8s.io/pause:3.10",
@@ -47,8 +48,10 @@ def pod_template(name: str, *, cpu: str, memory: str, ready_seconds: float, grac
     if affinity:
         spec["affinity"] = copy.deepcopy(affinity)
     metadata: dict = {"labels": {APP_LABEL: name}}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
     if ready_seconds:
-        metadata["annotations"] = {READY_SECONDS_ANNOTATION: str(float(ready_seconds))}
+        metadata.setdefault("annotations", {})[READY_SECONDS_ANNOTATION] = str(float(ready_seconds))
     if never_ready_on_image:
         metadata.setdefault("annotations", {})[NEVER_READY_ON_IMAGE_ANNOTATION] = never_ready_on_image
     return {"metadata": metadata, "spec": spec}
@@ -60,13 +63,13 @@ def workload_objects(kind: str, name: str, namespace: str = "default", *, replic
                      tolerations: list[dict] | None = None, node_selector: dict[str, str] | None = None,
                      affinity: dict | None = None, zonal_volume: bool = False,
                      never_ready_on_image: str | None = None, completions: int = 1,
-                     run_seconds: float = 60.0) -> list[dict]:
+                     run_seconds: float = 60.0, annotations: dict[str, str] | None = None) -> list[dict]:
     """The namespace (unless "default"), the workload and, when ``pdb`` is given, its PodDisruptionBudget.
 
     ``kind`` is Deployment, StatefulSet, DaemonSet or Pod (a bare pod without a controller);
     ``pdb`` is ``{"minAvailable": 2}`` or ``{"maxUnavailable": "25%"}`` and so on; ``zonal_volume`` (StatefulSet
     only) gives each pod a claim "data-<pod>" from a volumeClaimTemplate, bound to a volume in the zone of the node
-    the pod first runs on.
+    the pod first runs on; ``annotations`` go onto the pod template (onto the pod itself for a bare pod).
     """
     if zonal_volume and kind != "StatefulSet":
         raise WorkloadSpecError(f"workload {name!r}: zonal_volume needs kind StatefulSet (one claim per pod), "
@@ -86,7 +89,7 @@ def workload_objects(kind: str, name: str, namespace: str = "default", *, replic
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     template = pod_template(name, cpu=cpu, memory=memory, ready_seconds=ready_seconds, grace_seconds=grace_seconds,
                             empty_dir=empty_dir, tolerations=tolerations, node_selector=node_selector,
-                            affinity=affinity, never_ready_on_image=never_ready_on_image)
+                            affinity=affinity, never_ready_on_image=never_ready_on_image, annotations=annotations)
     labels = {APP_LABEL: name}
     metadata = {"name": name, "namespace": namespace, "labels": dict(labels)}
     selector = {"matchLabels": dict(labels)}

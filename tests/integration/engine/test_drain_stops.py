@@ -118,7 +118,8 @@ def test_a_single_replica_down_at_stop_time_is_reported_and_gets_its_node_back(w
     world = world_factory([dict(kind="Deployment", name="solo", replicas=1, ready_seconds=20),
                            dict(kind="Deployment", name="guarded", replicas=2, pdb={"minAvailable": 2})],
                           per_color=1)
-    run, _ = run_for(world, settings=SETTINGS.with_overrides(eviction_timeout_s=5.0))
+    # singleReplica=evict: solo's only pod is evicted (with surge, the default, it would never be down)
+    run, _ = run_for(world, settings=SETTINGS.with_overrides(eviction_timeout_s=5.0, single_replica="evict"))
     with pytest.raises(EvictionBlocked) as info:
         drain_old_nodes(run)
     state = info.value.state

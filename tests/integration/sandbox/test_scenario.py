@@ -236,6 +236,19 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path: Path) -> None:
          r"workloads\[0\].tolerations\[0\].tolerationSeconds: is only allowed with effect NoExecute"),
         (("workloads", 0, "tolerations"), [{"key": "k", "colour": "x"}],
          r"workloads\[0\].tolerations\[0\].colour: unknown field"),
+        (("workloads", 0, "annotations"), ["a"], r"workloads\[0\].annotations: \['a'\] is not a mapping"),
+        (("workloads", 0, "annotations"), {"karpenter.sh/do-not-disrupt": True},
+         r"workloads\[0\].annotations.karpenter.sh/do-not-disrupt: True is not a string; annotation values are "),
+        (("workloads", 0, "annotations"), {"-bad": "x"}, r"workloads\[0\].annotations.-bad: '-bad' is not an "
+         r"annotation name"),
+        (("workloads", 0, "annotations"), {"Bad_Prefix/x": "y"},
+         r"workloads\[0\].annotations.Bad_Prefix/x: .* is not an annotation"),
+        (("workloads", 0, "annotations"), {"sandbox.bluegreen.io/ready-seconds": "1"},
+         r"workloads\[0\].annotations.sandbox.bluegreen.io/ready-seconds: reserved; the sandbox sets"),
+        (("rollout", "singleReplica"), "maybe", r"rollout.singleReplica: 'maybe' is not allowed; allowed: surge, "
+         r"evict, block"),
+        (("rollout", "doNotDisrupt"), "never", r"rollout.doNotDisrupt: 'never' is not allowed; allowed: block, wait"),
+        (("rollout", "doNotDisruptTimeoutSeconds"), 0, r"rollout.doNotDisruptTimeoutSeconds: 0 is out of range"),
         (("runs",), "twice", r"runs: 'twice' is not a list of runs"),
         (("runs",), [], r"runs: \[\] is empty; give at least one run"),
         (("runs",), [{"to": "back"}], r"runs\[0\].to: 'back' is not allowed; allowed: to, from"),
@@ -315,6 +328,22 @@ def test_valid_tolerations_are_kept() -> None:
                     "tolerationSeconds": 30}]
     scenario = parse_scenario(with_change(("workloads", 0, "tolerations"), tolerations))
     assert scenario.workloads[0].tolerations == tuple(tolerations)
+
+
+def test_valid_annotations_reach_the_pod_template() -> None:
+    from bluegreen.sandbox.kube.objects import workload_objects
+
+    annotations = {"karpenter.sh/do-not-disrupt": "true", "cluster-autoscaler.kubernetes.io/safe-to-evict": "false",
+                   "team": "payments"}
+    scenario = parse_scenario(with_change(("workloads", 0, "annotations"), annotations))
+    workload = scenario.workloads[0]
+    assert workload.annotations == annotations
+    (deployment, *_) = [o for o in workload_objects(workload.kind, workload.name, annotations=workload.annotations,
+                                                     ready_seconds=2) if o["kind"] == workload.kind]
+    template = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert template == {**annotations, "sandbox.bluegreen.io/ready-seconds": "2.0"}
+    (pod,) = workload_objects("Pod", "lone", annotations={"karpenter.sh/do-not-disrupt": "true"})
+    assert pod["metadata"]["annotations"] == {"karpenter.sh/do-not-disrupt": "true"}
 
 
 def test_a_directory_or_an_unreadable_file_is_one_named_error(tmp_path: Path) -> None:

@@ -160,3 +160,56 @@ def test_recreate_removes_every_old_pod_before_the_new_ones_start(tmp_path: Path
     first_new = min(i for i, hashes in enumerate(hashes_seen) if hashes - {old_hash})
     assert first_new > last_old
     assert (status.replicas, status.updated_replicas, status.available_replicas) == (3, 3, 3)
+
+
+def _solo_pods(cluster: FakeCluster) -> list[tuple[str, str, bool, bool]]:
+    """(name, node, Ready, terminating) of every pod of the web Deployment not finished yet."""
+    with cluster.lock:
+        return [(p["metadata"]["name"], p["spec"].get("nodeName") or "",
+                 any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or []),
+                 bool(p["metadata"].get("deletionTimestamp")))
+                for p in cluster.objects("pods") if p["metadata"]["name"].startswith("web-")
+                and p["status"].get("phase") not in ("Succeeded", "Failed")]
+
+
+# Follows pkg/controller/deployment/rolling.go (reconcileNewReplicaSet scales the new ReplicaSet up to
+# replicas + maxSurge first; reconcileOldReplicaSets scales the old one down only while replicas - maxUnavailable
+# pods stay available), pkg/scheduler (a cordoned node, spec.unschedulable, takes no new pod:
+# nodeunschedulable plugin) and the ReplicaSet controller (the old pod is deleted, not evicted). A single-replica
+# Deployment restarted while its node is cordoned surges its new pod onto an uncordoned node and keeps one pod
+# Ready throughout; with maxSurge 0 the old pod goes first (what a surge move cannot help, and the engine's plan
+# says so).
+@pytest.mark.parametrize(("max_surge", "fewest_ready", "most_pods"), [("25%", 1, 2), (0, 0, 1)])
+def test_a_restart_of_one_replica_surges_onto_an_uncordoned_node(tmp_path: Path, max_surge, fewest_ready: int,
+                                                                 most_pods: int):
+    cluster = FakeCluster()
+    old_node, new_node = add_nodes(cluster, 2)
+    for served in serve(cluster, tmp_path, speed=None):
+        api = config.new_client_from_config(config_file=served.kubeconfig)
+        apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+        core.patch_node(new_node, {"spec": {"unschedulable": True}})  # the pod lands on the old node
+        apps.create_namespaced_deployment("default", _deployment(1, max_surge=max_surge, max_unavailable="25%"))
+        served.advance(20)
+        (first,) = _solo_pods(cluster)
+        assert first[1] == old_node and first[2]
+        core.patch_node(old_node, {"spec": {"unschedulable": True}})
+        core.patch_node(new_node, {"spec": {"unschedulable": False}})
+        with cluster.lock:
+            cluster.measurements.start(cluster.now, cluster.availability_now())
+        apps.patch_namespaced_deployment("web", "default", _restart_annotation("2026-01-01T00:00:00Z"))
+        seen = []
+        for _ in range(120):
+            served.advance(0.5)
+            seen.append(_solo_pods(cluster))
+        status = apps.read_namespaced_deployment("web", "default").status
+        api.close()
+    with cluster.lock:
+        measured = cluster.measurements.summary()
+    assert min(sum(ready and not gone for _, _, ready, gone in pods) for pods in seen) == fewest_ready
+    assert max(sum(not gone for _, _, _, gone in pods) for pods in seen) == most_pods
+    (last,) = seen[-1]
+    assert last[0] != first[0] and last[1] == new_node and last[2]
+    assert (status.replicas, status.updated_replicas, status.available_replicas) == (1, 1, 1)
+    # The old pod was removed by its controller, not evicted: the meter counts it as a surge move, apart.
+    assert measured["pods_evicted"] == 0
+    assert [m["pod"] for m in measured["surge_moves"]] == [f"default/{first[0]}"]
