@@ -62,6 +62,7 @@ class ScenarioShape:
     has_load_balancers: bool
     placement: str  # packed | spread
     workloads: tuple[Workload, ...]
+    canary_pause_seconds: float = 0.0  # rollout.canaryPauseSeconds: the pause after the first drained node
 
     @property
     def daemonsets(self) -> tuple[Workload, ...]:
@@ -116,6 +117,7 @@ def shape_from_mapping(data: Mapping[str, Any], name: str = "scenario") -> Scena
             has_load_balancers=bool(lbs.get("target_groups", 1) or lbs.get("classic_elbs", 0)),
             placement=str(data.get("placement", "spread")),
             workloads=workloads,
+            canary_pause_seconds=float((data.get("rollout") or {}).get("canaryPauseSeconds", 0.0)),
         )
     except KeyError as missing:
         raise ShapeError(f"scenario {name}: required field {missing} is missing") from None

@@ -611,7 +611,8 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     waves: dict[WorkloadRef, int] = {}
     reported: set[str] = set()
     while any(m.open for m in moves):
-        reap(run, moves, [n for n in order if any(m.leaving and m.pod.node == n for m in moves)])
+        leaving = {m.pod.node for m in moves if m.leaving}
+        reap(run, moves, [n for n in order if n in leaving])  # only the nodes an evicted pod is still on
         check_replacements(run, moves)
         now = clock.now()
         if now - start >= settings.node_drain_timeout_s:
