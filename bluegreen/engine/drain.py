@@ -19,6 +19,7 @@ Whatever stops a run, the stop invariant (``stop.py``) is applied before the err
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bluegreen.engine import groups
@@ -71,6 +72,7 @@ from bluegreen.engine.paced import (
     Candidate,
     GateStep,
     emptied_nodes,
+    gate_needs_pods,
     gate_step,
     implicit_room,
     plan_wave,
@@ -609,6 +611,7 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     run.reporter.emit(PacedDrainStarted(len(order), len(moves), len({m.workload for m in moves})))
     in_flight: dict[WorkloadRef, float] = {}  # workload -> when its last wave went; its gate is closed
     waves: dict[WorkloadRef, int] = {}
+    status_only: dict[WorkloadRef, int] = {}  # looks at a gate that read only the controller's status, in a row
     reported: set[str] = set()
     while any(m.open for m in moves):
         leaving = {m.pod.node for m in moves if m.leaving}
@@ -618,7 +621,7 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
         if now - start >= settings.node_drain_timeout_s:
             _paced_timeout(moves, order, now - start, now)
         await_jobs(run, moves, now - start)
-        looked = _paced_gates(run, moves, in_flight)
+        looked = _paced_gates(run, moves, in_flight, status_only)
         _report_emptied(run, moves, order, index_of, total, reported, start)
         open_refs = {m.workload for m in moves if m.waiting} - set(in_flight)
         room = {b.key: b.disruptions_allowed for b in _fresh_budgets(run, moves, open_refs, covering)}
@@ -629,10 +632,8 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
         wave = plan_wave(candidates, open_workloads=open_refs, budget_room=room, implicit=implicit, now=now)
         by_key = {m.pod.key: m for m in moves if m.waiting}
         went: dict[WorkloadRef, list[PodMove]] = {}
-        for key in wave.pods:
-            move = by_key[key]
-            if _evict_one(run, move, now, list(covering[id(move)])):
-                went.setdefault(move.workload, []).append(move)
+        for move in _evict_wave(run, [by_key[key] for key in wave.pods], now, covering):
+            went.setdefault(move.workload, []).append(move)
         for ref, gone in sorted(went.items()):
             left = sum(1 for m in moves if m.workload == ref and m.waiting)
             if ref.kind not in UNGATED_KINDS:
@@ -653,17 +654,26 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     return result
 
 
-def _paced_gates(run: DrainRun, moves: list[PodMove], in_flight: dict[WorkloadRef, float]) -> dict:
+def _paced_gates(run: DrainRun, moves: list[PodMove], in_flight: dict[WorkloadRef, float],
+                 status_only: dict[WorkloadRef, int]) -> dict:
     """Look at every workload whose last wave is out: open its gate once its moved pods are Ready again, stop at
     once on a replacement the scheduler cannot place, and after rollout.workloadHealthyTimeoutSeconds. Returns
     what was read (workload -> (status, pods)), so the wave's implicit budgets need not read it again."""
     looked: dict[WorkloadRef, tuple[WorkloadStatus | None, list[Pod]]] = {}
     now = run.clock.now()
+    excused = {m.workload for m in moves if m.waiting and not m.costs_availability}
     for ref in sorted(in_flight):
-        status, pods = run.status_of(ref), run.workload_pods(ref)
+        status = run.status_of(ref)
+        waited = now - in_flight[ref]
+        if not gate_needs_pods(status_whole=status is None or status.gap() is None, excused=ref in excused,
+                               status_only_looks=status_only.get(ref, 0), waited_s=waited,
+                               timeout_s=run.settings.workload_healthy_timeout_s):
+            status_only[ref] = status_only.get(ref, 0) + 1
+            continue  # its controller says it is still short: its pods cannot say "whole" yet
+        status_only[ref] = 0
+        pods = run.workload_pods(ref)
         looked[ref] = (status, pods)
         verdict = judge_workload(ref, status, pods, run.to_drain)
-        waited = now - in_flight[ref]
         step = gate_step(whole=verdict.whole, unschedulable=verdict.health is Health.UNSCHEDULABLE,
                          waited_s=waited, timeout_s=run.settings.workload_healthy_timeout_s)
         if step is GateStep.OPEN:
@@ -879,7 +889,38 @@ def evict_pass(run: DrainRun, moves: list[PodMove], now: float,
 
 def _evict_one(run: DrainRun, move: PodMove, now: float, covering: list[str]) -> bool:
     """One Eviction for ``move``'s pod and its typed outcome applied; True when the pod is on its way out."""
-    answer = run.kube.evict_pod(move.pod.namespace, move.pod.name)
+    return _apply_eviction(run, move, now, covering, run.kube.evict_pod(move.pod.namespace, move.pod.name))
+
+
+#: Evictions of one paced wave sent at once (kubectl drain evicts a node's pods concurrently, one goroutine per pod:
+#: k8s.io/kubectl/pkg/drain/drain.go, ``Helper.evictPods``); below the client's connection pool size.
+EVICTION_WORKERS = 8
+
+
+def _evict_wave(run: DrainRun, wave: list[PodMove], now: float, covering: dict[int, tuple[str, ...]]) -> list[PodMove]:
+    """Send the Evictions of ``wave`` concurrently, then apply every answer in order on this thread (events, state);
+    returns the moves whose pods are on their way out. An answer that stops the drain (a failure, a budget given up
+    on) is raised only after every other answer is applied, so the run state knows each pod that did leave."""
+    if len(wave) > 1:
+        with ThreadPoolExecutor(max_workers=min(EVICTION_WORKERS, len(wave))) as pool:
+            answers = list(pool.map(lambda m: run.kube.evict_pod(m.pod.namespace, m.pod.name), wave))
+    else:
+        answers = [run.kube.evict_pod(m.pod.namespace, m.pod.name) for m in wave]
+    went: list[PodMove] = []
+    stop: Exception | None = None
+    for move, answer in zip(wave, answers, strict=True):
+        try:
+            if _apply_eviction(run, move, now, list(covering[id(move)]), answer):
+                went.append(move)
+        except CutoverError as exc:
+            stop = stop or exc
+    if stop is not None:
+        raise stop
+    return went
+
+
+def _apply_eviction(run: DrainRun, move: PodMove, now: float, covering: list[str], answer) -> bool:
+    """The API's answer to ``move``'s Eviction applied to it; True when the pod is on its way out."""
     if answer.outcome is EvictionOutcome.EVICTED:
         _left(run, move, now)
         run.reporter.emit(PodEvicted(move.pod.key, move.pod.node or "", str(move.workload)))

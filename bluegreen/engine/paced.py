@@ -118,6 +118,22 @@ def gate_step(*, whole: bool, unschedulable: bool, waited_s: float, timeout_s: f
     return GateStep.TIMED_OUT if waited_s >= timeout_s else GateStep.WAIT
 
 
+#: Every this many polls a workload's gate reads its pods even while its controller says it is short, so a
+#: replacement the scheduler cannot place is named without waiting for the timeout.
+FULL_LOOK_EVERY = 5
+
+
+def gate_needs_pods(*, status_whole: bool, excused: bool, status_only_looks: int, waited_s: float,
+                    timeout_s: float) -> bool:
+    """Whether a look at a workload's gate reads its pods (a list) or stops at its controller's status (one read).
+
+    The pods decide (Ready, Pending and why), but while the controller's status still counts replacements missing
+    they cannot say "whole"; so they are read when the status says whole, when an unready pod of the workload on an
+    old node may be excused (``replacements.judge_workload``), after ``FULL_LOOK_EVERY - 1`` looks at the status
+    alone, and at the timeout (whose message quotes them)."""
+    return (status_whole or excused or waited_s >= timeout_s or status_only_looks >= FULL_LOOK_EVERY - 1)
+
+
 def emptied_nodes(order: Sequence[str], open_per_node: Mapping[str, int], reported: set[str]) -> list[str]:
     """Nodes (in drain order) that hold no pod still to move and were not reported drained yet."""
     return [n for n in order if n not in reported and open_per_node.get(n, 0) == 0]

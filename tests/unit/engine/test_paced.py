@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.engine.paced import Candidate, GateStep, emptied_nodes, gate_step, implicit_room, plan_wave
+from bluegreen.engine.paced import (
+    FULL_LOOK_EVERY,
+    Candidate,
+    GateStep,
+    emptied_nodes,
+    gate_needs_pods,
+    gate_step,
+    implicit_room,
+    plan_wave,
+)
 from bluegreen.engine.workloads import WorkloadRef
 
 WEB = WorkloadRef("Deployment", "shop", "web")
@@ -120,3 +129,15 @@ def test_nodes_are_drained_as_they_empty_in_drain_order_once_each() -> None:
     assert emptied_nodes(order, {"n0": 0, "n1": 2, "n3": 0}, set()) == ["n0", "n2", "n3"]
     assert emptied_nodes(order, {"n1": 1}, {"n0", "n2", "n3"}) == []
     assert emptied_nodes(order, {}, {"n0", "n2", "n3"}) == ["n1"]
+
+
+@pytest.mark.parametrize(("status_whole", "excused", "looks", "waited", "reads_pods"), [
+    (True, False, 0, 1.0, True),  # the controller says whole: the pods confirm it (Ready, nothing Pending)
+    (False, False, 0, 1.0, False),  # still short by its own count: one read of its status is enough
+    (False, False, FULL_LOOK_EVERY - 1, 5.0, True),  # now and then the pods anyway (a Pending replacement, named)
+    (False, True, 0, 1.0, True),  # an unready pod not moved yet may be excused: only its pods can tell
+    (False, False, 0, 600.0, True),  # at the timeout the message quotes the pods
+])
+def test_a_gate_reads_the_pods_only_when_they_can_decide(status_whole, excused, looks, waited, reads_pods) -> None:
+    assert gate_needs_pods(status_whole=status_whole, excused=excused, status_only_looks=looks, waited_s=waited,
+                           timeout_s=600.0) is reads_pods
