@@ -30,6 +30,8 @@ def scenario(**overrides):
         "load_balancers": {"target_groups": 1, "healthy_after_seconds": 30},
         "placement": "packed",
         "workloads": [],
+        # no start-up time of new pods unless a test sets it, so the arithmetic below reads plainly
+        "timing": {"schedule_seconds": 0, "container_start_seconds": 0},
     }
     base.update(overrides)
     return shape_from_mapping(base)
@@ -214,3 +216,20 @@ def test_paced_bound_of_the_bench_scenarios_is_below_the_serial_one(name):
     assert paced.gates_seconds == serial.gates_seconds
     assert paced.canary == serial.nodes[0]
     assert paced.total_seconds < serial.total_seconds
+
+
+def test_every_new_pod_pays_its_start_before_its_readiness_delay_in_both_bounds():
+    ds = {"kind": "DaemonSet", "name": "agent", "namespace": "kube-system", "cpu": "50m", "memory": "32Mi",
+          "ready_seconds": 5}
+    timing = {"schedule_seconds": 0.5, "container_start_seconds": 2}
+    shape = scenario(nodes_per_color=2, placement="spread", timing=timing, workloads=[
+        ds, deployment("web", 4, ready=10, grace=5, pdb={"maxUnavailable": 1}),
+        deployment("db", 2, ready=8, grace=4, pdb={"maxUnavailable": 1}, kind="StatefulSet")])
+    assert shape.start_seconds == 2.5
+    assert gates_seconds(shape) == 60 + 2.5 + 5
+    # each node: web 2 waves of 12.5 s; db one wave: gone (4 s), then started (2.5 s) and Ready (8 s)
+    assert [n.seconds for n in lower_bound(shape).nodes] == [25, 25]
+    (web, db) = sorted(paced_lower_bound(shape).chains, key=lambda c: c.workload, reverse=True)
+    assert (web.workload, web.seconds, db.seconds) == ("app/web", 25, 14.5)
+    sandbox_defaults = scenario(timing=None)
+    assert sandbox_defaults.start_seconds == 1.0  # the sandbox's own timing when the scenario sets none
