@@ -588,10 +588,13 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     plan = plan_batch([(n, run.node_pods([n.name])) for n in batch], settings)
     if plan.blockers:
         raise PreflightBlocked(list(plan.blockers), started=True)
-    moves: list[PodMove] = []
+    moves = [PodMove(p, workload_of(p, run.owners)) for work in plan.nodes if not work.already_drained
+             for p in work.evictable]
     result: dict[str, int | None] = {}
     order: list[str] = []
     index_of: dict[str, int] = {}
+    run.reporter.emit(PacedDrainStarted(sum(1 for w in plan.nodes if not w.already_drained), len(moves),
+                                        len({m.workload for m in moves})))
     for index, work in enumerate(plan.nodes, start=done_before + 1):
         if work.already_drained:
             run.reporter.emit(NodeAlreadyDrained(work.node.name))
@@ -602,13 +605,11 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
         result[work.node.name] = 0
         index_of[work.node.name] = index
         order.append(work.node.name)
-        moves += [PodMove(p, workload_of(p, run.owners)) for p in work.evictable]
     run.state.moves += moves
     # Unready pods not evicted yet do not hold their workload's gate; the final health gate asks for every pod.
     run.to_drain = frozenset(order)
     rank = {name: i for i, name in enumerate(order)}
     covering = {id(m): tuple(b.key for b in budgets_for(m.pod, run.budgets)) for m in moves}
-    run.reporter.emit(PacedDrainStarted(len(order), len(moves), len({m.workload for m in moves})))
     in_flight: dict[WorkloadRef, float] = {}  # workload -> when its last wave went; its gate is closed
     waves: dict[WorkloadRef, int] = {}
     status_only: dict[WorkloadRef, int] = {}  # looks at a gate that read only the controller's status, in a row
