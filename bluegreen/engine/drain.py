@@ -346,6 +346,29 @@ class DrainRun:
         self.learn_owners(ref.namespace, selector, pods)
         return [p for p in pods if workload_of(p, self.owners) == ref]
 
+    def read_many(self, refs: list[WorkloadRef], *, pods: bool) -> dict[WorkloadRef, tuple]:
+        """``status_of`` (and, with ``pods``, ``workload_pods``) of several workloads, their requests sent
+        concurrently (the paced strategy looks at many workloads per poll); owners are learnt on this thread."""
+        def fetch(ref: WorkloadRef) -> tuple:
+            status = self.status_of(ref)
+            if not pods:
+                return (status,)
+            return status, self.kube.list_pods(namespace=ref.namespace, label_selector=self.selectors.get(ref))
+
+        if len(refs) > 1:
+            with ThreadPoolExecutor(max_workers=min(EVICTION_WORKERS, len(refs))) as pool:
+                fetched = dict(zip(refs, pool.map(fetch, refs), strict=True))
+        else:
+            fetched = {ref: fetch(ref) for ref in refs}
+        if not pods:
+            return fetched
+        read: dict[WorkloadRef, tuple] = {}
+        for ref, (status, items) in fetched.items():
+            found = list(map(pod_from_json, items))
+            self.learn_owners(ref.namespace, self.selectors.get(ref), found)
+            read[ref] = (status, [p for p in found if workload_of(p, self.owners) == ref])
+        return read
+
     def learn_owners(self, namespace: str, selector: str | None, pods: list[Pod]) -> None:
         """Fresh owners on every poll: a pod owned by a ReplicaSet the run has not seen (a rollout's new one)
         makes the ReplicaSets of that workload be read again, by its selector (a Deployment's ReplicaSets carry
@@ -615,6 +638,7 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     status_only: dict[WorkloadRef, int] = {}  # looks at a gate that read only the controller's status, in a row
     reported: set[str] = set()
     while any(m.open for m in moves):
+        polled = clock.now()
         leaving = {m.pod.node for m in moves if m.leaving}
         reap(run, moves, [n for n in order if n in leaving])  # only the nodes an evicted pod is still on
         check_replacements(run, moves)
@@ -645,7 +669,8 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
             waves[ref] = waves.get(ref, 0) + 1
             run.reporter.emit(WaveEvicted(str(ref), waves[ref], len(gone), len({m.pod.node for m in gone}), left))
         if any(m.open for m in moves):
-            clock.sleep(settings.poll_interval_s)
+            # One look per poll interval, the time this look took included (at least a tenth of it as a pause).
+            clock.sleep(max(settings.poll_interval_s - (clock.now() - polled), settings.poll_interval_s / 10))
     for move in moves:
         if move.left_at is not None and move.pod.node in result:
             result[move.pod.node] = (result[move.pod.node] or 0) + 1
@@ -663,17 +688,19 @@ def _paced_gates(run: DrainRun, moves: list[PodMove], in_flight: dict[WorkloadRe
     looked: dict[WorkloadRef, tuple[WorkloadStatus | None, list[Pod]]] = {}
     now = run.clock.now()
     excused = {m.workload for m in moves if m.waiting and not m.costs_availability}
-    for ref in sorted(in_flight):
-        status = run.status_of(ref)
-        waited = now - in_flight[ref]
-        if not gate_needs_pods(status_whole=status is None or status.gap() is None, excused=ref in excused,
-                               status_only_looks=status_only.get(ref, 0), waited_s=waited,
-                               timeout_s=run.settings.workload_healthy_timeout_s):
+    statuses = run.read_many(sorted(in_flight), pods=False)
+    full = []
+    for ref, (status,) in statuses.items():
+        if gate_needs_pods(status_whole=status is None or status.gap() is None, excused=ref in excused,
+                           status_only_looks=status_only.get(ref, 0), waited_s=now - in_flight[ref],
+                           timeout_s=run.settings.workload_healthy_timeout_s):
+            status_only[ref] = 0
+            full.append(ref)
+        else:  # its controller says it is still short: its pods cannot say "whole" yet
             status_only[ref] = status_only.get(ref, 0) + 1
-            continue  # its controller says it is still short: its pods cannot say "whole" yet
-        status_only[ref] = 0
-        pods = run.workload_pods(ref)
+    for ref, (status, pods) in sorted(run.read_many(full, pods=True).items()):
         looked[ref] = (status, pods)
+        waited = now - in_flight[ref]
         verdict = judge_workload(ref, status, pods, run.to_drain)
         step = gate_step(whole=verdict.whole, unschedulable=verdict.health is Health.UNSCHEDULABLE,
                          waited_s=waited, timeout_s=run.settings.workload_healthy_timeout_s)
@@ -709,8 +736,9 @@ def _implicit_rooms(run: DrainRun, moves: list[PodMove], open_refs: set[Workload
     refs = {m.workload for m in moves if m.waiting and m.workload in open_refs and not covering[id(m)]
             and m.workload.kind not in UNGATED_KINDS}
     rooms: dict[WorkloadRef, int] = {}
+    read = {**run.read_many(sorted(refs - set(looked)), pods=True), **{r: looked[r] for r in refs if r in looked}}
     for ref in sorted(refs):
-        status, pods = looked[ref] if ref in looked else (run.status_of(ref), run.workload_pods(ref))
+        status, pods = read[ref]
         live = {p.uid: p for p in pods}
         for move in moves:
             if move.workload == ref and move.waiting:
