@@ -572,6 +572,7 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
     run.state.moves += moves
     statuses: dict[WorkloadRef, WorkloadStatus | None] = {}  # read once per batch: desired and maxUnavailable
     while any(m.open for m in moves):
+        polled = clock.now()
         reap(run, moves, [n.name for n in batch])
         check_replacements(run, moves)
         now = clock.now()
@@ -585,7 +586,7 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
         await_jobs(run, moves, now - start)
         evict_pass(run, moves, now, statuses)
         if any(m.open for m in moves):
-            clock.sleep(settings.poll_interval_s)
+            next_poll(run, polled)
     for move in moves:
         if move.left_at is not None and move.pod.node in result:
             result[move.pod.node] = (result[move.pod.node] or 0) + 1
@@ -608,7 +609,9 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     start = clock.now()
     run.owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
     run.budgets = [budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets")]
-    plan = plan_batch([(n, run.node_pods([n.name])) for n in batch], settings)
+    with ThreadPoolExecutor(max_workers=EVICTION_WORKERS) as pool:  # one list per node, sent concurrently
+        listed = list(pool.map(lambda n: run.node_pods([n.name]), batch))
+    plan = plan_batch(list(zip(batch, listed, strict=True)), settings)
     if plan.blockers:
         raise PreflightBlocked(list(plan.blockers), started=True)
     moves = [PodMove(p, workload_of(p, run.owners)) for work in plan.nodes if not work.already_drained
@@ -618,12 +621,14 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     index_of: dict[str, int] = {}
     run.reporter.emit(PacedDrainStarted(sum(1 for w in plan.nodes if not w.already_drained), len(moves),
                                         len({m.workload for m in moves})))
+    with ThreadPoolExecutor(max_workers=EVICTION_WORKERS) as pool:  # the progress annotations, concurrently
+        list(pool.map(lambda w: set_state(kube, w.node.name, DRAINING),
+                      [w for w in plan.nodes if not w.already_drained]))
     for index, work in enumerate(plan.nodes, start=done_before + 1):
         if work.already_drained:
             run.reporter.emit(NodeAlreadyDrained(work.node.name))
             result[work.node.name] = None
             continue
-        set_state(kube, work.node.name, DRAINING)
         run.reporter.emit(NodeDrainStarted(work.node.name, index, total, len(work.evictable)))
         result[work.node.name] = 0
         index_of[work.node.name] = index
@@ -669,8 +674,7 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
             waves[ref] = waves.get(ref, 0) + 1
             run.reporter.emit(WaveEvicted(str(ref), waves[ref], len(gone), len({m.pod.node for m in gone}), left))
         if any(m.open for m in moves):
-            # One look per poll interval, the time this look took included (at least a tenth of it as a pause).
-            clock.sleep(max(settings.poll_interval_s - (clock.now() - polled), settings.poll_interval_s / 10))
+            next_poll(run, polled)
     for move in moves:
         if move.left_at is not None and move.pod.node in result:
             result[move.pod.node] = (result[move.pod.node] or 0) + 1
@@ -1034,6 +1038,7 @@ def health_gate(run: DrainRun, refs: set[WorkloadRef], *, node_start: float | No
     waiting = {ref for ref in refs if ref.kind not in ("Pod", "DaemonSet")}
     whole: list[WorkloadVerdict] = []
     while waiting:
+        polled = clock.now()
         for ref in sorted(waiting):
             verdict = run.verdict(ref)
             if verdict.whole:
@@ -1053,8 +1058,15 @@ def health_gate(run: DrainRun, refs: set[WorkloadRef], *, node_start: float | No
             if node_start is not None and now - node_start >= settings.node_drain_timeout_s:
                 raise DrainTimeout(str(ref), now - node_start, [f"{ref}: {verdict.why(waited_s=waited)}"])
         if waiting:
-            clock.sleep(settings.poll_interval_s)
+            next_poll(run, polled)
     return whole
+
+
+def next_poll(run: DrainRun, polled: float) -> None:
+    """Wait for the next look of a loop that looked at ``polled``: one look per rollout.pollIntervalSeconds, the
+    look's own time included (a slow API server does not stretch the interval), at least a tenth of it as a pause."""
+    interval = run.settings.poll_interval_s
+    run.clock.sleep(max(interval - (run.clock.now() - polled), interval / 10))
 
 
 def _last_left(moves: list[PodMove]) -> Mapping[WorkloadRef, float]:
