@@ -614,8 +614,9 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     plan = plan_batch(list(zip(batch, listed, strict=True)), settings)
     if plan.blockers:
         raise PreflightBlocked(list(plan.blockers), started=True)
-    moves = [PodMove(p, workload_of(p, run.owners)) for work in plan.nodes if not work.already_drained
-             for p in work.evictable]
+    # A pod not Ready when planned costs its budget nothing (refreshed for implicit budgets on every look).
+    moves = [PodMove(p, workload_of(p, run.owners), costs_availability=p.ready) for work in plan.nodes
+             if not work.already_drained for p in work.evictable]
     result: dict[str, int | None] = {}
     order: list[str] = []
     index_of: dict[str, int] = {}
