@@ -756,7 +756,7 @@ def _implicit_rooms(run: DrainRun, moves: list[PodMove], open_refs: set[Workload
             rooms[ref] = len(moves)  # the workload is gone: nothing to protect
         else:
             rooms[ref] = implicit_room(allowance=implicit_allowance(status), desired=status.desired,
-                                       ready=ready_pods(pods))
+                                       ready=ready_pods(pods), controller_rolling=status.rolling)
     return rooms
 
 

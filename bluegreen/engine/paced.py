@@ -54,8 +54,12 @@ class Wave:
     workloads: Mapping[WorkloadRef, int] = field(default_factory=dict)  # pods per workload in this wave
 
 
-def implicit_room(*, allowance: int, desired: int, ready: int) -> int:
-    """Evictions a workload without a PDB may take now: its allowance less the replicas already unavailable."""
+def implicit_room(*, allowance: int, desired: int, ready: int, controller_rolling: bool = False) -> int:
+    """Evictions a workload without a PDB may take now: its allowance less the replicas already unavailable; none
+    while its controller rolls out a new template (it spends the same allowance itself: ``eviction.
+    may_evict_implicitly``). Unready pods cost nothing and go anyway (``plan_wave``)."""
+    if controller_rolling:
+        return 0
     return max(0, allowance - max(0, desired - ready))
 
 

@@ -81,6 +81,10 @@ def test_implicit_room_is_the_allowance_less_what_is_unavailable(allowance, desi
     assert implicit_room(allowance=allowance, desired=desired, ready=ready) == room
 
 
+def test_no_implicit_room_while_the_controller_rolls_out_a_new_template() -> None:
+    assert implicit_room(allowance=25, desired=100, ready=100, controller_rolling=True) == 0
+
+
 def test_a_refused_pod_waits_out_its_backoff_unless_its_budget_shows_room() -> None:
     backing_off = [Candidate("shop/web-0", WEB, 0, ("shop/web-pdb",), next_try=10.0)]
     assert plan_wave(backing_off, open_workloads={WEB}, budget_room={"shop/web-pdb": 0}, implicit={},
