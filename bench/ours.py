@@ -6,8 +6,9 @@ endpoints, so its peak memory and CPU time are the orchestrator's alone, as
 kubectl's are for the peer. It prints one JSON line and exits 0 (also when the
 cutover failed: the failure is in the JSON).
 
-    python -m bench.ours '{"scenario": PATH, "speed": S, "cluster_name": ..., "region": ..., "aws_endpoint": ...,
-                           "kubeconfig_path": ..., "old_color": ..., "new_color": ...}'
+    python -m bench.ours '{"scenario": PATH, "speed": S, "strategy": "serial"|"paced", "cluster_name": ...,
+                           "region": ..., "aws_endpoint": ..., "kubeconfig_path": ..., "old_color": ...,
+                           "new_color": ...}'
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def main(argv: list[str]) -> int:
     from bench.catalog import load_bench_scenario
 
     scenario = load_bench_scenario(spec["scenario"])
-    settings = scenario.rollout_settings()
+    # The row's strategy (bluegreen: serial, bluegreen-paced: paced) over the scenario's own rollout block.
+    settings = scenario.rollout_settings().with_overrides(strategy=spec.get("strategy", "serial"))
     clock = ScaledClock(float(spec["speed"]))
     endpoints = SandboxEndpoints(scenario, spec["cluster_name"], spec["region"], spec["aws_endpoint"],
                                  spec["kubeconfig_path"], spec["old_color"], spec["new_color"], clock)

@@ -1,13 +1,14 @@
-"""Run the benchmark: our cutover and the kubectl-drain loop on the same scenarios; print the table.
+"""Run the benchmark: our cutover (serial and paced) and the kubectl-drain loop on the same scenarios; print the table.
 
-    python bench/run.py                       # small, medium, large; both tools; two pairs at a time
+    python bench/run.py                       # small, medium, large; all three tools; two pairs at a time
+    python bench/run.py --tools bluegreen,bluegreen-paced,kubectl-drain
     python bench/run.py --scenarios small --tools bluegreen --speed small=5 --jobs 1
 
 Each (scenario, tool) pair gets a fresh sandbox in this process (moto, the fake
 Kubernetes API and its controllers, at the scenario's speed); the tool runs as
 a child process against it. Figures come from what the sandbox observed and
 what the OS measured of the child; the lower bound from the scenario file
-alone. See docs/bench.md for how to read the output.
+alone (the paced row against the paced strategy's own bound). See docs/bench.md for how to read the output.
 """
 
 from __future__ import annotations
@@ -29,14 +30,24 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.catalog import NAMES, load_bench_scenario, load_shape  # noqa: E402
-from bench.figures import OURS, PEER, Figures, RunRecord, figures, target_checks  # noqa: E402
-from bench.lower_bound import lower_bound  # noqa: E402
+from bench.figures import OURS, OURS_PACED, PEER, Figures, RunRecord, figures, target_checks  # noqa: E402
+from bench.lower_bound import lower_bound, paced_lower_bound  # noqa: E402
 from bench.peer import run_peer  # noqa: E402
 from bench.placement import initial_placement  # noqa: E402
-from bench.table import availability_table, results_table, targets_table, violations_list  # noqa: E402
+from bench.table import (  # noqa: E402
+    availability_table,
+    paced_table,
+    results_table,
+    targets_table,
+    violations_list,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-TOOLS = (OURS, PEER)
+TOOLS = (OURS, OURS_PACED, PEER)
+#: rollout.strategy each of our rows runs with (the scenario's own rollout block otherwise).
+STRATEGIES = {OURS: "serial", OURS_PACED: "paced"}
+#: Longest first when pairs run in lanes: kubectl's loop, our serial cutover, the paced one.
+DURATION_RANK = {PEER: 0, OURS: 1, OURS_PACED: 2}
 
 
 @dataclass(frozen=True)
@@ -93,13 +104,20 @@ def observed(sandbox, before: dict, shape_placement: list[Counter[str]], start_p
     )
 
 
-def run_ours(sandbox, scenario_file: str, speed: float, workdir: Path) -> dict:
+def bound_for(scenario: str, tool: str) -> float:
+    """The lower bound a row is measured against: the paced strategy's own for the paced row, else the serial one."""
+    shape = load_shape(scenario)
+    return (paced_lower_bound(shape) if tool == OURS_PACED else lower_bound(shape)).total_seconds
+
+
+def run_ours(sandbox, scenario_file: str, speed: float, workdir: Path, strategy: str = "serial") -> dict:
     spec = {
-        "scenario": scenario_file, "speed": speed, "cluster_name": sandbox.cluster_name, "region": sandbox.region,
+        "scenario": scenario_file, "speed": speed, "strategy": strategy, "cluster_name": sandbox.cluster_name,
+        "region": sandbox.region,
         "aws_endpoint": sandbox.aws_endpoint, "kubeconfig_path": sandbox.kubeconfig_path,
         "old_color": sandbox.old_color, "new_color": sandbox.new_color,
     }
-    usage_path = workdir / "ours.usage.json"
+    usage_path = workdir / f"ours-{strategy}.usage.json"
     child = subprocess.run(
         [sys.executable, "-S", str(REPO / "bench" / "measure.py"), str(usage_path),
          sys.executable, "-m", "bench.ours", json.dumps(spec)],
@@ -126,8 +144,8 @@ def run_one(name: str, tool: str, speed: float, workdir: Path) -> RunRecord:
     try:
         to_move, at_start = pods_on_old_nodes(sandbox)
         before = dict(sandbox.measurements().get("api_requests", {}))
-        if tool == OURS:
-            run = run_ours(sandbox, str(Path(scenario.source)), speed, workdir)
+        if tool in STRATEGIES:
+            run = run_ours(sandbox, str(Path(scenario.source)), speed, workdir, STRATEGIES[tool])
             result, error = run["result"], run["error"]
             began, ended, cpu, rss = run["began"], run["ended"], run["cpu_s"], run["peak_rss_mb"]
         else:
@@ -204,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 by_pair[(name, tool)] = record = run_one(name, tool, speeds[name], Path(tmp))
                 progress(record, time.monotonic() - t0)
     records = [by_pair[pair] for pair in pairs]
-    rows = [figures(r, load_shape(r.scenario), lower_bound(load_shape(r.scenario)).total_seconds) for r in records]
+    rows = [figures(r, load_shape(r.scenario), bound_for(r.scenario, r.tool)) for r in records]
     total = time.monotonic() - started
     print(report(rows, records, speeds, total))
     if args.json_path:
@@ -225,8 +243,9 @@ def progress(record: RunRecord, real_s: float) -> None:
 def run_in_lanes(pairs: list[tuple[str, str]], speeds: dict[str, float], jobs: int,
                  workdir: Path) -> dict[tuple[str, str], RunRecord]:
     """Each pair in a process of its own (this script with one scenario and one tool), ``jobs`` at a time,
-    longest first (large before medium before small, kubectl before ours), so the lanes finish together."""
-    order = sorted(pairs, key=lambda p: (-NAMES.index(p[0]), -TOOLS.index(p[1])))
+    longest first (large before medium before small; kubectl, then our serial, then our paced cutover), so the
+    lanes finish together."""
+    order = sorted(pairs, key=lambda p: (-NAMES.index(p[0]), DURATION_RANK[p[1]]))
     waiting = list(order)
     running: dict[tuple[str, str], tuple[subprocess.Popen, Path, float]] = {}
     done: dict[tuple[str, str], RunRecord] = {}
@@ -258,7 +277,7 @@ def report_from_json(path: Path) -> str:
     """The report of an earlier run, from its --json file (figures recomputed from the records)."""
     saved = json.loads(path.read_text(encoding="utf-8"))
     records = [RunRecord(**{**r, "notes": tuple(r.get("notes", ()))}) for r in saved["records"]]
-    rows = [figures(r, load_shape(r.scenario), lower_bound(load_shape(r.scenario)).total_seconds) for r in records]
+    rows = [figures(r, load_shape(r.scenario), bound_for(r.scenario, r.tool)) for r in records]
     return report(rows, records, saved["speeds"], saved["total_real_s"], saved.get("machine"))
 
 
@@ -282,6 +301,8 @@ def report(rows: list[Figures], records: list[RunRecord], speeds: dict[str, floa
         results_table(rows),
         "## Lowest availability (Ready / desired) per workload",
         availability_table(rows),
+        "## Paced against serial (wall time; each overhead against its own lower bound)",
+        paced_table(rows),
         "## Budget violations",
         violations_list(rows),
         "## Targets (printed, not asserted)",

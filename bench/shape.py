@@ -62,6 +62,10 @@ class ScenarioShape:
     has_load_balancers: bool
     placement: str  # packed | spread
     workloads: tuple[Workload, ...]
+    canary_pause_seconds: float = 0.0  # rollout.canaryPauseSeconds: the pause after the first drained node
+    # timing.schedule_seconds + timing.container_start_seconds (the sandbox's defaults 0 and 1): what every new pod
+    # takes from its creation until its container runs, before its readiness delay starts
+    start_seconds: float = 1.0
 
     @property
     def daemonsets(self) -> tuple[Workload, ...]:
@@ -96,6 +100,11 @@ def scaled(value: int | str, total: int) -> int:
     return int(value)
 
 
+#: The sandbox's ``timing`` defaults (bluegreen/sandbox/kube/store.py, ClusterTiming) for a scenario without them.
+SANDBOX_SCHEDULE_SECONDS = 0.0
+SANDBOX_CONTAINER_START_SECONDS = 1.0
+
+
 def shape_from_mapping(data: Mapping[str, Any], name: str = "scenario") -> ScenarioShape:
     """The shape of a loaded scenario YAML mapping; missing fields take the sandbox's defaults
     (bluegreen/sandbox/scenario.py), so the bound describes the scenario the sandbox actually runs."""
@@ -116,6 +125,9 @@ def shape_from_mapping(data: Mapping[str, Any], name: str = "scenario") -> Scena
             has_load_balancers=bool(lbs.get("target_groups", 1) or lbs.get("classic_elbs", 0)),
             placement=str(data.get("placement", "spread")),
             workloads=workloads,
+            canary_pause_seconds=float((data.get("rollout") or {}).get("canaryPauseSeconds", 0.0)),
+            start_seconds=float((data.get("timing") or {}).get("schedule_seconds", SANDBOX_SCHEDULE_SECONDS))
+            + float((data.get("timing") or {}).get("container_start_seconds", SANDBOX_CONTAINER_START_SECONDS)),
         )
     except KeyError as missing:
         raise ShapeError(f"scenario {name}: required field {missing} is missing") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bench.figures import Figures, TargetCheck
+from bench.figures import OURS, OURS_PACED, Figures, TargetCheck, paced_vs_serial
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -89,3 +89,19 @@ def targets_table(checks: Sequence[TargetCheck]) -> str:
 def violations_list(rows: Sequence[Figures]) -> str:
     out = [f"- {f.scenario} / {f.tool}: {', '.join(f.budget_violations)}" for f in rows if f.budget_violations]
     return "\n".join(out) if out else "- none"
+
+
+def paced_table(rows: Sequence[Figures]) -> str:
+    """Per scenario with both of our rows: the serial and paced wall times, their ratio, and each row's overhead
+    against its own lower bound."""
+    by = {(f.scenario, f.tool): f for f in rows}
+    lines = ["| scenario | serial wall (sim s) | serial overhead | paced wall (sim s) | paced lower bound (sim s) "
+             "| paced overhead | paced / serial |", "|---|---|---|---|---|---|---|"]
+    for scenario in dict.fromkeys(f.scenario for f in rows):
+        serial, paced = by.get((scenario, OURS)), by.get((scenario, OURS_PACED))
+        if serial is None or paced is None:
+            continue
+        ratio = paced_vs_serial(paced, serial)
+        lines.append(f"| {scenario} | {serial.wall_s:.0f} | {_num(serial.overhead)} | {paced.wall_s:.0f} "
+                     f"| {paced.lower_bound_s:.0f} | {_num(paced.overhead)} | {_num(ratio)} |")
+    return "\n".join(lines) if len(lines) > 2 else "- needs both bluegreen and bluegreen-paced rows"

@@ -19,6 +19,7 @@ Whatever stops a run, the stop invariant (``stop.py``) is applied before the err
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bluegreen.engine import groups
@@ -67,6 +68,16 @@ from bluegreen.engine.node_events import NodeEventRecorder
 from bluegreen.engine.nodes import Node, drain_order, node_from_json
 from bluegreen.engine.notify import Notifier, NotifyEvent
 from bluegreen.engine.opt_outs import wait_for_opt_outs
+from bluegreen.engine.paced import (
+    UNGATED_KINDS,
+    Candidate,
+    GateStep,
+    emptied_nodes,
+    gate_needs_pods,
+    gate_step,
+    implicit_room,
+    plan_wave,
+)
 from bluegreen.engine.pods import Pod, classify, pod_from_json
 from bluegreen.engine.preflight import PreflightReport, plan_drain
 from bluegreen.engine.progress import (
@@ -84,11 +95,13 @@ from bluegreen.engine.progress import (
     NodeDrainStarted,
     NodesCordoned,
     Note,
+    PacedDrainStarted,
     PodEvicted,
     PodForced,
     PodStuckTerminating,
     PreflightChecked,
     Reporter,
+    WaveEvicted,
     WorkloadHealthy,
 )
 from bluegreen.engine.replacements import Health, WorkloadVerdict, judge_workload, workload_gap
@@ -338,6 +351,29 @@ class DrainRun:
         self.learn_owners(ref.namespace, selector, pods)
         return [p for p in pods if workload_of(p, self.owners) == ref]
 
+    def read_many(self, refs: list[WorkloadRef], *, pods: bool) -> dict[WorkloadRef, tuple]:
+        """``status_of`` (and, with ``pods``, ``workload_pods``) of several workloads, their requests sent
+        concurrently (the paced strategy looks at many workloads per poll); owners are learnt on this thread."""
+        def fetch(ref: WorkloadRef) -> tuple:
+            status = self.status_of(ref)
+            if not pods:
+                return (status,)
+            return status, self.kube.list_pods(namespace=ref.namespace, label_selector=self.selectors.get(ref))
+
+        if len(refs) > 1:
+            with ThreadPoolExecutor(max_workers=min(EVICTION_WORKERS, len(refs))) as pool:
+                fetched = dict(zip(refs, pool.map(fetch, refs), strict=True))
+        else:
+            fetched = {ref: fetch(ref) for ref in refs}
+        if not pods:
+            return fetched
+        read: dict[WorkloadRef, tuple] = {}
+        for ref, (status, items) in fetched.items():
+            found = list(map(pod_from_json, items))
+            self.learn_owners(ref.namespace, self.selectors.get(ref), found)
+            read[ref] = (status, [p for p in found if workload_of(p, self.owners) == ref])
+        return read
+
     def learn_owners(self, namespace: str, selector: str | None, pods: list[Pod]) -> None:
         """Fresh owners on every poll: a pod owned by a ReplicaSet the run has not seen (a rollout's new one)
         makes the ReplicaSets of that workload be read again, by its selector (a Deployment's ReplicaSets carry
@@ -499,17 +535,20 @@ def _drain_all(run: DrainRun) -> tuple[list[str], list[str]]:
         # Re-list every pass, so a node that appears mid-drain is cordoned and drained too.
         nodes = run.old_nodes()
         _cordon_all(run, [n for n in nodes if not n.unschedulable])
-        batch = next_batch(nodes, done, run.settings.max_parallel_nodes)
+        # paced: the canary (the oldest node) alone, then every remaining node at once (_drain_paced).
+        paced = run.settings.strategy == "paced" and bool(state.drained or state.already)
+        size = len(nodes) if paced else 1 if run.settings.strategy == "paced" else run.settings.max_parallel_nodes
+        batch = next_batch(nodes, done, size)
         run.to_drain = frozenset(n.name for n in nodes if n.name not in done and n not in batch)
         if not batch:
             return state.drained, state.already
         total = max(total, len(nodes))
         first = not state.drained
-        moved = _drain_batch(run, batch, len(done), total)
+        moved = (_drain_paced if paced else _drain_batch)(run, batch, len(done), total)
         for node in batch:
             done.add(node.name)
             (state.drained if moved.get(node.name) is not None else state.already).append(node.name)
-        if run.watch is not None and any(moved.get(n.name) is not None for n in batch):
+        if run.watch is not None and not paced and any(moved.get(n.name) is not None for n in batch):
             run.watch.check(f"after node {', '.join(n.name for n in batch)}")
         more = any(n.name not in done for n in nodes)
         if first and state.drained and more and run.settings.canary_pause_s > 0:
@@ -541,6 +580,7 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
         moves += [PodMove(p, workload_of(p, run.owners)) for p in work.evictable]
     run.state.moves += moves
     while any(m.open for m in moves):
+        polled = clock.now()
         reap(run, moves, [n.name for n in batch])
         check_replacements(run, moves)
         now = clock.now()
@@ -554,7 +594,7 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
         await_jobs(run, moves, now - start)
         evict_pass(run, moves, now)
         if any(m.open for m in moves):
-            clock.sleep(settings.poll_interval_s)
+            next_poll(run, polled)
     for move in moves:
         if move.left_at is not None and move.pod.node in result:
             result[move.pod.node] = (result[move.pod.node] or 0) + 1
@@ -566,6 +606,199 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
         run.reporter.emit(NodeDrained(work.node.name, index, total, result[work.node.name] or 0,
                                       clock.now() - start))
     return result
+
+
+def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int) -> dict[str, int | None]:
+    """The paced strategy after its canary: evict from every node of ``batch`` at once, each workload in the waves
+    its budgets allow and gated on its moved pods being Ready before its next wave (the decisions: ``paced.py``);
+    a node is reported drained as soon as it holds nothing more to move. Returns node -> pods moved (None for a
+    node found already drained). Every node's rollout.nodeDrainTimeoutSeconds runs from the start of this phase."""
+    settings, clock, kube = run.settings, run.clock, run.kube
+    wait_for_opt_outs(kube, [n.name for n in batch], settings, clock, run.reporter)  # rollout.doNotDisrupt=wait
+    start = clock.now()
+    run.owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
+    run.budgets = [budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets")]
+    with ThreadPoolExecutor(max_workers=EVICTION_WORKERS) as pool:  # one list per node, sent concurrently
+        listed = list(pool.map(lambda n: run.node_pods([n.name]), batch))
+    plan = plan_batch(list(zip(batch, listed, strict=True)), settings)
+    if plan.blockers:
+        raise PreflightBlocked(list(plan.blockers), started=True)
+    # A pod not Ready when planned costs its budget nothing (refreshed for implicit budgets on every look).
+    moves = [PodMove(p, workload_of(p, run.owners), costs_availability=p.ready) for work in plan.nodes
+             if not work.already_drained for p in work.evictable]
+    result: dict[str, int | None] = {}
+    order: list[str] = []
+    index_of: dict[str, int] = {}
+    run.reporter.emit(PacedDrainStarted(sum(1 for w in plan.nodes if not w.already_drained), len(moves),
+                                        len({m.workload for m in moves})))
+    with ThreadPoolExecutor(max_workers=EVICTION_WORKERS) as pool:  # the progress annotations, concurrently
+        list(pool.map(lambda w: set_state(kube, w.node.name, DRAINING),
+                      [w for w in plan.nodes if not w.already_drained]))
+    for index, work in enumerate(plan.nodes, start=done_before + 1):
+        if work.already_drained:
+            run.reporter.emit(NodeAlreadyDrained(work.node.name))
+            result[work.node.name] = None
+            continue
+        run.reporter.emit(NodeDrainStarted(work.node.name, index, total, len(work.evictable)))
+        result[work.node.name] = 0
+        index_of[work.node.name] = index
+        order.append(work.node.name)
+    run.state.moves += moves
+    # Unready pods not evicted yet do not hold their workload's gate; the final health gate asks for every pod.
+    run.to_drain = frozenset(order)
+    rank = {name: i for i, name in enumerate(order)}
+    covering = {id(m): tuple(b.key for b in budgets_for(m.pod, run.budgets)) for m in moves}
+    in_flight: dict[WorkloadRef, float] = {}  # workload -> when its last wave went; its gate is closed
+    waves: dict[WorkloadRef, int] = {}
+    status_only: dict[WorkloadRef, int] = {}  # looks at a gate that read only the controller's status, in a row
+    reported: set[str] = set()
+    while any(m.open for m in moves):
+        polled = clock.now()
+        leaving = {m.pod.node for m in moves if m.leaving}
+        reap(run, moves, [n for n in order if n in leaving])  # only the nodes an evicted pod is still on
+        check_replacements(run, moves)
+        now = clock.now()
+        if now - start >= settings.node_drain_timeout_s:
+            _paced_timeout(moves, order, now - start, now)
+        await_jobs(run, moves, now - start)
+        looked = _paced_gates(run, moves, in_flight, status_only)
+        _report_emptied(run, moves, order, index_of, total, reported, start)
+        open_refs = {m.workload for m in moves if m.waiting} - set(in_flight)
+        room = {b.key: b.disruptions_allowed for b in _fresh_budgets(run, moves, open_refs, covering)}
+        implicit = _implicit_rooms(run, moves, open_refs, covering, looked)
+        candidates = [Candidate(m.pod.key, m.workload, rank.get(m.pod.node or "", len(rank)), covering[id(m)],
+                                m.costs_availability, m.next_try, m.workload.kind == "Job" and not m.released)
+                      for m in moves if m.waiting]
+        wave = plan_wave(candidates, open_workloads=open_refs, budget_room=room, implicit=implicit, now=now)
+        by_key = {m.pod.key: m for m in moves if m.waiting}
+        went: dict[WorkloadRef, list[PodMove]] = {}
+        for move in _evict_wave(run, [by_key[key] for key in wave.pods], now, covering):
+            went.setdefault(move.workload, []).append(move)
+        for ref, gone in sorted(went.items()):
+            left = sum(1 for m in moves if m.workload == ref and m.waiting)
+            if ref.kind not in UNGATED_KINDS:
+                in_flight[ref] = now
+                for move in moves:  # the workload moved on: a refusal's clock starts again from here
+                    if move.workload == ref and move.waiting:
+                        move.first_refused = None
+            waves[ref] = waves.get(ref, 0) + 1
+            run.reporter.emit(WaveEvicted(str(ref), waves[ref], len(gone), len({m.pod.node for m in gone}), left))
+        if any(m.open for m in moves):
+            next_poll(run, polled)
+    for move in moves:
+        if move.left_at is not None and move.pod.node in result:
+            result[move.pod.node] = (result[move.pod.node] or 0) + 1
+    run.to_drain = frozenset()
+    health_gate(run, set(in_flight), node_start=start)
+    _report_emptied(run, moves, order, index_of, total, reported, start)
+    return result
+
+
+def _paced_gates(run: DrainRun, moves: list[PodMove], in_flight: dict[WorkloadRef, float],
+                 status_only: dict[WorkloadRef, int]) -> dict:
+    """Look at every workload whose last wave is out: open its gate once its moved pods are Ready again, stop at
+    once on a replacement the scheduler cannot place, and after rollout.workloadHealthyTimeoutSeconds. Returns
+    what was read (workload -> (status, pods)), so the wave's implicit budgets need not read it again."""
+    looked: dict[WorkloadRef, tuple[WorkloadStatus | None, list[Pod]]] = {}
+    now = run.clock.now()
+    excused = {m.workload for m in moves if m.waiting and not m.costs_availability}
+    statuses = run.read_many(sorted(in_flight), pods=False)
+    full = []
+    for ref, (status,) in statuses.items():
+        if gate_needs_pods(status_whole=status is None or status.gap() is None, excused=ref in excused,
+                           status_only_looks=status_only.get(ref, 0), waited_s=now - in_flight[ref],
+                           timeout_s=run.settings.workload_healthy_timeout_s):
+            status_only[ref] = 0
+            full.append(ref)
+        else:  # its controller says it is still short: its pods cannot say "whole" yet
+            status_only[ref] = status_only.get(ref, 0) + 1
+    for ref, (status, pods) in sorted(run.read_many(full, pods=True).items()):
+        looked[ref] = (status, pods)
+        waited = now - in_flight[ref]
+        verdict = judge_workload(ref, status, pods, run.to_drain)
+        step = gate_step(whole=verdict.whole, unschedulable=verdict.health is Health.UNSCHEDULABLE,
+                         waited_s=waited, timeout_s=run.settings.workload_healthy_timeout_s)
+        if step is GateStep.OPEN:
+            del in_flight[ref]
+            if not any(m.workload == ref and m.waiting for m in moves):
+                run.reporter.emit(WorkloadHealthy(str(ref), verdict.ready, verdict.desired))
+        elif step is GateStep.UNSCHEDULABLE:
+            pod = verdict.unschedulable[0]
+            raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message or "no reason given",
+                                           verdict.ready, verdict.desired)
+        elif step is GateStep.TIMED_OUT:
+            raise WorkloadUnhealthy(str(ref), waited, verdict.why(waited_s=waited), before="its next wave")
+    return looked
+
+
+def _fresh_budgets(run: DrainRun, moves: list[PodMove], open_refs: set[WorkloadRef],
+                   covering: dict[int, tuple[str, ...]]) -> list[Budget]:
+    """The budgets covering the waiting pods of open workloads, read fresh (their namespaces' PDBs only)."""
+    keys = {k for m in moves if m.waiting and m.workload in open_refs for k in covering[id(m)]}
+    if not keys:
+        return []
+    namespaces = sorted({k.split("/", 1)[0] for k in keys})
+    fresh = [budget_from_json(b) for ns in namespaces
+             for b in run.kube.list_namespaced("/apis/policy/v1", "poddisruptionbudgets", ns)]
+    return [b for b in fresh if b.key in keys]
+
+
+def _implicit_rooms(run: DrainRun, moves: list[PodMove], open_refs: set[WorkloadRef],
+                    covering: dict[int, tuple[str, ...]], looked: dict) -> dict[WorkloadRef, int]:
+    """The implicit budget's room of every open workload without a PDB (its status and pods, read once per poll);
+    each waiting pod's readiness refreshed from them, so an unready pod is known to cost nothing."""
+    refs = {m.workload for m in moves if m.waiting and m.workload in open_refs and not covering[id(m)]
+            and m.workload.kind not in UNGATED_KINDS}
+    rooms: dict[WorkloadRef, int] = {}
+    read = {**run.read_many(sorted(refs - set(looked)), pods=True), **{r: looked[r] for r in refs if r in looked}}
+    for ref in sorted(refs):
+        status, pods = read[ref]
+        live = {p.uid: p for p in pods}
+        for move in moves:
+            if move.workload == ref and move.waiting:
+                pod = live.get(move.pod.uid)
+                if pod is None:  # vanished while it waited (its controller deleted it)
+                    move.phase = MovePhase.GONE
+                    move.gone_at = run.clock.now()
+                else:
+                    move.costs_availability = pod.ready
+        if status is None:
+            rooms[ref] = len(moves)  # the workload is gone: nothing to protect
+        else:
+            rooms[ref] = implicit_room(allowance=implicit_allowance(status), desired=status.desired,
+                                       ready=ready_pods(pods), controller_rolling=status.rolling)
+    return rooms
+
+
+def _report_emptied(run: DrainRun, moves: list[PodMove], order: list[str], index_of: dict[str, int], total: int,
+                    reported: set[str], start: float) -> None:
+    """Nodes that hold nothing more to move are drained: annotated, reported, and the health signals read."""
+    open_per_node: dict[str, int] = {}
+    moved: dict[str, int] = {}
+    for move in moves:
+        node = move.pod.node or ""
+        open_per_node[node] = open_per_node.get(node, 0) + int(move.open)
+        moved[node] = moved.get(node, 0) + int(move.left_at is not None)
+    now = run.clock.now()
+    emptied = emptied_nodes(order, open_per_node, reported)
+    for name in emptied:
+        reported.add(name)
+        set_state(run.kube, name, DRAINED)
+        run.reporter.emit(NodeDrained(name, index_of[name], total, moved.get(name, 0), now - start))
+    if emptied and run.watch is not None:
+        shown = ", ".join(emptied[:3]) + (f" and {len(emptied) - 3} more" if len(emptied) > 3 else "")
+        run.watch.check(f"after node(s) {shown}")
+
+
+def _paced_timeout(moves: list[PodMove], order: list[str], waited: float, now: float) -> None:
+    """rollout.nodeDrainTimeoutSeconds passed with pods still to move: name the nodes and what they wait on."""
+    where = [n for n in order if any(m.open and m.pod.node == n for m in moves)]
+    nodes = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+    remaining = [describe_open_move(m, now) for m in moves if m.open]
+    stuck = [describe_open_move(m, now) for m in moves if m.open and m.leaving and m.stuck]
+    if stuck:
+        raise PodsStuckTerminating(nodes, waited, remaining, stuck)
+    raise DrainTimeout(nodes, waited, remaining)
 
 
 # -- the units --------------------------------------------------------------------------------------------------
@@ -694,16 +927,54 @@ def evict_pass(run: DrainRun, moves: list[PodMove], now: float) -> None:
             continue
         if not covering and move.workload.kind != "Pod" and not _implicit_room(run, move, moves, live, statuses):
             continue
-        answer = run.kube.evict_pod(move.pod.namespace, move.pod.name)
-        if answer.outcome is EvictionOutcome.EVICTED:
-            _left(run, move, now)
-            run.reporter.emit(PodEvicted(move.pod.key, move.pod.node or "", str(move.workload)))
-        elif answer.outcome is EvictionOutcome.GONE:
-            move.phase = MovePhase.GONE
-        elif answer.outcome is EvictionOutcome.FAILED:
-            raise EvictionFailed(move.pod.key, answer.status, answer.message)
-        else:
-            _refused(run, move, now, answer.pdb, answer.message, [b.key for b in covering])
+        _evict_one(run, move, now, [b.key for b in covering])
+
+
+def _evict_one(run: DrainRun, move: PodMove, now: float, covering: list[str]) -> bool:
+    """One Eviction for ``move``'s pod and its typed outcome applied; True when the pod is on its way out."""
+    return _apply_eviction(run, move, now, covering, run.kube.evict_pod(move.pod.namespace, move.pod.name))
+
+
+#: Evictions of one paced wave sent at once (kubectl drain evicts a node's pods concurrently, one goroutine per pod:
+#: k8s.io/kubectl/pkg/drain/drain.go, ``Helper.evictPods``); below the client's connection pool size.
+EVICTION_WORKERS = 8
+
+
+def _evict_wave(run: DrainRun, wave: list[PodMove], now: float, covering: dict[int, tuple[str, ...]]) -> list[PodMove]:
+    """Send the Evictions of ``wave`` concurrently, then apply every answer in order on this thread (events, state);
+    returns the moves whose pods are on their way out. An answer that stops the drain (a failure, a budget given up
+    on) is raised only after every other answer is applied, so the run state knows each pod that did leave."""
+    if len(wave) > 1:
+        with ThreadPoolExecutor(max_workers=min(EVICTION_WORKERS, len(wave))) as pool:
+            answers = list(pool.map(lambda m: run.kube.evict_pod(m.pod.namespace, m.pod.name), wave))
+    else:
+        answers = [run.kube.evict_pod(m.pod.namespace, m.pod.name) for m in wave]
+    went: list[PodMove] = []
+    stop: Exception | None = None
+    for move, answer in zip(wave, answers, strict=True):
+        try:
+            if _apply_eviction(run, move, now, list(covering[id(move)]), answer):
+                went.append(move)
+        except CutoverError as exc:
+            stop = stop or exc
+    if stop is not None:
+        raise stop
+    return went
+
+
+def _apply_eviction(run: DrainRun, move: PodMove, now: float, covering: list[str], answer) -> bool:
+    """The API's answer to ``move``'s Eviction applied to it; True when the pod is on its way out."""
+    if answer.outcome is EvictionOutcome.EVICTED:
+        _left(run, move, now)
+        run.reporter.emit(PodEvicted(move.pod.key, move.pod.node or "", str(move.workload)))
+        return True
+    if answer.outcome is EvictionOutcome.GONE:
+        move.phase = MovePhase.GONE
+        return False
+    if answer.outcome is EvictionOutcome.FAILED:
+        raise EvictionFailed(move.pod.key, answer.status, answer.message)
+    _refused(run, move, now, answer.pdb, answer.message, covering)
+    return move.forced
 
 
 def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dict, statuses: dict) -> bool:
@@ -778,6 +1049,7 @@ def health_gate(run: DrainRun, refs: set[WorkloadRef], *, node_start: float | No
     waiting = {ref for ref in refs if ref.kind not in ("Pod", "DaemonSet")}
     whole: list[WorkloadVerdict] = []
     while waiting:
+        polled = clock.now()
         for ref in sorted(waiting):
             verdict = run.verdict(ref)
             if verdict.whole:
@@ -797,8 +1069,15 @@ def health_gate(run: DrainRun, refs: set[WorkloadRef], *, node_start: float | No
             if node_start is not None and now - node_start >= settings.node_drain_timeout_s:
                 raise DrainTimeout(str(ref), now - node_start, [f"{ref}: {verdict.why(waited_s=waited)}"])
         if waiting:
-            clock.sleep(settings.poll_interval_s)
+            next_poll(run, polled)
     return whole
+
+
+def next_poll(run: DrainRun, polled: float) -> None:
+    """Wait for the next look of a loop that looked at ``polled``: one look per rollout.pollIntervalSeconds, the
+    look's own time included (a slow API server does not stretch the interval), at least a tenth of it as a pause."""
+    interval = run.settings.poll_interval_s
+    run.clock.sleep(max(interval - (run.clock.now() - polled), interval / 10))
 
 
 def _last_left(moves: list[PodMove]) -> Mapping[WorkloadRef, float]:

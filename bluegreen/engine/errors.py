@@ -190,14 +190,14 @@ class SurgeTimeout(CutoverError):
 class WorkloadUnhealthy(CutoverError):
     """A workload that lost pods did not become fully available again in time."""
 
-    def __init__(self, workload: str, waited_s: float, detail: str) -> None:
+    def __init__(self, workload: str, waited_s: float, detail: str, *, before: str = "the next node") -> None:
         self.workload = workload
         self.waited_s = waited_s
         self.detail = detail
         super().__init__(
             f"workload {workload} not fully available {waited_s:.0f}s after its pods were evicted ({detail}); "
-            f"the wait is bounded by rollout.workloadHealthyTimeoutSeconds and the drain stopped before the next "
-            "node. Next: check why its new pods are not Ready (kubectl describe pod: image pulls, probes), then "
+            f"the wait is bounded by rollout.workloadHealthyTimeoutSeconds and the drain stopped before {before}. "
+            "Next: check why its new pods are not Ready (kubectl describe pod: image pulls, probes), then "
             "re-run; or raise rollout.workloadHealthyTimeoutSeconds if they only need longer."
         )
 

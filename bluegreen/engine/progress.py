@@ -216,6 +216,34 @@ class NodeDrained(Event):
 
 
 @dataclass(frozen=True)
+class PacedDrainStarted(Event):
+    """The paced strategy, after its canary: every remaining old node drains at once, budget by budget."""
+
+    nodes: int
+    pods: int
+    workloads: int
+
+    def line(self) -> str:
+        return (f"paced: evicting from {self.nodes} old node(s) at once, {self.pods} pod(s) of {self.workloads} "
+                "workload(s), each workload in the waves its budget allows")
+
+
+@dataclass(frozen=True)
+class WaveEvicted(Event):
+    """One workload's wave in the paced strategy: its next pods evicted, oldest node first."""
+
+    workload: str
+    wave: int
+    pods: int
+    nodes: int
+    left: int  # its pods still to evict after this wave
+
+    def line(self) -> str:
+        return (f"wave {self.wave} of {self.workload}: {self.pods} pod(s) evicted from {self.nodes} node(s), "
+                f"{self.left} left")
+
+
+@dataclass(frozen=True)
 class NodeAlreadyDrained(Event):
     node: str
 

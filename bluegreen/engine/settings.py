@@ -15,6 +15,7 @@ PdbTimeoutPolicy = Literal["stop", "force"]
 SignalFailurePolicy = Literal["rollback", "stop"]
 SingleReplicaPolicy = Literal["surge", "evict", "block"]
 DoNotDisruptPolicy = Literal["block", "wait", "ignore"]
+DrainStrategy = Literal["serial", "paced"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,12 @@ class RolloutSettings:
     # How long a node's running Job pods are waited for to complete before the unmanaged-pod policy applies
     # (unmanaged_pods: "block" stops the drain naming them, "evict" evicts them; the Job recreates what it needs).
     job_completion_timeout_s: float = 600.0
-    # How many old nodes are drained at once.
+    # How many old nodes are drained at once (strategy "serial"; "paced" drains its canary alone, then all at once).
     max_parallel_nodes: int = 1
+    # "serial": drain max_parallel_nodes old nodes at a time, health gate after each; "paced": drain the oldest node
+    # alone as the canary, then evict from every remaining old node at once as each budget allows, each workload
+    # gated on its moved pods being Ready before its next wave (engine/paced.py).
+    strategy: DrainStrategy = "serial"
     # Pause after the first drained node, to watch the canary before going on.
     canary_pause_s: float = 0.0
     # Pods with emptyDir volumes: "evict" (their scratch data is lost) or "block".
@@ -109,6 +114,7 @@ ROLLOUT_CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "workloadHealthyTimeoutSeconds": ("workload_healthy_timeout_s", "seconds"),
     "jobCompletionTimeoutSeconds": ("job_completion_timeout_s", "seconds"),
     "maxParallelNodes": ("max_parallel_nodes", "count"),
+    "strategy": ("strategy", ("serial", "paced")),
     "canaryPauseSeconds": ("canary_pause_s", "seconds0"),
     "emptyDir": ("empty_dir", ("evict", "block")),
     "unmanagedPods": ("unmanaged_pods", ("block", "evict")),

@@ -174,9 +174,12 @@ def decide(workload: WorkloadRef, pods: tuple[str, ...], desired: int, shape: Re
                          shape.why_not if policy == "surge" else None)
 
 
-def drain_groups(nodes: list[Node], size: int) -> list[frozenset[str]]:
-    """The old nodes in the groups the drain takes them in (oldest first, ``size`` at a time)."""
+def drain_groups(nodes: list[Node], size: int, strategy: str = "serial") -> list[frozenset[str]]:
+    """The old nodes in the groups the drain takes them in: oldest first, ``size`` at a time (``serial``), or the
+    oldest alone (the canary) and then every other one at once (``paced``)."""
     ordered = [n.name for n in drain_order(nodes)]
+    if strategy == "paced":
+        return [frozenset(ordered[i:j]) for i, j in ((0, 1), (1, len(ordered))) if ordered[i:j]]
     size = max(1, size)
     return [frozenset(ordered[i:i + size]) for i in range(0, len(ordered), size)]
 
@@ -271,7 +274,7 @@ def find_single_replicas(kube, old_nodes: list[Node], pods_on_old: list[Pod],
                          budgets: list[Budget], settings: RolloutSettings) -> list[SingleReplica]:
     """Every workload with pods to move on ``old_nodes`` that eviction would take to zero Ready pods, and how it
     moves. Reads only the candidates: their pods (``pods_of``) and their controller object, one GET each."""
-    groups = drain_groups(old_nodes, settings.max_parallel_nodes)
+    groups = drain_groups(old_nodes, settings.max_parallel_nodes, settings.strategy)
     group_of = {name: index for index, group in enumerate(groups) for name in group}
     moving: dict[WorkloadRef, list[Pod]] = {}
     for pod in pods_on_old:

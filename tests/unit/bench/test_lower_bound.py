@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.lower_bound import allowed_disruptions, gates_seconds, lower_bound, node_bound
+from bench.lower_bound import (
+    NodeBound,
+    allowed_disruptions,
+    gates_seconds,
+    lower_bound,
+    node_bound,
+    paced_lower_bound,
+)
 from bench.placement import PlacementError, initial_placement
 from bench.shape import ShapeError, shape_from_mapping
 
@@ -23,6 +30,8 @@ def scenario(**overrides):
         "load_balancers": {"target_groups": 1, "healthy_after_seconds": 30},
         "placement": "packed",
         "workloads": [],
+        # no start-up time of new pods unless a test sets it, so the arithmetic below reads plainly
+        "timing": {"schedule_seconds": 0, "container_start_seconds": 0},
     }
     base.update(overrides)
     return shape_from_mapping(base)
@@ -152,3 +161,75 @@ def test_statefulset_pods_are_placed_after_every_deployment():
         workloads=[deployment("db", 2, kind="StatefulSet"), deployment("web", 3)],
     )
     assert [dict(n) for n in initial_placement(shape)] == [{"app/web": 3}, {"app/db": 2}]
+
+
+# -- the paced strategy's bound ----------------------------------------------------------------------------------
+
+
+def test_paced_bound_is_gates_then_the_canary_node_then_the_longest_chain_across_the_other_nodes():
+    shape = scenario(
+        nodes_per_color=3,
+        node={"cpu": "4", "memory": "16Gi", "pods": 4},
+        workloads=[
+            deployment("a", 8, ready=10, grace=5, pdb={"maxUnavailable": 2}),  # nodes 0 and 1
+            deployment("b", 2, ready=7, grace=1),  # no PDB: one at a time, node 2
+            deployment("c", 2, ready=1, grace=30, pdb={"maxUnavailable": 2}),  # node 2, one wave of 2
+        ],
+    )
+    assert [dict(n) for n in initial_placement(shape)] == [{"app/a": 4}, {"app/a": 4}, {"app/b": 2, "app/c": 2}]
+    bound = paced_lower_bound(shape)
+    assert bound.canary == NodeBound(0, 10 + 10, "app/a", 2)
+    chains = {c.workload: (c.pods, c.waves, c.seconds) for c in bound.chains}
+    # a: its 4 pods on node 1 in 2 waves; b: 2 waves of 1 (7 s, then the last one 7 s); c: one wave, its 30 s grace
+    assert chains == {"app/a": (4, 2, 10 + 10), "app/b": (2, 2, 7 + 7), "app/c": (2, 1, 30)}
+    assert bound.critical.workload == "app/c"
+    assert bound.total_seconds == 60 + 20 + 30
+    # the serial bound drains the three nodes one after the other
+    assert lower_bound(shape).total_seconds == 60 + 20 + 20 + max(14, 30)
+
+
+def test_paced_chain_counts_a_workloads_pods_across_all_remaining_nodes_together():
+    shape = scenario(nodes_per_color=4, placement="spread",
+                     workloads=[deployment("web", 12, ready=10, grace=5, pdb={"maxUnavailable": 3})])
+    bound = paced_lower_bound(shape)
+    (chain,) = bound.chains
+    # 9 pods on the three nodes after the canary, 3 per wave: 3 waves, not 3 nodes x 1 wave each in series
+    assert (chain.pods, chain.waves, chain.seconds) == (9, 3, 2 * 10 + 10)
+    assert bound.total_seconds == 60 + 10 + 30
+    assert lower_bound(shape).total_seconds == 60 + 4 * 10
+
+
+def test_canary_pause_counts_once_after_the_first_node_in_both_bounds():
+    two = scenario(nodes_per_color=2, placement="spread", rollout={"canaryPauseSeconds": 45},
+                   workloads=[deployment("web", 2, ready=10, grace=5)])
+    assert paced_lower_bound(two).total_seconds == 60 + 10 + 45 + 10
+    assert lower_bound(two).total_seconds == 60 + 10 + 45 + 10
+    one = scenario(nodes_per_color=1, rollout={"canaryPauseSeconds": 45}, workloads=[deployment("web", 1, grace=5)])
+    assert paced_lower_bound(one).chains == () and paced_lower_bound(one).total_seconds == 60 + 10
+    assert lower_bound(one).total_seconds == 60 + 10
+
+
+@pytest.mark.parametrize("name", ["small", "medium", "large"])
+def test_paced_bound_of_the_bench_scenarios_is_below_the_serial_one(name):
+    shape = shape_from_mapping(yaml.safe_load((BENCH_SCENARIOS / f"{name}.yaml").read_text()), name)
+    paced, serial = paced_lower_bound(shape), lower_bound(shape)
+    assert paced.gates_seconds == serial.gates_seconds
+    assert paced.canary == serial.nodes[0]
+    assert paced.total_seconds < serial.total_seconds
+
+
+def test_every_new_pod_pays_its_start_before_its_readiness_delay_in_both_bounds():
+    ds = {"kind": "DaemonSet", "name": "agent", "namespace": "kube-system", "cpu": "50m", "memory": "32Mi",
+          "ready_seconds": 5}
+    timing = {"schedule_seconds": 0.5, "container_start_seconds": 2}
+    shape = scenario(nodes_per_color=2, placement="spread", timing=timing, workloads=[
+        ds, deployment("web", 4, ready=10, grace=5, pdb={"maxUnavailable": 1}),
+        deployment("db", 2, ready=8, grace=4, pdb={"maxUnavailable": 1}, kind="StatefulSet")])
+    assert shape.start_seconds == 2.5
+    assert gates_seconds(shape) == 60 + 2.5 + 5
+    # each node: web 2 waves of 12.5 s; db one wave: gone (4 s), then started (2.5 s) and Ready (8 s)
+    assert [n.seconds for n in lower_bound(shape).nodes] == [25, 25]
+    (web, db) = sorted(paced_lower_bound(shape).chains, key=lambda c: c.workload, reverse=True)
+    assert (web.workload, web.seconds, db.seconds) == ("app/web", 25, 14.5)
+    sandbox_defaults = scenario(timing=None)
+    assert sandbox_defaults.start_seconds == 1.0  # the sandbox's own timing when the scenario sets none

@@ -119,6 +119,9 @@ def test_drain_groups_are_the_drain_order_in_batches():
     nodes = [node_from_json(node_json(f"n{i}", f"i-{i}", created=f"2026-01-0{i}T00:00:00Z")) for i in (3, 1, 2)]
     assert drain_groups(nodes, 1) == [frozenset({"n1"}), frozenset({"n2"}), frozenset({"n3"})]
     assert drain_groups(nodes, 2) == [frozenset({"n1", "n2"}), frozenset({"n3"})]
+    # paced: the canary alone, then every other old node at once (maxParallelNodes does not apply)
+    assert drain_groups(nodes, 1, "paced") == [frozenset({"n1"}), frozenset({"n2", "n3"})]
+    assert drain_groups(nodes[:1], 1, "paced") == [frozenset({"n3"})]  # one node: the canary only
 
 
 class FakeKube:
