@@ -96,6 +96,7 @@ from bluegreen.engine.settings import RolloutSettings
 from bluegreen.engine.signals import SignalWatch, health_gate_failure
 from bluegreen.engine.stop import StopState, kept_off_by_cordon, settle_stop, workloads_to_check
 from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
+from bluegreen.engine.watch import DRAIN_COLLECTIONS, watching
 from bluegreen.engine.workloads import (
     WorkloadRef,
     WorkloadStatus,
@@ -358,7 +359,8 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
     notifier = Notifier(settings.notify_url, old, new, reporter)
     notifier.send(NotifyEvent.START)
     try:
-        report = _drain(conn, old, new, settings, reporter, clock, expected=expected)
+        with watching(conn.kube, *DRAIN_COLLECTIONS):  # its polls read memory kept current by watches (watch.py)
+            report = _drain(conn, old, new, settings, reporter, clock, expected=expected)
     except RolledBack as exc:
         notifier.send(NotifyEvent.ROLLBACK, str(exc))
         raise

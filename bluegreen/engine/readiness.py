@@ -91,6 +91,20 @@ class ReadinessReport:
                 "waited_s": round(self.waited_s, 3)}
 
 
+#: Label the daemon controller puts on every pod it creates (pkg/controller/daemon/util/daemonset_util.go
+#: CreatePodTemplate, ``extensions.DaemonSetTemplateGenerationKey``): selects DaemonSet pods on the server.
+DAEMON_POD_LABEL = "pod-template-generation"
+
+
+def read_daemon_pods(kube, nodes: set[str]) -> list[Pod]:
+    """The DaemonSet pods on ``nodes``: one list per poll, whatever the number of nodes, of the pods carrying the
+    daemon controller's label (selected by the server), filtered here by node and owner kind."""
+    if not nodes:
+        return []
+    return [p for p in map(pod_from_json, kube.list_pods(label_selector=DAEMON_POD_LABEL))
+            if p.node in nodes and p.owner_kind == "DaemonSet"]
+
+
 def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desired: int, *,
                       pool: str | None = None) -> ReadinessVerdict:
     group = describe_group(conn.autoscaling, conn.ec2, group_name)
@@ -101,11 +115,7 @@ def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desi
         known = {n.name for n in nodes}
         every = map(node_from_json, conn.kube.list_nodes())
         nodes += [n for n in every if n.instance_id in ids and n.name not in known]
-    daemon_pods: list[Pod] = []
-    for node in nodes:
-        if node.instance_id in ids:
-            daemon_pods += [p for p in map(pod_from_json, conn.kube.list_pods(node=node.name))
-                            if p.owner_kind == "DaemonSet"]
+    daemon_pods = read_daemon_pods(conn.kube, {n.name for n in nodes if n.instance_id in ids})
     verdict = judge_readiness(list(group.instances), nodes, daemon_pods, expected_ami=expected_ami, desired=desired)
     if not verdict.passed and "Launch" in group.suspended_processes:
         hint = (f"group {group_name} has its Launch process suspended (left by an interrupted run?): "

@@ -1,0 +1,206 @@
+"""A collection kept current by one list and one watch: the engine's informer.
+
+A drain polls the same few collections (pods, ReplicaSets, PodDisruptionBudgets) every poll interval for many
+minutes. Listed again each time they cost the API server the whole collection per poll; watched they cost one list
+and then only the changes. ``Collection`` does what client-go's reflector does
+(staging/src/k8s.io/client-go/tools/cache/reflector.go ``ListAndWatch``/``watchHandler``):
+
+* list the collection in pages (``KubeApi.list_pages``), remember the list's ``metadata.resourceVersion``;
+* watch from that resourceVersion (``?watch=1&resourceVersion=RV&allowWatchBookmarks=true&timeoutSeconds=N``),
+  applying each event (one JSON object per line: ``{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": …}``)
+  to the local copy and remembering each event's resourceVersion (a BOOKMARK carries only that);
+* when a watch ends (its timeoutSeconds, a dropped connection) watch again from the last resourceVersion seen;
+* when the server answers 410 Gone / ``Expired`` (the resourceVersion left its watch cache: an ERROR event, or a
+  410 status to the watch request itself) list again from scratch and watch from the new list.
+
+A background thread reads the watch; readers get a consistent snapshot of the objects (the state after some prefix
+of the server's events) under a lock. The engine's decisions stay on its own clock: it still looks every poll
+interval (``clock.sleep``), only the look reads memory instead of the API server. With the simulated clock of the
+sandbox this matters: a watch cannot replace ``clock.sleep`` (its timeout runs in real seconds on the server), so
+the cadence of every wait is unchanged and only its reads became cheap. A snapshot may lag the server by the
+stream's latency (milliseconds on a real cluster as on loopback); every decision the engine takes on a snapshot is
+one it took on a list read a moment earlier before, and the ones that must be fresh are the API server's (a PDB
+is enforced by the Eviction API, not by the engine's copy).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+#: Seconds (real) a watch request asks the server to keep it open before it is renewed.
+WATCH_TIMEOUT_S = 300
+#: Seconds (real) to wait before watching again after a failed watch request (connection refused, 5xx): the
+#: first pause, doubled on every failure in a row up to ``REWATCH_BACKOFF_MAX_S``. Short: while the watch is down
+#: the engine reads an older snapshot.
+REWATCH_BACKOFF_S = 0.05
+REWATCH_BACKOFF_MAX_S = 2.0
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str
+    object: dict
+
+
+def parse_events(lines: Iterator[bytes]) -> Iterator[WatchEvent]:
+    """Watch events from the stream's lines (handlers/watch.go: one JSON object per line, no array)."""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        data = json.loads(line)
+        yield WatchEvent(str(data.get("type") or ""), data.get("object") or {})
+
+
+def split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Whole lines out of a stream of byte chunks of any size."""
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *lines, rest = rest.split(b"\n")
+        yield from lines
+    if rest.strip():
+        yield rest
+
+
+def object_key(obj: dict) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return (meta.get("namespace") or "", meta.get("name") or "")
+
+
+class Expired(Exception):
+    """The server no longer has the events after the resourceVersion asked for (410 Gone): list again."""
+
+
+def apply_event(objects: dict[tuple[str, str], dict], event: WatchEvent) -> str | None:
+    """Apply one event to ``objects``; returns the resourceVersion it brings (None when it brings none).
+    Raises Expired for an ERROR event with code 410 and RuntimeError for any other ERROR."""
+    if event.type == "ERROR":
+        if int(event.object.get("code") or 0) == 410:
+            raise Expired(str(event.object.get("message") or "too old resource version"))
+        raise RuntimeError(f"watch error: {event.object.get('code')} {event.object.get('message')}")
+    version = (event.object.get("metadata") or {}).get("resourceVersion")
+    if event.type in ("ADDED", "MODIFIED"):
+        objects[object_key(event.object)] = event.object
+    elif event.type == "DELETED":
+        objects.pop(object_key(event.object), None)
+    return version
+
+
+class Collection:
+    """One collection (``path``, e.g. ``/api/v1/pods``, with optional selectors) kept current by list + watch.
+
+    ``start()`` lists it (synchronously: the first snapshot is complete) and starts the watch thread; ``stop()``
+    ends the watch. ``snapshot()`` is every object now, in (namespace, name) order."""
+
+    def __init__(self, kube, path: str, *, label_selector: str | None = None, field_selector: str | None = None):
+        self.kube = kube
+        self.path = path
+        self.query: dict[str, str] = {}
+        if label_selector:
+            self.query["labelSelector"] = label_selector
+        if field_selector:
+            self.query["fieldSelector"] = field_selector
+        self._objects: dict[tuple[str, str], dict] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._response = None
+        self.resource_version = ""
+        self.lists = 0  # lists made (1 + one per 410)
+        self.watches = 0  # watch requests made
+        self.error: str | None = None  # the last watch failure, for a reader's message
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+    def start(self) -> Collection:
+        self._relist()
+        self._thread = threading.Thread(target=self._run, name=f"watch {self.path}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        response = self._response
+        if response is not None:
+            self.kube.abort_stream(response)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Collection:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- reading --------------------------------------------------------------------------------------------------
+    def snapshot(self) -> list[dict]:
+        with self._lock:
+            return [self._objects[k] for k in sorted(self._objects)]
+
+    # -- the reflector ------------------------------------------------------------------------------------------
+    def _relist(self) -> None:
+        listed = self.kube.list_pages(self.path, self.query)
+        with self._lock:
+            self._objects = {object_key(o): o for o in listed.items}
+            self.resource_version = listed.resource_version
+        self.lists += 1
+
+    def _run(self) -> None:
+        pause = REWATCH_BACKOFF_S
+        while not self._stopping.is_set():
+            try:
+                self._watch_once()
+                pause = REWATCH_BACKOFF_S
+            except Expired:
+                if self._stopping.is_set():
+                    return
+                try:
+                    self._relist()
+                except Exception as exc:  # the reader keeps the last snapshot; list again shortly
+                    self.error = f"{type(exc).__name__}: {exc}"
+                    self._stopping.wait(pause)
+                    pause = min(pause * 2, REWATCH_BACKOFF_MAX_S)
+            except Exception as exc:  # connection trouble, a 5xx: watch again after a pause
+                if self._stopping.is_set():
+                    return
+                self.error = f"{type(exc).__name__}: {exc}"
+                self._stopping.wait(pause)
+                pause = min(pause * 2, REWATCH_BACKOFF_MAX_S)
+
+    def _watch_once(self) -> None:
+        query = {**self.query, "watch": "1", "resourceVersion": self.resource_version,
+                 "allowWatchBookmarks": "true", "timeoutSeconds": str(WATCH_TIMEOUT_S)}
+        self.watches += 1
+        response = self.kube.open_stream(self.path, query, read_timeout_s=WATCH_TIMEOUT_S + 30)
+        self._response = response
+        try:
+            if response.status == 410:
+                raise Expired("watch answered 410")
+            if response.status != 200:
+                raise RuntimeError(f"watch of {self.path} answered {response.status}")
+            if self._stopping.is_set():
+                return
+            for event in parse_events(split_lines(self.kube.stream_chunks(response))):
+                with self._lock:
+                    version = apply_event(self._objects, event)
+                    if version:
+                        self.resource_version = version
+                if self._stopping.is_set():
+                    return
+        finally:
+            self._response = None
+            self.kube.abort_stream(response)
+
+
+#: What a drain reads on every poll: its pods, and the ReplicaSets and PodDisruptionBudgets of every batch.
+DRAIN_COLLECTIONS = ("/api/v1/pods", "/apis/apps/v1/replicasets", "/apis/policy/v1/poddisruptionbudgets")
+
+
+def watching(kube, *paths: str) -> AbstractContextManager:
+    """``kube.watched(*paths)`` (KubeApi), or nothing for a client that cannot watch (a test's fake)."""
+    watched = getattr(kube, "watched", None)
+    return watched(*paths) if watched is not None else nullcontext()
