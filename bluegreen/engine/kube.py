@@ -70,7 +70,7 @@ class KubeApi:
         self._count_lock = threading.Lock()
         #: Collections kept current by a watch while ``watched`` is active (path -> Collection): lists of them are
         #: answered from memory.
-        self._watched: dict[str, Collection] = {}
+        self._watched: dict[tuple[str, str], Collection] = {}
 
     # -- transport -----------------------------------------------------------------------------------------
 
@@ -177,28 +177,41 @@ class KubeApi:
             pass
 
     @contextmanager
-    def watched(self, *paths: str) -> Iterator[None]:
-        """While active, the collections at ``paths`` (e.g. "/api/v1/pods") are listed once and kept current by a
-        watch; ``list_pods``, ``list_all`` and ``list_namespaced`` answer them from memory (watch.py). Collections
-        already watched by an outer ``watched`` are reused."""
-        started = [Collection(self, p) for p in dict.fromkeys(paths) if p not in self._watched]
+    def watched(self, *specs: str | tuple[str, str]) -> Iterator[None]:
+        """While active, the collections of ``specs`` (a path such as "/api/v1/pods", or (path, label selector))
+        are listed once and kept current by a watch (watch.py); ``list_nodes``, ``list_pods``, ``list_all`` and
+        ``list_namespaced`` answer them from memory. Collections already watched by an outer ``watched`` are
+        reused."""
+        keys = [(spec, "") if isinstance(spec, str) else spec for spec in dict.fromkeys(specs)]
+        started = [(key, Collection(self, key[0], label_selector=key[1] or None)) for key in keys
+                   if key not in self._watched]
         try:
-            for collection in started:
+            for key, collection in started:
                 collection.start()
-                self._watched[collection.path] = collection
+                self._watched[key] = collection
             yield
         finally:
-            for collection in started:
-                self._watched.pop(collection.path, None)
+            for key, collection in started:
+                self._watched.pop(key, None)
                 collection.stop()
 
-    def _cached(self, path: str) -> list[dict] | None:
-        collection = self._watched.get(path)
-        return None if collection is None else collection.snapshot()
+    def _cached(self, path: str, label_selector: str | None = None) -> list[dict] | None:
+        """The objects at ``path`` matching ``label_selector`` from a watched collection, when one answers it:
+        the whole collection's (filtered here), or one watched with that very selector; None otherwise."""
+        whole = self._watched.get((path, ""))
+        requirements = parse_selector_text(label_selector)
+        if whole is not None and requirements is not None:
+            return [o for o in whole.snapshot()
+                    if text_matches(requirements, (o.get("metadata") or {}).get("labels") or {})]
+        selected = self._watched.get((path, label_selector or ""))
+        return None if selected is None else selected.snapshot()
 
     # -- nodes -----------------------------------------------------------------------------------------------
 
     def list_nodes(self, label_selector: str | None = None) -> list[dict]:
+        cached = self._cached("/api/v1/nodes", label_selector)
+        if cached is not None:
+            return cached
         return self.list_pages("/api/v1/nodes", {"labelSelector": label_selector} if label_selector else None).items
 
     def nodes_of_color(self, color: str, pool: str | None = None) -> list[dict]:
@@ -214,7 +227,12 @@ class KubeApi:
             "PATCH", f"/api/v1/nodes/{quote(name)}", body=patch, content_type="application/merge-patch+json",
             ok_statuses=(404,) if missing_ok else (),
         )
-        return {} if answer.status == 404 else answer.body
+        if answer.status == 404:
+            return {}
+        watched = self._watched.get(("/api/v1/nodes", ""))
+        if watched is not None:
+            watched.observe(answer.body)  # read your own write: the next nodes_of_color sees the patch
+        return answer.body
 
     # -- pods ------------------------------------------------------------------------------------------------
 
@@ -222,11 +240,9 @@ class KubeApi:
                   label_selector: str | None = None, phase: str | None = None) -> list[dict]:
         """Pods selected by the server: on ``node`` (``spec.nodeName``), in ``phase`` (``status.phase``), in
         ``namespace``, matching ``label_selector``; from memory while pods are ``watched``."""
-        cached = self._cached("/api/v1/pods")
-        requirements = parse_selector_text(label_selector) if cached is not None else None
-        if cached is not None and requirements is not None:
-            return [p for p in cached if _pod_matches(p, node, namespace, phase) and text_matches(
-                requirements, (p.get("metadata") or {}).get("labels") or {})]
+        cached = self._cached("/api/v1/pods", label_selector)
+        if cached is not None:
+            return [p for p in cached if _pod_matches(p, node, namespace, phase)]
         query: dict[str, str] = {}
         fields = ([f"spec.nodeName={node}"] if node else []) + ([f"status.phase={phase}"] if phase else [])
         if fields:
@@ -271,11 +287,9 @@ class KubeApi:
                         label_selector: str | None = None) -> list[dict]:
         """Every object of a resource in one namespace (those matching ``label_selector``, when given); from memory
         while the resource is ``watched``."""
-        cached = self._cached(f"{group_path}/{resource}")
-        requirements = parse_selector_text(label_selector) if cached is not None else None
-        if cached is not None and requirements is not None:
-            return [o for o in cached if ((o.get("metadata") or {}).get("namespace") or "") == namespace
-                    and text_matches(requirements, (o.get("metadata") or {}).get("labels") or {})]
+        cached = self._cached(f"{group_path}/{resource}", label_selector)
+        if cached is not None:
+            return [o for o in cached if ((o.get("metadata") or {}).get("namespace") or "") == namespace]
         query = {"labelSelector": label_selector} if label_selector else None
         return self.list_pages(f"{group_path}/namespaces/{quote(namespace)}/{resource}", query).items
 

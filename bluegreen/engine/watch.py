@@ -72,6 +72,18 @@ def object_key(obj: dict) -> tuple[str, str]:
     return (meta.get("namespace") or "", meta.get("name") or "")
 
 
+def older(obj: dict, than: dict | None) -> bool:
+    """``obj`` is an older state than ``than`` of the same object. resourceVersions are opaque to clients in
+    general; every kube-apiserver backed by etcd issues them as increasing integers (the etcd revision,
+    storage/etcd3 APIObjectVersioner), and a watch delivers them in order, so comparing them as integers only
+    tells the engine's own newer write from an event the watch has not caught up with yet."""
+    if than is None:
+        return False
+    mine = (obj.get("metadata") or {}).get("resourceVersion") or ""
+    theirs = (than.get("metadata") or {}).get("resourceVersion") or ""
+    return mine.isdigit() and theirs.isdigit() and int(mine) < int(theirs)
+
+
 class Expired(Exception):
     """The server no longer has the events after the resourceVersion asked for (410 Gone): list again."""
 
@@ -85,7 +97,9 @@ def apply_event(objects: dict[tuple[str, str], dict], event: WatchEvent) -> str 
         raise RuntimeError(f"watch error: {event.object.get('code')} {event.object.get('message')}")
     version = (event.object.get("metadata") or {}).get("resourceVersion")
     if event.type in ("ADDED", "MODIFIED"):
-        objects[object_key(event.object)] = event.object
+        key = object_key(event.object)
+        if not older(event.object, objects.get(key)):  # not behind the engine's own write (Collection.observe)
+            objects[key] = event.object
     elif event.type == "DELETED":
         objects.pop(object_key(event.object), None)
     return version
@@ -140,6 +154,14 @@ class Collection:
     def snapshot(self) -> list[dict]:
         with self._lock:
             return [self._objects[k] for k in sorted(self._objects)]
+
+    def observe(self, obj: dict) -> None:
+        """The object as the server answered the engine's own write of it: kept at once, so a read right after
+        the write sees it (as client-go's MutationCache), unless the watch already brought a newer state."""
+        key = object_key(obj)
+        with self._lock:
+            if key in self._objects and not older(obj, self._objects[key]):
+                self._objects[key] = obj
 
     # -- the reflector ------------------------------------------------------------------------------------------
     def _relist(self) -> None:
@@ -196,11 +218,13 @@ class Collection:
             self.kube.abort_stream(response)
 
 
-#: What a drain reads on every poll: its pods, and the ReplicaSets and PodDisruptionBudgets of every batch.
-DRAIN_COLLECTIONS = ("/api/v1/pods", "/apis/apps/v1/replicasets", "/apis/policy/v1/poddisruptionbudgets")
+#: What a drain reads on every poll: nodes (the old color's, every pass), pods, and the ReplicaSets and
+#: PodDisruptionBudgets of every batch.
+DRAIN_COLLECTIONS = ("/api/v1/nodes", "/api/v1/pods", "/apis/apps/v1/replicasets",
+                     "/apis/policy/v1/poddisruptionbudgets")
 
 
-def watching(kube, *paths: str) -> AbstractContextManager:
-    """``kube.watched(*paths)`` (KubeApi), or nothing for a client that cannot watch (a test's fake)."""
+def watching(kube, *specs: str | tuple[str, str]) -> AbstractContextManager:
+    """``kube.watched(*specs)`` (KubeApi), or nothing for a client that cannot watch (a test's fake)."""
     watched = getattr(kube, "watched", None)
-    return watched(*paths) if watched is not None else nullcontext()
+    return watched(*specs) if watched is not None else nullcontext()
