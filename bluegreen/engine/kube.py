@@ -200,11 +200,13 @@ class KubeApi:
         the whole collection's (filtered here), or one watched with that very selector; None otherwise."""
         whole = self._watched.get((path, ""))
         requirements = parse_selector_text(label_selector)
+        if whole is not None and whole.stale:
+            return None  # its watch is down: ask the server until it is open again
         if whole is not None and requirements is not None:
             return [o for o in whole.snapshot()
                     if text_matches(requirements, (o.get("metadata") or {}).get("labels") or {})]
         selected = self._watched.get((path, label_selector or ""))
-        return None if selected is None else selected.snapshot()
+        return None if selected is None or selected.stale else selected.snapshot()
 
     # -- nodes -----------------------------------------------------------------------------------------------
 

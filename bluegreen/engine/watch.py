@@ -128,6 +128,9 @@ class Collection:
         self.lists = 0  # lists made (1 + one per 410)
         self.watches = 0  # watch requests made
         self.error: str | None = None  # the last watch failure, for a reader's message
+        #: The copy may have missed changes: a watch request failed (a 403 for want of the watch verb, a dropped
+        #: connection, a 5xx) or answered 410 and the list again is not done. Readers then ask the server.
+        self.stale = False
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> Collection:
@@ -180,15 +183,18 @@ class Collection:
             except Expired:
                 if self._stopping.is_set():
                     return
+                self.stale = True
                 try:
                     self._relist()
-                except Exception as exc:  # the reader keeps the last snapshot; list again shortly
+                    self.stale = False
+                except Exception as exc:  # readers ask the server meanwhile; list again shortly
                     self.error = f"{type(exc).__name__}: {exc}"
                     self._stopping.wait(pause)
                     pause = min(pause * 2, REWATCH_BACKOFF_MAX_S)
-            except Exception as exc:  # connection trouble, a 5xx: watch again after a pause
+            except Exception as exc:  # connection trouble, a 5xx, a 403: watch again after a pause
                 if self._stopping.is_set():
                     return
+                self.stale = True
                 self.error = f"{type(exc).__name__}: {exc}"
                 self._stopping.wait(pause)
                 pause = min(pause * 2, REWATCH_BACKOFF_MAX_S)
@@ -206,6 +212,9 @@ class Collection:
                 raise RuntimeError(f"watch of {self.path} answered {response.status}")
             if self._stopping.is_set():
                 return
+            # Open again: it resumes from the last resourceVersion seen, so the changes made while no watch was
+            # open come first, within the stream's latency, as any change does.
+            self.stale = False
             for event in parse_events(split_lines(self.kube.stream_chunks(response))):
                 with self._lock:
                     version = apply_event(self._objects, event)

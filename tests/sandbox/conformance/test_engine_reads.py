@@ -58,7 +58,7 @@ def _pod(name: str) -> dict:
             "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]}}
 
 
-def _wait_until(check, timeout: float = 5.0) -> None:
+def _wait_until(check, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "the watched collection did not catch up"
@@ -179,3 +179,19 @@ def test_response_bytes_are_counted_per_verb_and_resource(served):
     assert after["requests"]["list pods"] - before["requests"].get("list pods", 0) == 1
     assert after["total_bytes"] - before["total_bytes"] == len(body)
     assert json.loads(body)["metadata"]["continue"]
+
+
+def test_reads_go_to_the_server_while_the_watch_cannot_be_opened(served):
+    # A watch the server refuses (here every request fails with a 503 for a while): the copy may miss changes,
+    # so reads are lists again until a watch is open.
+    kube = _kube(served)
+    with kube.watched("/api/v1/pods"):
+        collection = kube._watched[("/api/v1/pods", "")]
+        served.server.inject_errors(1.0, 503)
+        kube.abort_stream(collection._response)
+        _wait_until(lambda: collection.stale)
+        served.server.inject_errors(0.0, 503)
+        served.cluster.create("pods", "default", _pod("while-down"))
+        assert "while-down" in {p["metadata"]["name"] for p in kube.list_pods(namespace="default")}
+        _wait_until(lambda: not collection.stale)
+        _wait_until(lambda: "while-down" in {p["metadata"]["name"] for p in collection.snapshot()})
