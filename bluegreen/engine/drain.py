@@ -96,7 +96,7 @@ from bluegreen.engine.settings import RolloutSettings
 from bluegreen.engine.signals import SignalWatch, health_gate_failure
 from bluegreen.engine.stop import StopState, kept_off_by_cordon, settle_stop, workloads_to_check
 from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
-from bluegreen.engine.watch import DRAIN_COLLECTIONS, watching
+from bluegreen.engine.watch import DRAIN_COLLECTIONS, fresh, watching
 from bluegreen.engine.workloads import (
     WorkloadRef,
     WorkloadStatus,
@@ -709,7 +709,8 @@ def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dic
     if status is None:
         return True
     if ref not in live:
-        live[ref] = run.workload_pods(ref)
+        with fresh(run.kube):  # the engine's own budget: decided on the server's state, not a watched copy
+            live[ref] = run.workload_pods(ref)
     now_pod = next((p for p in live[ref] if p.uid == move.pod.uid), None)
     if now_pod is None:  # vanished while it waited (its controller deleted it: a rollout, a scale-down)
         move.phase = MovePhase.GONE

@@ -71,6 +71,7 @@ class KubeApi:
         #: Collections kept current by a watch while ``watched`` is active (path -> Collection): lists of them are
         #: answered from memory.
         self._watched: dict[tuple[str, str], Collection] = {}
+        self._fresh = 0  # > 0 while ``fresh`` is active: lists go to the server
 
     # -- transport -----------------------------------------------------------------------------------------
 
@@ -195,9 +196,21 @@ class KubeApi:
                 self._watched.pop(key, None)
                 collection.stop()
 
+    @contextmanager
+    def fresh(self) -> Iterator[None]:
+        """While active, lists go to the server even for watched collections: for a decision the engine takes
+        on its own (an implicit budget), which must not lag the server by the watch's latency."""
+        self._fresh += 1
+        try:
+            yield
+        finally:
+            self._fresh -= 1
+
     def _cached(self, path: str, label_selector: str | None = None) -> list[dict] | None:
         """The objects at ``path`` matching ``label_selector`` from a watched collection, when one answers it:
         the whole collection's (filtered here), or one watched with that very selector; None otherwise."""
+        if self._fresh:
+            return None
         whole = self._watched.get((path, ""))
         requirements = parse_selector_text(label_selector)
         if whole is not None and whole.stale:

@@ -237,3 +237,9 @@ def watching(kube, *specs: str | tuple[str, str]) -> AbstractContextManager:
     """``kube.watched(*specs)`` (KubeApi), or nothing for a client that cannot watch (a test's fake)."""
     watched = getattr(kube, "watched", None)
     return watched(*specs) if watched is not None else nullcontext()
+
+
+def fresh(kube) -> AbstractContextManager:
+    """``kube.fresh()`` (KubeApi: reads bypass the watched copies), or nothing for a client without copies."""
+    bypass = getattr(kube, "fresh", None)
+    return bypass() if bypass is not None else nullcontext()
