@@ -533,7 +533,6 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
         result[work.node.name] = 0
         moves += [PodMove(p, workload_of(p, run.owners)) for p in work.evictable]
     run.state.moves += moves
-    statuses: dict[WorkloadRef, WorkloadStatus | None] = {}  # read once per batch: desired and maxUnavailable
     while any(m.open for m in moves):
         reap(run, moves, [n.name for n in batch])
         check_replacements(run, moves)
@@ -546,7 +545,7 @@ def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int)
             raise DrainTimeout(", ".join(n.name for n in batch), now - start,
                                [describe_open_move(m, now) for m in moves if m.open])
         await_jobs(run, moves, now - start)
-        evict_pass(run, moves, now, statuses)
+        evict_pass(run, moves, now)
         if any(m.open for m in moves):
             clock.sleep(settings.poll_interval_s)
     for move in moves:
@@ -672,14 +671,14 @@ def check_stuck(run: DrainRun) -> None:
             raise ReplacementUnschedulable(str(ref), pod.key, pod.unscheduled_message, verdict.ready, verdict.desired)
 
 
-def evict_pass(run: DrainRun, moves: list[PodMove], now: float,
-               statuses: dict[WorkloadRef, WorkloadStatus | None]) -> None:
+def evict_pass(run: DrainRun, moves: list[PodMove], now: float) -> None:
     """One eviction attempt for every waiting pod allowed to go now (explicit budget: the API decides; implicit
     budget: decided here), and the outcome applied to its move."""
     waiting = [m for m in moves if m.waiting]
     backing_off = [m.pod for m in waiting if m.next_try > now]
     room = _budgets_with_room(run, backing_off) if backing_off else set()
     live: dict[WorkloadRef, list[Pod]] = {}
+    statuses: dict[WorkloadRef, WorkloadStatus | None] = {}  # read once per pass: a rollout may start any time
     for move in waiting:
         if move.workload.kind == "Job" and not move.released:
             continue  # waited for to complete (await_jobs)
@@ -701,7 +700,7 @@ def evict_pass(run: DrainRun, moves: list[PodMove], now: float,
 
 
 def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dict, statuses: dict) -> bool:
-    """The implicit budget of a workload without a PDB (its pods read once per pass, its status once per batch)."""
+    """The implicit budget of a workload without a PDB (its pods and its status read once per pass)."""
     ref = move.workload
     if ref not in statuses:
         statuses[ref] = run.status_of(ref)
@@ -719,7 +718,8 @@ def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dic
     move.costs_availability = now_pod.ready
     flying = sum(1 for m in moves if m.leaving and m.workload == ref and m.costs_availability)
     return may_evict_implicitly(in_flight=flying, desired=status.desired, ready=ready_pods(live[ref]),
-                                allowance=implicit_allowance(status), pod_ready=now_pod.ready)
+                                allowance=implicit_allowance(status), pod_ready=now_pod.ready,
+                                controller_rolling=status.rolling)
 
 
 def _left(run: DrainRun, move: PodMove, now: float) -> None:

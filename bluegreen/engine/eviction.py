@@ -106,14 +106,21 @@ def replacement_due(move: PodMove, now: float, window_s: float) -> bool:
     return any(now - t <= window_s for t in recent)
 
 
-def may_evict_implicitly(*, in_flight: int, desired: int, ready: int, allowance: int, pod_ready: bool = True) -> bool:
+def may_evict_implicitly(*, in_flight: int, desired: int, ready: int, allowance: int, pod_ready: bool = True,
+                         controller_rolling: bool = False) -> bool:
     """Implicit budget of a workload without a PDB: never more than ``allowance`` replicas down or in flight.
+
+    While its controller rolls out a new template (``controller_rolling``) no Ready pod is evicted: the
+    controller spends the same allowance on its own and acts on a status that lags, so both together could take
+    the workload below it. The drain waits for the rollout to finish (bounded by the node's drain timeout).
 
     A pod that is not Ready costs no availability: it goes at once and is not counted (as kubectl's drain evicts
     it, and as the eviction handler lets an unready pod go past a PDB: k8s.io/kubernetes pkg/registry/core/pod/
     storage/eviction.go, ``EvictionREST.Create``). ``in_flight`` counts only moves of pods that were Ready."""
     if not pod_ready:
         return True
+    if controller_rolling:
+        return False
     unavailable = max(0, desired - ready)
     return max(unavailable, in_flight) < allowance
 

@@ -44,6 +44,13 @@ class WorkloadStatus:
     generation_observed: bool
     max_unavailable: int | str | None = None  # the workload's own rolling-update maxUnavailable, when set
 
+    @property
+    def rolling(self) -> bool:
+        """A Deployment whose controller is rolling out a new template: it takes old pods down itself, up to its
+        own maxUnavailable, as soon as its status shows room (deployment controller, rolling.go
+        ``reconcileOldReplicaSets``). An eviction decided on the same status would spend that room twice."""
+        return self.ref.kind == "Deployment" and (not self.generation_observed or self.updated < self.desired)
+
     def gap(self) -> str | None:
         """None when fully available; else what is missing, in words."""
         if not self.generation_observed:

@@ -12,6 +12,7 @@ from bluegreen.engine.workloads import (
     generic_status,
     implicit_allowance,
     is_generic_owner,
+    workload_status_from_json,
 )
 
 
@@ -45,3 +46,24 @@ def test_plan_states_each_workloads_budget_truthfully():
     assert budget_words("Job", None).startswith("waits for completion")
     assert "generic rule for Rollout" in budget_words("Rollout", None)
     assert budget_words("Deployment", None).startswith("implicit: one ready replica at a time")
+
+
+def test_no_ready_pod_is_evicted_while_its_deployment_rolls_out_a_new_template():
+    ref = WorkloadRef("Deployment", "default", "web")
+    spec = {"metadata": {"generation": 3}, "spec": {"replicas": 4},
+            "status": {"observedGeneration": 3, "readyReplicas": 4, "availableReplicas": 4, "updatedReplicas": 4}}
+    settled = workload_status_from_json(ref, spec)
+    assert not settled.rolling
+    assert may_evict_implicitly(in_flight=0, desired=4, ready=4, allowance=1, controller_rolling=settled.rolling)
+    # the controller has a new template: it takes old pods down itself, from a status that lags
+    rolling = workload_status_from_json(ref, {**spec, "status": {**spec["status"], "updatedReplicas": 1}})
+    unobserved = workload_status_from_json(ref, {**spec, "metadata": {"generation": 4}})
+    assert rolling.rolling and unobserved.rolling
+    assert not may_evict_implicitly(in_flight=0, desired=4, ready=4, allowance=1, controller_rolling=True)
+    # an unready pod still goes at once: it costs no availability
+    assert may_evict_implicitly(in_flight=0, desired=4, ready=3, allowance=1, pod_ready=False,
+                                controller_rolling=True)
+    # a StatefulSet's updatedReplicas is not a rollout signal here (OnDelete keeps it below replicas for good)
+    sts = workload_status_from_json(WorkloadRef("StatefulSet", "default", "db"),
+                                    {**spec, "status": {**spec["status"], "updatedReplicas": 1}})
+    assert not sts.rolling
