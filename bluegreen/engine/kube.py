@@ -206,9 +206,11 @@ class KubeApi:
         finally:
             self._fresh -= 1
 
-    def _cached(self, path: str, label_selector: str | None = None) -> list[dict] | None:
-        """The objects at ``path`` matching ``label_selector`` from a watched collection, when one answers it:
-        the whole collection's (filtered here), or one watched with that very selector; None otherwise."""
+    def _cached(self, path: str, label_selector: str | None = None, *, namespace: str | None = None,
+                node: str | None = None) -> list[dict] | None:
+        """The objects at ``path`` matching ``label_selector`` (in ``namespace``, on ``node``) from a watched
+        collection, when one answers it: the whole collection's (selected here), or one watched with that very
+        selector; None otherwise, and while a watch is down or ``fresh`` is active."""
         if self._fresh:
             return None
         whole = self._watched.get((path, ""))
@@ -216,10 +218,13 @@ class KubeApi:
         if whole is not None and whole.stale:
             return None  # its watch is down: ask the server until it is open again
         if whole is not None and requirements is not None:
-            return [o for o in whole.snapshot()
+            equal = [(key, values[0]) for key, operator, values in requirements if operator == "="]
+            return [o for o in whole.snapshot(namespace=namespace, node=node, labels=equal)
                     if text_matches(requirements, (o.get("metadata") or {}).get("labels") or {})]
         selected = self._watched.get((path, label_selector or ""))
-        return None if selected is None or selected.stale else selected.snapshot()
+        if selected is None or selected.stale:
+            return None
+        return selected.snapshot(namespace=namespace, node=node)
 
     # -- nodes -----------------------------------------------------------------------------------------------
 
@@ -255,7 +260,7 @@ class KubeApi:
                   label_selector: str | None = None, phase: str | None = None) -> list[dict]:
         """Pods selected by the server: on ``node`` (``spec.nodeName``), in ``phase`` (``status.phase``), in
         ``namespace``, matching ``label_selector``; from memory while pods are ``watched``."""
-        cached = self._cached("/api/v1/pods", label_selector)
+        cached = self._cached("/api/v1/pods", label_selector, namespace=namespace, node=node)
         if cached is not None:
             return [p for p in cached if _pod_matches(p, node, namespace, phase)]
         query: dict[str, str] = {}
@@ -302,9 +307,9 @@ class KubeApi:
                         label_selector: str | None = None) -> list[dict]:
         """Every object of a resource in one namespace (those matching ``label_selector``, when given); from memory
         while the resource is ``watched``."""
-        cached = self._cached(f"{group_path}/{resource}", label_selector)
+        cached = self._cached(f"{group_path}/{resource}", label_selector, namespace=namespace)
         if cached is not None:
-            return [o for o in cached if ((o.get("metadata") or {}).get("namespace") or "") == namespace]
+            return cached
         query = {"labelSelector": label_selector} if label_selector else None
         return self.list_pages(f"{group_path}/namespaces/{quote(namespace)}/{resource}", query).items
 

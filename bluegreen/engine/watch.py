@@ -84,6 +84,63 @@ def older(obj: dict, than: dict | None) -> bool:
     return mine.isdigit() and theirs.isdigit() and int(mine) < int(theirs)
 
 
+Key = tuple[str, str]
+
+
+class Store(dict):
+    """A watched collection's objects by (namespace, name), indexed by namespace, by ``spec.nodeName`` and by
+    label, so a read of one node's or one workload's pods out of thousands costs what a selected list would."""
+
+    def __init__(self, objects: dict[Key, dict] | None = None):
+        super().__init__()
+        self.by_namespace: dict[str, set[Key]] = {}
+        self.by_node: dict[str, set[Key]] = {}
+        self.by_label: dict[tuple[str, str], set[Key]] = {}
+        for key, obj in (objects or {}).items():
+            self[key] = obj
+
+    @staticmethod
+    def _terms(obj: dict) -> tuple[str, str | None, list[tuple[str, str]]]:
+        meta = obj.get("metadata") or {}
+        return (meta.get("namespace") or "", (obj.get("spec") or {}).get("nodeName"),
+                list((meta.get("labels") or {}).items()))
+
+    def _unindex(self, key: Key, obj: dict) -> None:
+        namespace, node, labels = self._terms(obj)
+        self.by_namespace.get(namespace, set()).discard(key)
+        if node:
+            self.by_node.get(node, set()).discard(key)
+        for pair in labels:
+            self.by_label.get(pair, set()).discard(key)
+
+    def __setitem__(self, key: Key, obj: dict) -> None:
+        if key in self:
+            self._unindex(key, self[key])
+        super().__setitem__(key, obj)
+        namespace, node, labels = self._terms(obj)
+        self.by_namespace.setdefault(namespace, set()).add(key)
+        if node:
+            self.by_node.setdefault(node, set()).add(key)
+        for pair in labels:
+            self.by_label.setdefault(pair, set()).add(key)
+
+    def pop(self, key: Key, *default):  # type: ignore[override]
+        if key in self:
+            self._unindex(key, self[key])
+        return super().pop(key, *default)
+
+    def select(self, *, namespace: str | None = None, node: str | None = None,
+               labels: list[tuple[str, str]] = ()) -> list[dict]:
+        """The objects in ``namespace``, on ``node``, carrying every ``labels`` pair, in (namespace, name) order."""
+        candidates: set[Key] | None = None
+        for found in ([self.by_namespace.get(namespace, set())] if namespace is not None else []) + (
+                [self.by_node.get(node, set())] if node is not None else []) + [
+                self.by_label.get(pair, set()) for pair in labels]:
+            candidates = set(found) if candidates is None else candidates & found
+        keys = self.keys() if candidates is None else candidates
+        return [self[k] for k in sorted(keys)]
+
+
 class Expired(Exception):
     """The server no longer has the events after the resourceVersion asked for (410 Gone): list again."""
 
@@ -119,7 +176,7 @@ class Collection:
             self.query["labelSelector"] = label_selector
         if field_selector:
             self.query["fieldSelector"] = field_selector
-        self._objects: dict[tuple[str, str], dict] = {}
+        self._objects: Store = Store()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -154,9 +211,12 @@ class Collection:
         self.stop()
 
     # -- reading --------------------------------------------------------------------------------------------------
-    def snapshot(self) -> list[dict]:
+    def snapshot(self, *, namespace: str | None = None, node: str | None = None,
+                 labels: list[tuple[str, str]] = ()) -> list[dict]:
+        """The objects now (in ``namespace``, on ``node``, with every ``labels`` pair, when given), in (namespace,
+        name) order."""
         with self._lock:
-            return [self._objects[k] for k in sorted(self._objects)]
+            return self._objects.select(namespace=namespace, node=node, labels=labels)
 
     def observe(self, obj: dict) -> None:
         """The object as the server answered the engine's own write of it: kept at once, so a read right after
@@ -170,7 +230,7 @@ class Collection:
     def _relist(self) -> None:
         listed = self.kube.list_pages(self.path, self.query)
         with self._lock:
-            self._objects = {object_key(o): o for o in listed.items}
+            self._objects = Store({object_key(o): o for o in listed.items})
             self.resource_version = listed.resource_version
         self.lists += 1
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.engine.selectors import parse_selector_text, text_matches
-from bluegreen.engine.watch import Collection, Expired, WatchEvent, apply_event, older, parse_events, split_lines
+from bluegreen.engine.watch import (
+    Collection,
+    Expired,
+    Store,
+    WatchEvent,
+    apply_event,
+    older,
+    parse_events,
+    split_lines,
+)
 
 
 def _obj(name: str, version: str, namespace: str = "default") -> dict:
@@ -41,7 +50,7 @@ def test_a_410_error_event_means_list_again_and_other_errors_are_raised():
 
 def test_the_engines_own_write_is_not_undone_by_an_event_the_watch_has_not_caught_up_with():
     collection = Collection(kube=None, path="/api/v1/nodes")
-    collection._objects = {("", "n1"): _obj("n1", "10", namespace="")}
+    collection._objects = Store({("", "n1"): _obj("n1", "10", namespace="")})
     collection.observe(_obj("n1", "12", namespace=""))  # the PATCH's answer
     apply_event(collection._objects, WatchEvent("MODIFIED", _obj("n1", "11", namespace="")))  # a stale event
     assert collection.snapshot()[0]["metadata"]["resourceVersion"] == "12"
@@ -61,3 +70,20 @@ def test_selectors_answered_from_memory_match_as_the_server_does():
     assert not text_matches(requirements, {"app": "web"})
     assert parse_selector_text("tier in (a,b)") is None  # set-based: left to the server
     assert parse_selector_text(None) == []
+
+
+def test_the_store_selects_by_namespace_node_and_labels_through_its_indexes():
+    def pod(name, namespace, node, **labels):
+        return {"metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": {"nodeName": node}}
+    store = Store()
+    store[("a", "p1")] = pod("p1", "a", "n1", app="web")
+    store[("a", "p2")] = pod("p2", "a", "n2", app="web")
+    store[("b", "p3")] = pod("p3", "b", "n1", app="db")
+    names = lambda found: [o["metadata"]["name"] for o in found]  # noqa: E731
+    assert names(store.select(node="n1")) == ["p1", "p3"]
+    assert names(store.select(namespace="a", labels=[("app", "web")])) == ["p1", "p2"]
+    assert names(store.select(labels=[("app", "db")], node="n2")) == []
+    store[("a", "p1")] = pod("p1", "a", "n2", app="api")  # moved and relabelled: old index entries go
+    assert names(store.select(node="n1")) == ["p3"] and names(store.select(labels=[("app", "web")])) == ["p2"]
+    apply_event(store, WatchEvent("DELETED", pod("p2", "a", "n2", app="web")))
+    assert names(store.select(namespace="a")) == ["p1"] and names(store.select()) == ["p1", "p3"]
