@@ -139,8 +139,10 @@ class KubeApi:
             while True:
                 answer = self.request("GET", path, query=page_query(query, limit=limit, continue_token=token),
                                       ok_statuses=(410,) if token else ())
-                if answer.status == 410 and expired_continue(answer.status, answer.body):
-                    break
+                if answer.status == 410:
+                    if expired_continue(answer.status, answer.body):
+                        break
+                    raise KubernetesApiError(f"GET {path}", 410, answer.message)
                 pages += 1
                 items += answer.body.get("items") or []
                 token = continue_of(answer.body)

@@ -154,3 +154,14 @@ def test_nodes_of_a_color_in_a_pool(api):
     assert names(api.nodes_of_color("blue")) == ["old-unlabelled", "default-labelled", "gpu"]
     assert names(api.nodes_of_color("blue", "workers")) == ["old-unlabelled", "default-labelled"]
     assert names(api.nodes_of_color("blue", "gpu")) == ["gpu"]
+
+
+def test_a_410_mid_list_that_is_not_an_expired_token_is_an_error_not_a_short_list(api):
+    Scripted.script = [(200, {"metadata": {"continue": "c1"}, "items": [{"n": 1}]}),
+                       (410, {"kind": "Status", "code": 410, "reason": "Gone", "message": "gone"})]
+    listed = api.list_pages("/api/v1/pods", page_size=1)  # "Gone": how servers before 1.16 said Expired
+    assert listed.restarts == 1
+    Scripted.script = [(200, {"metadata": {"continue": "c1"}, "items": [{"n": 1}]}),
+                       (410, {"kind": "Status", "code": 410, "reason": "SomethingElse", "message": "odd"})]
+    with pytest.raises(KubernetesApiError, match=r"HTTP 410\): odd"):
+        api.list_pages("/api/v1/pods", page_size=1)
