@@ -19,8 +19,9 @@ interval (``clock.sleep``), only the look reads memory instead of the API server
 sandbox this matters: a watch cannot replace ``clock.sleep`` (its timeout runs in real seconds on the server), so
 the cadence of every wait is unchanged and only its reads became cheap. A snapshot may lag the server by the
 stream's latency (milliseconds on a real cluster as on loopback); every decision the engine takes on a snapshot is
-one it took on a list read a moment earlier before, and the ones that must be fresh are the API server's (a PDB
-is enforced by the Eviction API, not by the engine's copy).
+one it took on a list read a moment earlier before. A PodDisruptionBudget is enforced by the Eviction API, not by
+the engine's copy; the implicit budget, the engine's own, confirms a "yes" on a fresh read (``KubeApi.fresh``);
+while a watch is down the copy is ``stale`` and reads go to the server.
 """
 
 from __future__ import annotations
@@ -30,19 +31,30 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from enum import StrEnum
 
 #: Seconds (real) a watch request asks the server to keep it open before it is renewed.
 WATCH_TIMEOUT_S = 300
 #: Seconds (real) to wait before watching again after a failed watch request (connection refused, 5xx): the
 #: first pause, doubled on every failure in a row up to ``REWATCH_BACKOFF_MAX_S``. Short: while the watch is down
-#: the engine reads an older snapshot.
+#: every read of the collection is a list from the server.
 REWATCH_BACKOFF_S = 0.05
 REWATCH_BACKOFF_MAX_S = 2.0
 
 
+class EventType(StrEnum):
+    """The ``type`` of a watch event (apimachinery/pkg/watch/watch.go)."""
+
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+    BOOKMARK = "BOOKMARK"
+    ERROR = "ERROR"
+
+
 @dataclass(frozen=True)
 class WatchEvent:
-    type: str
+    type: EventType
     object: dict
 
 
@@ -53,7 +65,7 @@ def parse_events(lines: Iterator[bytes]) -> Iterator[WatchEvent]:
         if not line:
             continue
         data = json.loads(line)
-        yield WatchEvent(str(data.get("type") or ""), data.get("object") or {})
+        yield WatchEvent(EventType(str(data.get("type") or "")), data.get("object") or {})
 
 
 def split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -148,16 +160,16 @@ class Expired(Exception):
 def apply_event(objects: dict[tuple[str, str], dict], event: WatchEvent) -> str | None:
     """Apply one event to ``objects``; returns the resourceVersion it brings (None when it brings none).
     Raises Expired for an ERROR event with code 410 and RuntimeError for any other ERROR."""
-    if event.type == "ERROR":
+    if event.type is EventType.ERROR:
         if int(event.object.get("code") or 0) == 410:
             raise Expired(str(event.object.get("message") or "too old resource version"))
         raise RuntimeError(f"watch error: {event.object.get('code')} {event.object.get('message')}")
     version = (event.object.get("metadata") or {}).get("resourceVersion")
-    if event.type in ("ADDED", "MODIFIED"):
+    if event.type in (EventType.ADDED, EventType.MODIFIED):
         key = object_key(event.object)
         if not older(event.object, objects.get(key)):  # not behind the engine's own write (Collection.observe)
             objects[key] = event.object
-    elif event.type == "DELETED":
+    elif event.type is EventType.DELETED:
         objects.pop(object_key(event.object), None)
     return version
 

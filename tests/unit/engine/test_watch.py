@@ -7,6 +7,7 @@ import pytest
 from bluegreen.engine.selectors import parse_selector_text, text_matches
 from bluegreen.engine.watch import (
     Collection,
+    EventType,
     Expired,
     Store,
     WatchEvent,
@@ -31,30 +32,30 @@ def test_lines_are_whole_whatever_the_chunks():
 
 def test_events_change_the_collection_in_order():
     objects: dict = {}
-    assert apply_event(objects, WatchEvent("ADDED", _obj("a", "5"))) == "5"
-    assert apply_event(objects, WatchEvent("MODIFIED", _obj("a", "7"))) == "7"
+    assert apply_event(objects, WatchEvent(EventType.ADDED, _obj("a", "5"))) == "5"
+    assert apply_event(objects, WatchEvent(EventType.MODIFIED, _obj("a", "7"))) == "7"
     assert objects[("default", "a")]["metadata"]["resourceVersion"] == "7"
-    assert apply_event(objects, WatchEvent("BOOKMARK", {"metadata": {"resourceVersion": "8"}})) == "8"
+    assert apply_event(objects, WatchEvent(EventType.BOOKMARK, {"metadata": {"resourceVersion": "8"}})) == "8"
     assert list(objects) == [("default", "a")]
-    assert apply_event(objects, WatchEvent("DELETED", _obj("a", "9"))) == "9"
+    assert apply_event(objects, WatchEvent(EventType.DELETED, _obj("a", "9"))) == "9"
     assert objects == {}
 
 
 def test_a_410_error_event_means_list_again_and_other_errors_are_raised():
     with pytest.raises(Expired, match="too old resource version: 3"):
-        apply_event({}, WatchEvent("ERROR", {"kind": "Status", "code": 410, "reason": "Expired",
+        apply_event({}, WatchEvent(EventType.ERROR, {"kind": "Status", "code": 410, "reason": "Expired",
                                              "message": "too old resource version: 3 (40)"}))
     with pytest.raises(RuntimeError, match="500"):
-        apply_event({}, WatchEvent("ERROR", {"kind": "Status", "code": 500, "message": "boom"}))
+        apply_event({}, WatchEvent(EventType.ERROR, {"kind": "Status", "code": 500, "message": "boom"}))
 
 
 def test_the_engines_own_write_is_not_undone_by_an_event_the_watch_has_not_caught_up_with():
     collection = Collection(kube=None, path="/api/v1/nodes")
     collection._objects = Store({("", "n1"): _obj("n1", "10", namespace="")})
     collection.observe(_obj("n1", "12", namespace=""))  # the PATCH's answer
-    apply_event(collection._objects, WatchEvent("MODIFIED", _obj("n1", "11", namespace="")))  # a stale event
+    apply_event(collection._objects, WatchEvent(EventType.MODIFIED, _obj("n1", "11", namespace="")))  # a stale event
     assert collection.snapshot()[0]["metadata"]["resourceVersion"] == "12"
-    apply_event(collection._objects, WatchEvent("MODIFIED", _obj("n1", "13", namespace="")))
+    apply_event(collection._objects, WatchEvent(EventType.MODIFIED, _obj("n1", "13", namespace="")))
     assert collection.snapshot()[0]["metadata"]["resourceVersion"] == "13"
     collection.observe(_obj("n1", "12", namespace=""))  # an answer older than what the watch brought: ignored
     assert collection.snapshot()[0]["metadata"]["resourceVersion"] == "13"
@@ -85,5 +86,5 @@ def test_the_store_selects_by_namespace_node_and_labels_through_its_indexes():
     assert names(store.select(labels=[("app", "db")], node="n2")) == []
     store[("a", "p1")] = pod("p1", "a", "n2", app="api")  # moved and relabelled: old index entries go
     assert names(store.select(node="n1")) == ["p3"] and names(store.select(labels=[("app", "web")])) == ["p2"]
-    apply_event(store, WatchEvent("DELETED", pod("p2", "a", "n2", app="web")))
+    apply_event(store, WatchEvent(EventType.DELETED, pod("p2", "a", "n2", app="web")))
     assert names(store.select(namespace="a")) == ["p1"] and names(store.select()) == ["p1", "p3"]
