@@ -53,6 +53,7 @@ class RunRecord:
     cpu_s: float  # user + system CPU of the orchestrating process(es)
     speed_inflation_s: float = 0.0  # simulated seconds only real-time waits cost at this speed (kubectl; estimate)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    k8s_bytes: int = 0  # bytes of the Kubernetes API's response bodies during the run (0 in records made before)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,6 +75,7 @@ class Figures:
     aws_per_pod: float | None
     peak_rss_mb: float
     cpu_s: float
+    k8s_kb_per_pod: float | None = None  # KiB of Kubernetes API responses per pod moved
 
 
 def budget_floor(shape: ScenarioShape) -> dict[str, int]:
@@ -115,6 +117,7 @@ def figures(record: RunRecord, shape: ScenarioShape, lower_bound_s: float) -> Fi
         aws_per_pod=_per(record.aws_requests, record.pods_to_move),
         peak_rss_mb=record.peak_rss_mb,
         cpu_s=record.cpu_s,
+        k8s_kb_per_pod=_per(record.k8s_bytes / 1024, record.pods_to_move) if record.k8s_bytes else None,
     )
 
 
@@ -167,6 +170,26 @@ def target_checks(rows: Sequence[Figures]) -> list[TargetCheck]:
                 "n/a" if growth is None else f"{growth:.2f}x",
                 None if growth is None else growth <= TARGET_REQUESTS_GROWTH,
             ))
+        if medium is not None and large is not None:
+            for what, before, after in (("k8s requests", medium.k8s_per_pod, large.k8s_per_pod),
+                                        ("k8s KB", medium.k8s_kb_per_pod, large.k8s_kb_per_pod)):
+                shown = "n/a" if before is None or after is None or before <= 0 else f"{after / before:.2f}x"
+                checks.append(TargetCheck(
+                    tool, f"{what} per pod moved flat or falling medium->large (growth <= "
+                          f"{TARGET_REQUESTS_GROWTH:.2f}x)", shown,
+                    None if shown == "n/a" else (after or 0) / (before or 1) <= TARGET_REQUESTS_GROWTH))
+        if tool != PEER:
+            for f in rows:
+                peer = by.get((f.scenario, PEER))
+                if f.tool != tool or peer is None:
+                    continue
+                for what, ours, theirs in (("k8s requests", f.k8s_per_pod, peer.k8s_per_pod),
+                                           ("k8s KB", f.k8s_kb_per_pod, peer.k8s_kb_per_pod)):
+                    measurable = ours is not None and theirs is not None
+                    checks.append(TargetCheck(
+                        tool, f"{what} per pod moved below the kubectl loop's ({f.scenario})",
+                        f"{ours:.1f} vs {theirs:.1f}" if measurable else "n/a",
+                        (ours or 0) < (theirs or 0) if measurable else None))
         if large is not None:
             checks.append(TargetCheck(
                 tool, f"peak memory < {TARGET_PEAK_MB:.0f} MB (large)", f"{large.peak_rss_mb:.0f} MB",

@@ -62,6 +62,8 @@ class Observed:
     k8s_requests: int
     aws_requests: int
     sandbox_violations: int
+    k8s_bytes: int = 0  # response bodies the fake Kubernetes API sent
+    k8s_heaviest: tuple[str, ...] = ()  # "verb resource: N req, K KB", the five that sent the most bytes
 
 
 def pods_on_old_nodes(sandbox) -> tuple[int, list[Counter[str]]]:
@@ -101,7 +103,17 @@ def observed(sandbox, before: dict, shape_placement: list[Counter[str]], start_p
         k8s_requests=int(requests.get("kubernetes", 0)) - int(before.get("kubernetes", 0)),
         aws_requests=int(requests.get("aws", 0)) - int(before.get("aws", 0)),
         sandbox_violations=len(measured.get("budget_violations", [])),
+        k8s_bytes=int(measured.get("api_bytes", {}).get("kubernetes", 0)) - int(before.get("kubernetes_bytes", 0)),
+        k8s_heaviest=heaviest(before.get("traffic") or {}, measured.get("kubernetes_traffic") or {}),
     )
+
+
+def heaviest(before: dict, now: dict, count: int = 5) -> tuple[str, ...]:
+    """The ``count`` "verb resource" pairs that sent the most bytes between two traffic readings."""
+    sent = {k: v - (before.get("bytes") or {}).get(k, 0) for k, v in (now.get("bytes") or {}).items()}
+    asked = {k: v - (before.get("requests") or {}).get(k, 0) for k, v in (now.get("requests") or {}).items()}
+    top = sorted(sent.items(), key=lambda kv: -kv[1])[:count]
+    return tuple(f"{k}: {asked.get(k, 0)} req, {v / 1024:.0f} KB" for k, v in top if v > 0)
 
 
 def bound_for(scenario: str, tool: str) -> float:
@@ -143,7 +155,10 @@ def run_one(name: str, tool: str, speed: float, workdir: Path) -> RunRecord:
     inflation = 0.0
     try:
         to_move, at_start = pods_on_old_nodes(sandbox)
-        before = dict(sandbox.measurements().get("api_requests", {}))
+        measured_before = sandbox.measurements()
+        before = {**measured_before.get("api_requests", {}),
+                  "kubernetes_bytes": measured_before.get("api_bytes", {}).get("kubernetes", 0),
+                  "traffic": measured_before.get("kubernetes_traffic") or {}}
         if tool in STRATEGIES:
             run = run_ours(sandbox, str(Path(scenario.source)), speed, workdir, STRATEGIES[tool])
             result, error = run["result"], run["error"]
@@ -168,6 +183,8 @@ def run_one(name: str, tool: str, speed: float, workdir: Path) -> RunRecord:
         sandbox.stop()
     if not seen.placement_matches_model:
         notes.append("initial placement differs from the lower bound's model")
+    if seen.k8s_heaviest:
+        notes.append("heaviest Kubernetes reads: " + ", ".join(seen.k8s_heaviest))
     if seen.sandbox_violations:
         notes.append(f"budget dips the sandbox itself recorded (all workloads, DaemonSets included): "
                      f"{seen.sandbox_violations}")
@@ -175,7 +192,7 @@ def run_one(name: str, tool: str, speed: float, workdir: Path) -> RunRecord:
         scenario=name, tool=tool, speed=speed, result=result, error=error, wall_s=(ended - began) * speed,
         real_s=ended - began, pods_to_move=seen.pods_to_move, evictions=seen.evictions, pods_lost=seen.pods_lost,
         lowest_ready=seen.lowest_ready, k8s_requests=seen.k8s_requests, aws_requests=seen.aws_requests,
-        peak_rss_mb=rss, cpu_s=cpu, speed_inflation_s=inflation, notes=tuple(notes),
+        peak_rss_mb=rss, cpu_s=cpu, speed_inflation_s=inflation, notes=tuple(notes), k8s_bytes=seen.k8s_bytes,
     )
 
 

@@ -24,7 +24,7 @@ def worst_availability(f: Figures) -> str:
 HEADER = (
     "| scenario | tool | result | wall (sim s) | lower bound (sim s) | overhead | overhead, speed-adjusted (est.) "
     "| moves / evicted pod "
-    "| lowest availability (worst workload) | budget violations | k8s req / pod | AWS req / pod "
+    "| lowest availability (worst workload) | budget violations | k8s req / pod | k8s KB / pod | AWS req / pod "
     "| peak memory (MB) | CPU (s) |"
 )
 
@@ -36,7 +36,8 @@ def results_table(rows: Sequence[Figures]) -> str:
             f"| {f.scenario} | {f.tool} | {f.result} | {f.wall_s:.0f} | {f.lower_bound_s:.0f} | {_num(f.overhead)} "
             f"| {_num(f.adjusted_overhead)} "
             f"| {_num(f.moves_per_evicted)} | {worst_availability(f)} | {len(f.budget_violations)} "
-            f"| {_num(f.k8s_per_pod, 1)} | {_num(f.aws_per_pod, 2)} | {f.peak_rss_mb:.0f} | {f.cpu_s:.1f} |"
+            f"| {_num(f.k8s_per_pod, 1)} | {_num(f.k8s_kb_per_pod, 1)} "
+            f"| {_num(f.aws_per_pod, 2)} | {f.peak_rss_mb:.0f} | {f.cpu_s:.1f} |"
         )
     return "\n".join(lines)
 

@@ -577,6 +577,7 @@ class RehearsalReport:
     # Old pods moved by surge as the sandbox measured it (Deployment pods their controller removed from a cordoned
     # node in a rolling update): not evictions, so not in pods_evicted nor in moves per evicted pod.
     pods_moved_by_surge: int = 0
+    api_bytes: dict = field(default_factory=dict)  # response bytes per API ({"kubernetes": N})
 
     @property
     def ok(self) -> bool:
@@ -590,6 +591,13 @@ class RehearsalReport:
     def exit_code(self) -> ExitCode:
         return exit_code(self.result, budget_violations=self.budget_violations, pods_lost=self.pods_lost,
                          pods_forced=self.pods_forced)
+
+    def kubernetes_per_moved_pod(self) -> dict | None:
+        """Kubernetes requests and kilobytes of responses per evicted pod (None when no pod was evicted)."""
+        if not self.pods_evicted:
+            return None
+        return {"requests": round(self.api_requests.get("kubernetes", 0) / self.pods_evicted, 2),
+                "kilobytes": round(self.api_bytes.get("kubernetes", 0) / 1024 / self.pods_evicted, 2)}
 
     def cordoned_on(self, color: str) -> list[str]:
         return [n for n in self.cordoned_nodes if self.node_colors.get(n) == color]
@@ -606,7 +614,8 @@ class RehearsalReport:
             "lowest_availability": self.lowest_availability, "budget_violations": self.budget_violations,
             "pods_lost": self.pods_lost, "pods_forced": self.pods_forced,
             "daemonset_pods_ended": self.daemonset_pods_ended,
-            "api_requests": self.api_requests,
+            "api_requests": self.api_requests, "api_bytes": self.api_bytes,
+            "kubernetes_per_moved_pod": self.kubernetes_per_moved_pod(),
             "old_color_capacity": self.old_color_capacity, "new_color_capacity": self.new_color_capacity,
             "attempts": len(self.attempts), "attempt_details": runs, "runs": runs,
             "crash_at": self.crash_at,
@@ -704,7 +713,8 @@ def rehearse(scenario, *, speed: float | None = None, reporter: Reporter | None 
         lowest_availability=measured.get("lowest_availability", {}),
         budget_violations=list(measured.get("budget_violations", [])), pods_lost=list(measured.get("pods_lost", [])),
         daemonset_pods_ended=list(measured.get("daemonset_pods_ended", [])),
-        api_requests=dict(measured.get("api_requests", {})), old_color_capacity=old_capacity,
+        api_requests=dict(measured.get("api_requests", {})), api_bytes=dict(measured.get("api_bytes", {})),
+        old_color_capacity=old_capacity,
         new_color_capacity=new_capacity, attempts=tuple(attempts), crash_at=scenario.crash_at, measurements=measured,
         pods_forced=forced, settle_s=settled.seconds, final_state_error=final_error, plan=plan.to_dict(),
         pods_moved_by_surge=int(measured.get("pods_moved_by_surge", 0)), **final,
@@ -781,6 +791,11 @@ def summary_text(report: RehearsalReport) -> str:
         f"budget violations {len(report.budget_violations)}, pods lost {len(report.pods_lost)}, "
         f"pods forced {len(report.pods_forced)}, API requests {report.api_requests}"
     )
+    per_pod = report.kubernetes_per_moved_pod()
+    if per_pod is not None:
+        lines.append(f"kubernetes API: {report.api_requests.get('kubernetes', 0)} request(s), "
+                     f"{report.api_bytes.get('kubernetes', 0) / 1024:.0f} KB of responses; per moved pod "
+                     f"{per_pod['requests']:.1f} request(s), {per_pod['kilobytes']:.1f} KB")
     if report.final_state_error:
         lines.append(f"final state: unknown ({report.final_state_error})")
     else:

@@ -111,6 +111,7 @@ from bluegreen.engine.signals import SignalWatch, health_gate_failure
 from bluegreen.engine.stop import StopState, kept_off_by_cordon, settle_stop, workloads_to_check
 from bluegreen.engine.surge import move_by_surge, single_replicas_in_view
 from bluegreen.engine.view import ClusterView, read_view, replicaset_owners
+from bluegreen.engine.watch import DRAIN_COLLECTIONS, fresh, watching
 from bluegreen.engine.workloads import (
     WorkloadRef,
     WorkloadStatus,
@@ -399,7 +400,8 @@ def drain(conn, old: GroupSpec, new: GroupSpec, settings: RolloutSettings, repor
     notifier = Notifier(settings.notify_url, old, new, reporter)
     notifier.send(NotifyEvent.START)
     try:
-        report = _drain(conn, old, new, settings, reporter, clock, expected=expected)
+        with watching(conn.kube, *DRAIN_COLLECTIONS):  # its polls read memory kept current by watches (watch.py)
+            report = _drain(conn, old, new, settings, reporter, clock, expected=expected)
     except RolledBack as exc:
         notifier.send(NotifyEvent.ROLLBACK, str(exc))
         raise
@@ -917,7 +919,7 @@ def evict_pass(run: DrainRun, moves: list[PodMove], now: float) -> None:
     waiting = [m for m in moves if m.waiting]
     backing_off = [m.pod for m in waiting if m.next_try > now]
     room = _budgets_with_room(run, backing_off) if backing_off else set()
-    live: dict[WorkloadRef, list[Pod]] = {}
+    live: dict[WorkloadRef, tuple[list[Pod], bool]] = {}  # its pods, and whether read fresh from the server
     statuses: dict[WorkloadRef, WorkloadStatus | None] = {}  # read once per pass: a rollout may start any time
     for move in waiting:
         if move.workload.kind == "Job" and not move.released:
@@ -978,7 +980,9 @@ def _apply_eviction(run: DrainRun, move: PodMove, now: float, covering: list[str
 
 
 def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dict, statuses: dict) -> bool:
-    """The implicit budget of a workload without a PDB (its pods and its status read once per pass)."""
+    """The implicit budget of a workload without a PDB (its pods and its status read once per pass). Judged on the
+    watched copy of its pods; a "yes" is confirmed on a fresh read from the server (once per pass): this budget is
+    the engine's alone, no API server re-checks it, so a Ready pod goes only on the server's state."""
     ref = move.workload
     if ref not in statuses:
         statuses[ref] = run.status_of(ref)
@@ -986,15 +990,26 @@ def _implicit_room(run: DrainRun, move: PodMove, moves: list[PodMove], live: dic
     if status is None:
         return True
     if ref not in live:
-        live[ref] = run.workload_pods(ref)
-    now_pod = next((p for p in live[ref] if p.uid == move.pod.uid), None)
+        live[ref] = (run.workload_pods(ref), False)
+    allowed = _implicit_decision(run, move, moves, live[ref][0], status)
+    if allowed and not live[ref][1]:
+        with fresh(run.kube):
+            live[ref] = (run.workload_pods(ref), True)
+        allowed = _implicit_decision(run, move, moves, live[ref][0], status)
+    return allowed
+
+
+def _implicit_decision(run: DrainRun, move: PodMove, moves: list[PodMove], pods: list[Pod],
+                       status: WorkloadStatus) -> bool:
+    ref = move.workload
+    now_pod = next((p for p in pods if p.uid == move.pod.uid), None)
     if now_pod is None:  # vanished while it waited (its controller deleted it: a rollout, a scale-down)
         move.phase = MovePhase.GONE
         move.gone_at = run.clock.now()
         return False
     move.costs_availability = now_pod.ready
     flying = sum(1 for m in moves if m.leaving and m.workload == ref and m.costs_availability)
-    return may_evict_implicitly(in_flight=flying, desired=status.desired, ready=ready_pods(live[ref]),
+    return may_evict_implicitly(in_flight=flying, desired=status.desired, ready=ready_pods(pods),
                                 allowance=implicit_allowance(status), pod_ready=now_pod.ready,
                                 controller_rolling=status.rolling)
 

@@ -11,14 +11,20 @@ is the API server throttling (API Priority and Fairness answers a plain-text
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from bluegreen.engine.errors import KubernetesApiError
 from bluegreen.engine.eviction import EvictionOutcome
-from bluegreen.engine.naming import COLOR_LABEL, in_pool
+from bluegreen.engine.listing import PAGE_SIZE, PAGED_RESTARTS, Listed, continue_of, expired_continue, page_query
+from bluegreen.engine.naming import COLOR_LABEL, DEFAULT_POOL, POOL_LABEL, in_pool
 from bluegreen.engine.retries import backoff_delay, is_retryable
+from bluegreen.engine.selectors import parse_selector_text, text_matches
+from bluegreen.engine.watch import Collection
 
 #: Longest Retry-After honoured (seconds): a server asking for more is asked again sooner.
 MAX_RETRY_AFTER_S = 30.0
@@ -61,6 +67,11 @@ class KubeApi:
         self._sleep = sleep
         self.requests = 0
         self.retried = 0
+        self._count_lock = threading.Lock()
+        #: Collections kept current by a watch while ``watched`` is active (path -> Collection): lists of them are
+        #: answered from memory.
+        self._watched: dict[tuple[str, str], Collection] = {}
+        self._fresh = 0  # > 0 while ``fresh`` is active: lists go to the server
 
     # -- transport -----------------------------------------------------------------------------------------
 
@@ -68,7 +79,8 @@ class KubeApi:
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
-        self.requests += 1
+        with self._count_lock:
+            self.requests += 1
         try:
             args = self.api_client.param_serialize(
                 method, path, query_params=list((query or {}).items()), header_params=headers, body=body,
@@ -112,16 +124,123 @@ class KubeApi:
                 delay = max(delay, min(answer.retry_after_s, MAX_RETRY_AFTER_S))
             self._sleep(delay)
 
+    # -- lists and watches ---------------------------------------------------------------------------------
+
+    def list_pages(self, path: str, query: dict[str, str] | None = None, *, page_size: int = PAGE_SIZE) -> Listed:
+        """The whole collection at ``path`` in pages of ``page_size`` (``limit``/``continue``), as client-go's pager
+        reads it (tools/pager/pager.go ``ListPager.List``): a continue token that expired (410 Expired) starts the
+        list again from scratch; a second expiry reads it once without ``limit`` (the pager's FullListIfExpired)."""
+        restarts = 0
+        limit = page_size
+        while True:
+            items: list[dict] = []
+            token: str | None = None
+            pages = 0
+            while True:
+                answer = self.request("GET", path, query=page_query(query, limit=limit, continue_token=token),
+                                      ok_statuses=(410,) if token else ())
+                if answer.status == 410:
+                    if expired_continue(answer.status, answer.body):
+                        break
+                    raise KubernetesApiError(f"GET {path}", 410, answer.message)
+                pages += 1
+                items += answer.body.get("items") or []
+                token = continue_of(answer.body)
+                if token is None:
+                    version = str((answer.body.get("metadata") or {}).get("resourceVersion") or "")
+                    return Listed(items, version, pages, restarts)
+            restarts += 1
+            if restarts > PAGED_RESTARTS:
+                limit = 0
+
+    def open_stream(self, path: str, query: dict[str, str], *, read_timeout_s: float):
+        """A GET whose body is read as it arrives (a watch); the caller reads ``stream_chunks`` and aborts it."""
+        with self._count_lock:
+            self.requests += 1
+        args = self.api_client.param_serialize(
+            "GET", path, query_params=list(query.items()), header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        return self.api_client.call_api(*args, _request_timeout=(30, read_timeout_s))
+
+    @staticmethod
+    def stream_chunks(response) -> Iterator[bytes]:
+        yield from response.response.stream(amt=None, decode_content=True)
+
+    @staticmethod
+    def abort_stream(response) -> None:
+        """End a streamed response now, from any thread (a blocked read returns)."""
+        raw = getattr(response, "response", None)
+        if raw is None:
+            return
+        try:
+            raw.shutdown()
+            raw.release_conn()
+        except Exception:  # noqa: BLE001 - already closed
+            pass
+
+    @contextmanager
+    def watched(self, *specs: str | tuple[str, str]) -> Iterator[None]:
+        """While active, the collections of ``specs`` (a path such as "/api/v1/pods", or (path, label selector))
+        are listed once and kept current by a watch (watch.py); ``list_nodes``, ``list_pods``, ``list_all`` and
+        ``list_namespaced`` answer them from memory. Collections already watched by an outer ``watched`` are
+        reused."""
+        keys = [(spec, "") if isinstance(spec, str) else spec for spec in dict.fromkeys(specs)]
+        started = [(key, Collection(self, key[0], label_selector=key[1] or None)) for key in keys
+                   if key not in self._watched]
+        try:
+            for key, collection in started:
+                collection.start()
+                self._watched[key] = collection
+            yield
+        finally:
+            for key, collection in started:
+                self._watched.pop(key, None)
+                collection.stop()
+
+    @contextmanager
+    def fresh(self) -> Iterator[None]:
+        """While active, lists go to the server even for watched collections: for a decision the engine takes
+        on its own (an implicit budget), which must not lag the server by the watch's latency."""
+        self._fresh += 1
+        try:
+            yield
+        finally:
+            self._fresh -= 1
+
+    def _cached(self, path: str, label_selector: str | None = None, *, namespace: str | None = None,
+                node: str | None = None) -> list[dict] | None:
+        """The objects at ``path`` matching ``label_selector`` (in ``namespace``, on ``node``) from a watched
+        collection, when one answers it: the whole collection's (selected here), or one watched with that very
+        selector; None otherwise, and while a watch is down or ``fresh`` is active."""
+        if self._fresh:
+            return None
+        whole = self._watched.get((path, ""))
+        requirements = parse_selector_text(label_selector)
+        if whole is not None and whole.stale:
+            return None  # its watch is down: ask the server until it is open again
+        if whole is not None and requirements is not None:
+            equal = [(key, values[0]) for key, operator, values in requirements if operator == "="]
+            return [o for o in whole.snapshot(namespace=namespace, node=node, labels=equal)
+                    if text_matches(requirements, (o.get("metadata") or {}).get("labels") or {})]
+        selected = self._watched.get((path, label_selector or ""))
+        if selected is None or selected.stale:
+            return None
+        return selected.snapshot(namespace=namespace, node=node)
+
     # -- nodes -----------------------------------------------------------------------------------------------
 
     def list_nodes(self, label_selector: str | None = None) -> list[dict]:
-        query = {"labelSelector": label_selector} if label_selector else None
-        return self.request("GET", "/api/v1/nodes", query=query).body.get("items") or []
+        cached = self._cached("/api/v1/nodes", label_selector)
+        if cached is not None:
+            return cached
+        return self.list_pages("/api/v1/nodes", {"labelSelector": label_selector} if label_selector else None).items
 
     def nodes_of_color(self, color: str, pool: str | None = None) -> list[dict]:
-        """Nodes labelled with ``color`` (of ``pool`` when given; see naming.in_pool). Filtered here rather than by
-        a labelSelector query: one list call either way, and it does not depend on the server's selector parsing."""
-        nodes = self.list_nodes()
+        """Nodes labelled with ``color`` (of ``pool`` when given; see naming.in_pool), selected by the server
+        (``labelSelector``; the default pool's nodes carry no pool label, or the default pool's name). Filtered
+        here as well: the answer is the same whatever selector syntax a server accepts."""
+        nodes = self.list_nodes(color_selector(color, pool))
         return [n for n in nodes if _color_and_pool(n, color, pool)]
 
     def patch_node(self, name: str, patch: dict, *, missing_ok: bool = False) -> dict:
@@ -130,12 +249,22 @@ class KubeApi:
             "PATCH", f"/api/v1/nodes/{quote(name)}", body=patch, content_type="application/merge-patch+json",
             ok_statuses=(404,) if missing_ok else (),
         )
-        return {} if answer.status == 404 else answer.body
+        if answer.status == 404:
+            return {}
+        watched = self._watched.get(("/api/v1/nodes", ""))
+        if watched is not None:
+            watched.observe(answer.body)  # read your own write: the next nodes_of_color sees the patch
+        return answer.body
 
     # -- pods ------------------------------------------------------------------------------------------------
 
     def list_pods(self, *, node: str | None = None, namespace: str | None = None,
                   label_selector: str | None = None, phase: str | None = None) -> list[dict]:
+        """Pods selected by the server: on ``node`` (``spec.nodeName``), in ``phase`` (``status.phase``), in
+        ``namespace``, matching ``label_selector``; from memory while pods are ``watched``."""
+        cached = self._cached("/api/v1/pods", label_selector, namespace=namespace, node=node)
+        if cached is not None:
+            return [p for p in cached if _pod_matches(p, node, namespace, phase)]
         query: dict[str, str] = {}
         fields = ([f"spec.nodeName={node}"] if node else []) + ([f"status.phase={phase}"] if phase else [])
         if fields:
@@ -143,7 +272,7 @@ class KubeApi:
         if label_selector:
             query["labelSelector"] = label_selector
         path = f"/api/v1/namespaces/{quote(namespace)}/pods" if namespace else "/api/v1/pods"
-        return self.request("GET", path, query=query or None).body.get("items") or []
+        return self.list_pages(path, query or None).items
 
     def get_pod(self, namespace: str, name: str) -> dict | None:
         answer = self.request("GET", f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", ok_statuses=(404,))
@@ -171,15 +300,20 @@ class KubeApi:
     # -- other objects -------------------------------------------------------------------------------------
 
     def list_all(self, group_path: str, resource: str) -> list[dict]:
-        """Every object of a resource in all namespaces, e.g. ("/apis/policy/v1", "poddisruptionbudgets")."""
-        return self.request("GET", f"{group_path}/{resource}").body.get("items") or []
+        """Every object of a resource in all namespaces, e.g. ("/apis/policy/v1", "poddisruptionbudgets"); from
+        memory while it is ``watched``."""
+        cached = self._cached(f"{group_path}/{resource}")
+        return cached if cached is not None else self.list_pages(f"{group_path}/{resource}").items
 
     def list_namespaced(self, group_path: str, resource: str, namespace: str, *,
                         label_selector: str | None = None) -> list[dict]:
-        """Every object of a resource in one namespace (those matching ``label_selector``, when given)."""
+        """Every object of a resource in one namespace (those matching ``label_selector``, when given); from memory
+        while the resource is ``watched``."""
+        cached = self._cached(f"{group_path}/{resource}", label_selector, namespace=namespace)
+        if cached is not None:
+            return cached
         query = {"labelSelector": label_selector} if label_selector else None
-        return self.request("GET", f"{group_path}/namespaces/{quote(namespace)}/{resource}",
-                            query=query).body.get("items") or []
+        return self.list_pages(f"{group_path}/namespaces/{quote(namespace)}/{resource}", query).items
 
     def get_namespaced(self, group_path: str, resource: str, namespace: str, name: str) -> dict | None:
         answer = self.request(
@@ -202,6 +336,24 @@ def retry_after_seconds(header: str | None) -> float | None:
         return max(0.0, float(header)) if header else None
     except ValueError:
         return None
+
+
+def color_selector(color: str, pool: str | None) -> str:
+    """The label selector of ``color``'s nodes in ``pool`` (None: every pool). The default pool's nodes carry no
+    pool label or the default pool's own name, which one selector cannot say (requirements are ANDed), so the
+    default pool is selected by color alone and the other pools' nodes are filtered out by ``in_pool``."""
+    if pool is None or pool == DEFAULT_POOL:
+        return f"{COLOR_LABEL}={color}"
+    return f"{COLOR_LABEL}={color},{POOL_LABEL}={pool}"
+
+
+def _pod_matches(pod: dict, node: str | None, namespace: str | None, phase: str | None) -> bool:
+    """The field selectors ``list_pods`` sends, answered on a pod from memory."""
+    if node is not None and (pod.get("spec") or {}).get("nodeName") != node:
+        return False
+    if namespace is not None and ((pod.get("metadata") or {}).get("namespace") or "") != namespace:
+        return False
+    return phase is None or (pod.get("status") or {}).get("phase") == phase
 
 
 def _color_and_pool(node: dict, color: str, pool: str | None) -> bool:

@@ -11,11 +11,13 @@ from bluegreen.engine.clock import Clock
 from bluegreen.engine.cordons import reclaim_color
 from bluegreen.engine.errors import ReadinessTimeout
 from bluegreen.engine.groups import Instance, describe_group
+from bluegreen.engine.naming import COLOR_LABEL
 from bluegreen.engine.nodes import Node, node_from_json
 from bluegreen.engine.pods import Pod, pod_from_json
 from bluegreen.engine.progress import GatePassed, GateWaiting, Reporter
 from bluegreen.engine.settings import RolloutSettings
 from bluegreen.engine.stop import release_stuck
+from bluegreen.engine.watch import watching
 
 GATE = "nodes-ready"
 #: Lifecycle states of instances that are on their way out and do not count either way.
@@ -91,6 +93,20 @@ class ReadinessReport:
                 "waited_s": round(self.waited_s, 3)}
 
 
+#: Label the daemon controller puts on every pod it creates (pkg/controller/daemon/util/daemonset_util.go
+#: CreatePodTemplate, ``extensions.DaemonSetTemplateGenerationKey``): selects DaemonSet pods on the server.
+DAEMON_POD_LABEL = "pod-template-generation"
+
+
+def read_daemon_pods(kube, nodes: set[str]) -> list[Pod]:
+    """The DaemonSet pods on ``nodes``: one list per poll, whatever the number of nodes, of the pods carrying the
+    daemon controller's label (selected by the server), filtered here by node and owner kind."""
+    if not nodes:
+        return []
+    return [p for p in map(pod_from_json, kube.list_pods(label_selector=DAEMON_POD_LABEL))
+            if p.node in nodes and p.owner_kind == "DaemonSet"]
+
+
 def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desired: int, *,
                       pool: str | None = None) -> ReadinessVerdict:
     group = describe_group(conn.autoscaling, conn.ec2, group_name)
@@ -99,13 +115,9 @@ def observe_readiness(conn, group_name: str, color: str, expected_ami: str, desi
     ids = {i.id for i in group.instances}
     if len(nodes) < len(ids):
         known = {n.name for n in nodes}
-        every = map(node_from_json, conn.kube.list_nodes())
-        nodes += [n for n in every if n.instance_id in ids and n.name not in known]
-    daemon_pods: list[Pod] = []
-    for node in nodes:
-        if node.instance_id in ids:
-            daemon_pods += [p for p in map(pod_from_json, conn.kube.list_pods(node=node.name))
-                            if p.owner_kind == "DaemonSet"]
+        unlabelled = map(node_from_json, conn.kube.list_nodes(f"!{COLOR_LABEL}"))
+        nodes += [n for n in unlabelled if n.instance_id in ids and n.name not in known]
+    daemon_pods = read_daemon_pods(conn.kube, {n.name for n in nodes if n.instance_id in ids})
     verdict = judge_readiness(list(group.instances), nodes, daemon_pods, expected_ami=expected_ami, desired=desired)
     if not verdict.passed and "Launch" in group.suspended_processes:
         hint = (f"group {group_name} has its Launch process suspended (left by an interrupted run?): "
@@ -119,6 +131,15 @@ def wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter,
 
     First uncordons the group's nodes an earlier drain cordoned and clears their progress annotations."""
     reclaim_color(conn.kube, group.color, reporter, group.pool)
+    with watching(conn.kube, *GATE_COLLECTIONS):  # every poll reads memory kept current by a watch (watch.py)
+        return _wait_nodes_ready(conn, group, settings, reporter, clock)
+
+
+#: What each readiness poll reads: the nodes and the DaemonSet pods (see ``read_daemon_pods``).
+GATE_COLLECTIONS = ("/api/v1/nodes", ("/api/v1/pods", DAEMON_POD_LABEL))
+
+
+def _wait_nodes_ready(conn, group, settings: RolloutSettings, reporter: Reporter, clock: Clock) -> ReadinessReport:
     start = clock.now()
     while True:
         verdict = observe_readiness(conn, group.group_name, group.color, group.ami, group.desired,

@@ -188,6 +188,7 @@ class Sandbox:
         self._sync = _NodeSync()
         self._sync_lock = threading.Lock()
         self._kube_baseline: dict[str, int] = {}
+        self._traffic_baseline: dict[str, Any] = {}
         self._started: list[str] = []
         self._stopped = False
         self._measuring_since: float | None = None  # simulated second the measurements started
@@ -265,6 +266,7 @@ class Sandbox:
         self._arm_faults_after_setup()
         self.moto.reset_counts()
         self._kube_baseline = self.api.request_counts()
+        self._traffic_baseline = self.api.traffic()
         with self.cluster.lock:
             self.cluster.measurements.start(self.cluster.now, self.cluster.availability_now())
             self._measuring_since = self.cluster.now
@@ -315,7 +317,8 @@ class Sandbox:
         return k8s_config.new_client_from_config(config_file=self.kubeconfig_path)
 
     def measurements(self) -> dict[str, Any]:
-        """The cluster's measurements since start, plus API request counts (AWS per service, Kubernetes)."""
+        """The cluster's measurements since start, plus API request counts (AWS per service, Kubernetes) and the
+        Kubernetes API's response bytes (``api_bytes``; per "verb resource" in ``kubernetes_traffic``)."""
         with self.cluster.lock:
             summary = self.cluster.measurements.summary()
         aws = self.moto.request_counts()
@@ -325,6 +328,8 @@ class Sandbox:
         summary["aws_requests"] = dict(sorted(aws.items()))
         summary["aws_requests_by_action"] = dict(sorted(self.moto.action_counts().items()))
         summary["kubernetes_requests"] = dict(sorted(kube.items()))
+        summary["kubernetes_traffic"] = traffic_since(self._traffic_baseline, self.api.traffic())
+        summary["api_bytes"] = {"kubernetes": summary["kubernetes_traffic"]["total_bytes"]}
         summary["sandbox_errors"] = [f"{e.callback} at {e.now:.1f}s: {e.error!r}" for e in self.ticker.errors]
         return summary
 
@@ -634,3 +639,13 @@ class Sandbox:
         """A node of ``pool`` in ``color``: the default pool's follows ``node_shape`` (``new_node`` on the new color);
         another pool's is its own ``node``."""
         return self.node_shape(color) if pool.is_default else pool.node
+
+
+def traffic_since(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """The fake API's traffic (``FakeApiServer.traffic``) between two readings: requests and bytes per
+    "verb resource" (those with any), and the total bytes."""
+    def delta(key: str) -> dict[str, int]:
+        old = before.get(key) or {}
+        return {k: v - old.get(k, 0) for k, v in sorted((now.get(key) or {}).items()) if v - old.get(k, 0)}
+    return {"requests": delta("requests"), "bytes": delta("bytes"),
+            "total_bytes": int(now.get("total_bytes", 0)) - int(before.get("total_bytes", 0))}

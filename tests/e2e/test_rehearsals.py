@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bluegreen.engine.progress import EvictionRefused, GroupGuarded, GroupUnguarded, PodEvicted
-from bluegreen.rehearsal import run_rehearsal
+from bluegreen.rehearsal import run_rehearsal, summary_text
 from tests.e2e.rehearsing import SPEED, assert_safe, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +47,12 @@ def test_clean_cutover():
                 "new_color_capacity", "attempts"):
         assert key in data
     assert "default/web" in data["lowest_availability"]
+    # The fake API counts response bytes as well as requests; the report gives both per moved pod.
+    assert data["api_bytes"]["kubernetes"] > 0
+    per_pod = data["kubernetes_per_moved_pod"]
+    assert per_pod["requests"] == round(report.api_requests["kubernetes"] / report.pods_evicted, 2)
+    assert per_pod["kilobytes"] == round(data["api_bytes"]["kubernetes"] / 1024 / report.pods_evicted, 2)
+    assert "per moved pod" in summary_text(report)
 
 
 def test_budget_that_never_allows_stops_before_any_eviction_naming_it():

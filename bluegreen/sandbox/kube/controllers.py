@@ -634,8 +634,12 @@ class Controllers:
                 here = by_node.pop(node_name, [])
                 if not here and new_ok:
                     revision = self.template_hash(ds)
+                    # Both labels the daemon controller puts on its pods (pkg/controller/daemon/util/
+                    # daemonset_util.go CreatePodTemplate): the revision hash and the template generation.
+                    generation = str(ds["metadata"].get("generation") or 1)
                     pod = self._new_pod(ds, "DaemonSet", f"{ds['metadata']['name']}-{self.cluster.random_suffix()}",
-                                        {"controller-revision-hash": revision}, DAEMON_TOLERATIONS)
+                                        {"controller-revision-hash": revision, "pod-template-generation": generation},
+                                        DAEMON_TOLERATIONS)
                     stored = self.cluster.lookup("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
                     assert stored is not None
                     stored["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {

@@ -76,6 +76,11 @@ class FakeApiServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._counts: Counter[str] = Counter()
+        # Per "verb resource" (the authorizer's verb: list, watch, get, create, patch, ...): requests and the
+        # bytes of their response bodies (a watch's bytes counted as its events go out).
+        self._verb_requests: Counter[str] = Counter()
+        self._verb_bytes: Counter[str] = Counter()
+        self._total_bytes = 0
         self._counts_lock = threading.Lock()
         self._error_rate = 0.0
         self._error_status = 500
@@ -99,7 +104,7 @@ class FakeApiServer:
         if self._httpd is not None:
             raise RuntimeError("FakeApiServer already started")
         handler = type("BoundHandler", (_Handler,), {"api": self})
-        self._httpd = ThreadingHTTPServer((self.host, self._port), handler)
+        self._httpd = _QuietServer((self.host, self._port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="fake-kube-api",
                                         daemon=True)
@@ -136,6 +141,20 @@ class FakeApiServer:
         for key in ("total", "GET", "POST", "PUT", "PATCH", "DELETE", "eviction", "discovery", "errors_injected"):
             counts.setdefault(key, 0)
         return counts
+
+    def traffic(self) -> dict[str, Any]:
+        """What the server sent so far: ``requests`` and ``bytes`` (response bodies) per "verb resource", and
+        ``total_bytes`` (every response body, discovery and errors included)."""
+        with self._counts_lock:
+            return {"requests": dict(sorted(self._verb_requests.items())),
+                    "bytes": dict(sorted(self._verb_bytes.items())),
+                    "total_bytes": self._total_bytes}
+
+    def _count_bytes(self, key: str | None, size: int) -> None:
+        with self._counts_lock:
+            self._total_bytes += size
+            if key is not None:
+                self._verb_bytes[key] += size
 
     def _count(self, *keys: str) -> None:
         with self._counts_lock:
@@ -213,6 +232,18 @@ class FakeApiServer:
         return Route(rtype, namespace, name, subresource, legacy_watch=legacy_watch)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that drops its connection (a watcher ending its watch) is routine, not a server error: the
+    traceback socketserver prints for it is left out; any other error is still printed."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: FakeApiServer
     protocol_version = "HTTP/1.1"
@@ -267,8 +298,12 @@ class _Handler(BaseHTTPRequestHandler):
                 raise BadRequest(f"the request body is not valid JSON: {error}") from None
             return None
 
+    #: The "verb resource" the response's bytes are counted under (None: health, discovery, unknown paths).
+    _traffic_key: str | None = None
+
     def _send_text(self, code: int, text: str) -> None:
         data = text.encode()
+        self.api._count_bytes(self._traffic_key, len(data))
         self.send_response(code)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("X-Content-Type-Options", "nosniff")
@@ -280,6 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, code: int, body: dict, content_type: str = "application/json",
               headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body, separators=(",", ":")).encode()
+        self.api._count_bytes(self._traffic_key, len(data))
         self.send_response(code)
         for header, value in (headers or {}).items():
             self.send_header(header, value)
@@ -293,6 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(error.code, error.status(), headers=error.headers())
 
     def _handle(self, method: str) -> None:
+        self._traffic_key = None
         raw = self._body()
         split = urlsplit(self.path)
         multi_query = parse_qs(split.query, keep_blank_values=True)
@@ -331,6 +368,11 @@ class _Handler(BaseHTTPRequestHandler):
                                                                               if route.subresource else ""))
         if is_eviction:
             self.api._count("eviction")
+        verb = "watch" if route.legacy_watch else _verb(method, route.name is not None, query)
+        self._traffic_key = f"{verb} {route.rtype.plural}" + (
+            f"/{route.subresource}" if route.subresource else "")
+        with self.api._counts_lock:
+            self.api._verb_requests[self._traffic_key] += 1
         injected = self.api._maybe_inject()
         if injected is not None:
             reason = _STATUS_REASONS.get(injected, "InternalError")
@@ -571,6 +613,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers_sent[0] = True
                 event = WatchEvent(event.type, json.dumps(rows, separators=(",", ":")))
             line = event.line()
+            self.api._count_bytes(self._traffic_key, len(line))
             self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
             self.wfile.flush()
 

@@ -130,3 +130,24 @@ def test_no_paced_comparison_without_a_successful_serial_row():
             figures(record(OURS_PACED, "large"), SHAPE, 100.0)]
     checks = {(c.tool, c.target): c for c in target_checks(rows)}
     assert checks[(OURS_PACED, "wall time <= 0.25 x serial's (large)")].met is None
+
+
+def test_kilobytes_per_pod_and_the_api_load_targets():
+    rows = [
+        figures(record(OURS, "medium", k8s_bytes=12 * 30 * 1024), SHAPE, 100.0),
+        figures(record(OURS, "large", k8s_requests=96, k8s_bytes=12 * 32 * 1024), SHAPE, 100.0),
+        figures(record(PEER, "medium", k8s_requests=144, k8s_bytes=12 * 20 * 1024), SHAPE, 100.0),
+    ]
+    assert rows[0].k8s_kb_per_pod == pytest.approx(30.0)
+    assert figures(record(), SHAPE, 100.0).k8s_kb_per_pod is None  # a record made before bytes were counted
+    checks = {(c.tool, c.target): c for c in target_checks(rows)}
+    flat_kb = checks[(OURS, "k8s KB per pod moved flat or falling medium->large (growth <= 1.10x)")]
+    assert (flat_kb.value, flat_kb.met) == ("1.07x", True)
+    flat_requests = checks[(OURS, "k8s requests per pod moved flat or falling medium->large (growth <= 1.10x)")]
+    assert (flat_requests.value, flat_requests.met) == ("0.80x", True)
+    below_requests = checks[(OURS, "k8s requests per pod moved below the kubectl loop's (medium)")]
+    assert (below_requests.value, below_requests.met) == ("10.0 vs 12.0", True)
+    below_kb = checks[(OURS, "k8s KB per pod moved below the kubectl loop's (medium)")]
+    assert (below_kb.value, below_kb.met) == ("30.0 vs 20.0", False)
+    assert (OURS, "k8s KB per pod moved below the kubectl loop's (large)") not in checks  # no kubectl row there
+    assert "| 30.0 |" in results_table(rows)

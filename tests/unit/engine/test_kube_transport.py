@@ -56,7 +56,38 @@ def test_lists_retry_on_throttling_and_server_errors(api):
     assert api.list_nodes("bluegreen.io/color=blue") == [{"metadata": {"name": "n1"}}]
     assert len(Scripted.seen) == 3 and api.retried == 2
     path, _, query = Scripted.seen[0][1].partition("?")
-    assert path == "/api/v1/nodes" and parse_qs(query) == {"labelSelector": ["bluegreen.io/color=blue"]}
+    assert path == "/api/v1/nodes" and parse_qs(query) == {"labelSelector": ["bluegreen.io/color=blue"],
+                                                           "limit": ["500"]}
+
+
+def test_lists_follow_continue_tokens_until_the_last_page(api):
+    Scripted.script = [(200, {"metadata": {"continue": "c1", "resourceVersion": "7"}, "items": [{"n": 1}]}),
+                       (200, {"metadata": {"continue": "c2", "resourceVersion": "7"}, "items": [{"n": 2}]}),
+                       (200, {"metadata": {"resourceVersion": "7"}, "items": [{"n": 3}]})]
+    listed = api.list_pages("/api/v1/pods", {"fieldSelector": "spec.nodeName=n1"}, page_size=1)
+    assert listed.items == [{"n": 1}, {"n": 2}, {"n": 3}] and listed.resource_version == "7" and listed.pages == 3
+    queries = [parse_qs(seen[1].partition("?")[2]) for seen in Scripted.seen]
+    assert [q.get("continue") for q in queries] == [None, ["c1"], ["c2"]]
+    assert all(q["limit"] == ["1"] and q["fieldSelector"] == ["spec.nodeName=n1"] for q in queries)
+
+
+def test_an_expired_continue_token_starts_the_list_again_then_reads_it_whole(api):
+    expired = {"kind": "Status", "code": 410, "reason": "Expired", "message": "The provided continue parameter is "
+               "too old to display a consistent list result.", "metadata": {"continue": "fresh"}}
+    Scripted.script = [(200, {"metadata": {"continue": "c1"}, "items": [{"n": 1}]}), (410, expired),
+                       (200, {"metadata": {"continue": "c9"}, "items": [{"n": 1}]}), (410, expired),
+                       (200, {"metadata": {"resourceVersion": "9"}, "items": [{"n": 1}, {"n": 2}]})]
+    listed = api.list_pages("/api/v1/pods", page_size=1)
+    assert listed.items == [{"n": 1}, {"n": 2}] and listed.restarts == 2 and listed.resource_version == "9"
+    queries = [parse_qs(seen[1].partition("?")[2]) for seen in Scripted.seen]
+    assert queries[2] == {"limit": ["1"]}  # from scratch: not the fresh (inconsistent) token
+    assert queries[4] == {}  # the pager's FullListIfExpired: one list without limit
+
+
+def test_a_410_on_the_first_page_is_an_error(api):
+    Scripted.script = [(410, {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"})]
+    with pytest.raises(KubernetesApiError, match="HTTP 410"):
+        api.list_pages("/api/v1/pods")
 
 
 def test_a_client_error_is_not_retried_and_is_named(api):
@@ -123,3 +154,14 @@ def test_nodes_of_a_color_in_a_pool(api):
     assert names(api.nodes_of_color("blue")) == ["old-unlabelled", "default-labelled", "gpu"]
     assert names(api.nodes_of_color("blue", "workers")) == ["old-unlabelled", "default-labelled"]
     assert names(api.nodes_of_color("blue", "gpu")) == ["gpu"]
+
+
+def test_a_410_mid_list_that_is_not_an_expired_token_is_an_error_not_a_short_list(api):
+    Scripted.script = [(200, {"metadata": {"continue": "c1"}, "items": [{"n": 1}]}),
+                       (410, {"kind": "Status", "code": 410, "reason": "Gone", "message": "gone"})]
+    listed = api.list_pages("/api/v1/pods", page_size=1)  # "Gone": how servers before 1.16 said Expired
+    assert listed.restarts == 1
+    Scripted.script = [(200, {"metadata": {"continue": "c1"}, "items": [{"n": 1}]}),
+                       (410, {"kind": "Status", "code": 410, "reason": "SomethingElse", "message": "odd"})]
+    with pytest.raises(KubernetesApiError, match=r"HTTP 410\): odd"):
+        api.list_pages("/api/v1/pods", page_size=1)
