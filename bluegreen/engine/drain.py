@@ -72,10 +72,12 @@ from bluegreen.engine.paced import (
     UNGATED_KINDS,
     Candidate,
     GateStep,
+    NodeMove,
     emptied_nodes,
     gate_needs_pods,
     gate_step,
     implicit_room,
+    overdue_nodes,
     plan_wave,
 )
 from bluegreen.engine.pods import Pod, classify, pod_from_json
@@ -614,7 +616,7 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     """The paced strategy after its canary: evict from every node of ``batch`` at once, each workload in the waves
     its budgets allow and gated on its moved pods being Ready before its next wave (the decisions: ``paced.py``);
     a node is reported drained as soon as it holds nothing more to move. Returns node -> pods moved (None for a
-    node found already drained). Every node's rollout.nodeDrainTimeoutSeconds runs from the start of this phase."""
+    node found already drained). A node's rollout.nodeDrainTimeoutSeconds runs from its first eviction."""
     settings, clock, kube = run.settings, run.clock, run.kube
     wait_for_opt_outs(kube, [n.name for n in batch], settings, clock, run.reporter)  # rollout.doNotDisrupt=wait
     start = clock.now()
@@ -660,8 +662,10 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
         reap(run, moves, [n for n in order if n in leaving])  # only the nodes an evicted pod is still on
         check_replacements(run, moves)
         now = clock.now()
-        if now - start >= settings.node_drain_timeout_s:
-            _paced_timeout(moves, order, now - start, now)
+        overdue = overdue_nodes((NodeMove(m.pod.node or "", m.left_at, m.open) for m in moves), now=now,
+                                timeout_s=settings.node_drain_timeout_s)
+        if overdue:
+            _paced_timeout(moves, overdue, now)
         await_jobs(run, moves, now - start)
         looked = _paced_gates(run, moves, in_flight, status_only)
         _report_emptied(run, moves, order, index_of, total, reported, start)
@@ -792,12 +796,13 @@ def _report_emptied(run: DrainRun, moves: list[PodMove], order: list[str], index
         run.watch.check(f"after node(s) {shown}")
 
 
-def _paced_timeout(moves: list[PodMove], order: list[str], waited: float, now: float) -> None:
-    """rollout.nodeDrainTimeoutSeconds passed with pods still to move: name the nodes and what they wait on."""
-    where = [n for n in order if any(m.open and m.pod.node == n for m in moves)]
-    nodes = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
-    remaining = [describe_open_move(m, now) for m in moves if m.open]
-    stuck = [describe_open_move(m, now) for m in moves if m.open and m.leaving and m.stuck]
+def _paced_timeout(moves: list[PodMove], overdue: list[str], now: float) -> None:
+    """rollout.nodeDrainTimeoutSeconds passed since a node's first eviction with pods still on it to move: name
+    the nodes (the longest-waiting first) and what their pods wait on."""
+    waited = now - min(m.left_at for m in moves if m.pod.node == overdue[0] and m.left_at is not None)
+    nodes = ", ".join(overdue[:3]) + (f" and {len(overdue) - 3} more" if len(overdue) > 3 else "")
+    remaining = [describe_open_move(m, now) for m in moves if m.open and m.pod.node in overdue]
+    stuck = [describe_open_move(m, now) for m in moves if m.open and m.leaving and m.stuck and m.pod.node in overdue]
     if stuck:
         raise PodsStuckTerminating(nodes, waited, remaining, stuck)
     raise DrainTimeout(nodes, waited, remaining)

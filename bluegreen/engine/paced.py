@@ -141,3 +141,33 @@ def gate_needs_pods(*, status_whole: bool, excused: bool, status_only_looks: int
 def emptied_nodes(order: Sequence[str], open_per_node: Mapping[str, int], reported: set[str]) -> list[str]:
     """Nodes (in drain order) that hold no pod still to move and were not reported drained yet."""
     return [n for n in order if n not in reported and open_per_node.get(n, 0) == 0]
+
+
+
+@dataclass(frozen=True)
+class NodeMove:
+    """One pod's move as the node timeout sees it."""
+
+    node: str
+    left_at: float | None  # when its eviction was accepted (None: not evicted yet)
+    open: bool  # still to be evicted, or evicted and not gone yet
+
+
+def overdue_nodes(moves: Iterable[NodeMove], *, now: float, timeout_s: float) -> list[str]:
+    """Nodes still holding pods to move ``timeout_s`` after their first eviction (rollout.nodeDrainTimeoutSeconds),
+    the longest-waiting first.
+
+    Under ``paced`` every remaining node is drained at once, but a node whose pods wait for their workloads' next
+    waves is queued, not stuck: its clock starts at its first eviction, as a serial node's starts when its drain
+    does. A node none of whose pods has gone yet is bounded by what holds them instead (the workload's gate:
+    rollout.workloadHealthyTimeoutSeconds; a refusing budget: rollout.evictionTimeoutSeconds; a Job:
+    rollout.jobCompletionTimeoutSeconds), so nothing waits unbounded."""
+    first: dict[str, float] = {}
+    still_open: set[str] = set()
+    for move in moves:
+        if move.left_at is not None:
+            first[move.node] = min(move.left_at, first.get(move.node, move.left_at))
+        if move.open:
+            still_open.add(move.node)
+    late = [n for n in still_open if n in first and now - first[n] >= timeout_s]
+    return sorted(late, key=lambda n: (first[n], n))

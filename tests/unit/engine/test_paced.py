@@ -9,10 +9,12 @@ from bluegreen.engine.paced import (
     FULL_LOOK_EVERY,
     Candidate,
     GateStep,
+    NodeMove,
     emptied_nodes,
     gate_needs_pods,
     gate_step,
     implicit_room,
+    overdue_nodes,
     plan_wave,
 )
 from bluegreen.engine.workloads import WorkloadRef
@@ -145,3 +147,15 @@ def test_nodes_are_drained_as_they_empty_in_drain_order_once_each() -> None:
 def test_a_gate_reads_the_pods_only_when_they_can_decide(status_whole, excused, looks, waited, reads_pods) -> None:
     assert gate_needs_pods(status_whole=status_whole, excused=excused, status_only_looks=looks, waited_s=waited,
                            timeout_s=600.0) is reads_pods
+
+
+def test_a_paced_node_times_out_from_its_first_eviction_not_from_the_start_of_the_phase():
+    moves = [
+        NodeMove("n1", 100.0, False), NodeMove("n1", 400.0, True),  # first eviction at 100, one pod still open
+        NodeMove("n2", None, True),  # queued behind its workloads' next waves: no clock yet
+        NodeMove("n3", 900.0, True),  # started late
+        NodeMove("n4", 50.0, False),  # emptied
+    ]
+    assert overdue_nodes(moves, now=1000.0, timeout_s=1000.0) == []
+    assert overdue_nodes(moves, now=1100.0, timeout_s=1000.0) == ["n1"]
+    assert overdue_nodes(moves, now=1900.0, timeout_s=1000.0) == ["n1", "n3"]  # the longest-waiting first
