@@ -99,7 +99,10 @@ def plan_drain(view: ClusterView, settings: RolloutSettings, *, new_desired: int
         budget_of[workload] = budget_words(view.workload(pod).kind, covering[0].key if covering else None)
     # Budgets that can never allow an eviction, counted against every live pod they select.
     live = [p for p in view.pods if not p.terminating and p.phase not in ("Succeeded", "Failed")]
+    surged = {s.workload for s in singles if s.action is SingleReplicaAction.SURGE}
     for budget in sorted({b for p in moving for b in budgets_for(p, list(view.budgets))}, key=lambda b: b.key):
+        if all(view.workload(p) in surged for p in moving if budget.covers(p)):
+            continue  # its pods move by surge, not by eviction (surge.surge_past_budget keeps its floor)
         expected = sum(1 for p in live if budget.covers(p))
         why = unmanaged_blocker(budget, [p for p in live if budget.covers(p)]) or never_allows(budget, expected)
         if why:

@@ -123,9 +123,28 @@ def at_risk(*, ready: int, ready_on_one_batch: int, floor: int) -> bool:
     return ready >= 1 and ready_on_one_batch == ready and floor <= 0
 
 
+def held_by_budget(covering: list[Budget], pods_seen: int) -> str | None:
+    """The PodDisruptionBudget that allows no eviction of the workload's pods even with every pod healthy (a
+    ``minAvailable: 1`` over one replica, the most common drain blocker), or None. Counted against the pods it
+    expects (its status's ``expectedPods``, else ``pods_seen``), as the preflight's ``never_allows`` counts."""
+    return next((b.key for b in covering if allowed_when_all_healthy(b, b.expected_pods or pods_seen) <= 0), None)
+
+
+def surge_past_budget(workload: WorkloadRef, pods: tuple[str, ...], desired: int, floor: int, shape: RestartShape,
+                      policy: str, budget: str) -> SingleReplica | None:
+    """A Deployment whose PDB never allows an eviction moves by surge when the restart keeps at least what the
+    budget keeps (its controller deletes an old pod only once a new one is available, so the PDB's floor holds);
+    otherwise None and the budget stays a preflight blocker. Only under ``surge``: ``evict`` and ``block`` keep
+    the blocker."""
+    if policy != "surge" or not shape.can_surge or shape.keeps_ready < floor:
+        return None
+    return SingleReplica(workload, pods, desired, SingleReplicaAction.SURGE, shape.keeps_ready, held_by=budget)
+
+
 @dataclass(frozen=True)
 class SingleReplica:
-    """A workload eviction would take to zero Ready pods, and how it moves."""
+    """A workload eviction would take to zero Ready pods (or that its PDB never lets be evicted), and how it
+    moves."""
 
     workload: WorkloadRef
     pods: tuple[str, ...]  # its pods on the old nodes
@@ -133,6 +152,7 @@ class SingleReplica:
     action: SingleReplicaAction
     keeps_ready: int  # the fewest Ready pods while it moves
     why_not: str | None = None  # why it cannot surge (None: it can)
+    held_by: str | None = None  # the PDB that allows it no eviction at all (then it moves by surge or not at all)
 
     def blocker(self) -> str:
         can = ("it could move by surge (a rolling restart)" if self.why_not is None else self.why_not)
@@ -151,7 +171,8 @@ class SingleReplica:
     def describe(self) -> str:
         """The plan's words for how it moves."""
         if self.action is SingleReplicaAction.SURGE:
-            return (f"moves by surge (rolling restart onto the new nodes; keeps at least {self.keeps_ready}/"
+            held = (f"PodDisruptionBudget {self.held_by} allows it no eviction; " if self.held_by else "")
+            return (f"moves by surge ({held}rolling restart onto the new nodes; keeps at least {self.keeps_ready}/"
                     f"{self.desired} Ready)")
         if self.action is SingleReplicaAction.BLOCK:
             return f"blocked ({POLICY_KEY}=block)"
@@ -159,7 +180,8 @@ class SingleReplica:
 
     def to_dict(self) -> dict:
         return {"workload": str(self.workload), "pods": list(self.pods), "desired": self.desired,
-                "action": str(self.action), "keeps_ready": self.keeps_ready, "why_not_surge": self.why_not}
+                "action": str(self.action), "keeps_ready": self.keeps_ready, "why_not_surge": self.why_not,
+                "held_by_budget": self.held_by}
 
 
 def decide(workload: WorkloadRef, pods: tuple[str, ...], desired: int, shape: RestartShape,
@@ -287,9 +309,12 @@ def find_single_replicas(kube, old_nodes: list[Node], pods_on_old: list[Pod],
     found = []
     for ref, pods in sorted(moving.items()):
         ready_old = [p for p in pods if ready_pods([p])]
-        batches = {group_of[p.node or ""] for p in ready_old}
-        if not ready_old or len(batches) != 1:
+        if not ready_old:
             continue
+        covering = budgets_for(ready_old[0], budgets)
+        held = held_by_budget(covering, len(pods)) if ref.kind == "Deployment" else None
+        if held is None and len({group_of[p.node or ""] for p in ready_old}) != 1:
+            continue  # its Ready pods leave in different batches: eviction never takes it to zero
         everywhere = pods if ref.kind == "Pod" else pods_of(ref)
         ready = ready_pods(everywhere)
         obj = _workload_object(kube, ref)
@@ -300,11 +325,16 @@ def find_single_replicas(kube, old_nodes: list[Node], pods_on_old: list[Pod],
             desired = 1 if ref.kind == "Pod" else ready  # a bare pod; an unknown owner wants what it has
         if is_generic_owner(ref.kind):
             status = None
-        floor = budget_floor(desired, budgets_for(ready_old[0], budgets), status)
+        floor = budget_floor(desired, covering, status)
+        keys = tuple(p.key for p in pods)
+        if held is not None:  # no eviction ever: a surge that keeps the budget's floor, or the preflight blocker
+            past = surge_past_budget(ref, keys, desired, floor, restart_shape(ref.kind, obj, desired),
+                                     settings.single_replica, held)
+            found += [past] if past is not None else []
+            continue
         if not at_risk(ready=ready, ready_on_one_batch=len(ready_old), floor=floor):
             continue
-        found.append(decide(ref, tuple(p.key for p in pods), desired, restart_shape(ref.kind, obj, desired),
-                            settings.single_replica))
+        found.append(decide(ref, keys, desired, restart_shape(ref.kind, obj, desired), settings.single_replica))
     return found
 
 

@@ -42,6 +42,24 @@ def assert_untouched(report, reporter) -> None:
 # -- surge moves --------------------------------------------------------------------------------------------------
 
 
+def test_a_deployment_whose_pdb_never_allows_an_eviction_moves_by_surge_keeping_the_budget():
+    report, reporter = run(load_scenario("pdb-held-surge"))
+    assert report.result == "ok", report.error
+    assert_safe(report)
+    for name, desired in (("default/solo", 1), ("default/api", 3)):
+        seen = report.lowest_availability[name]
+        assert (seen["lowest_ready"], seen["desired"]) == (desired, desired), (name, seen)
+        assert report.final_availability[name] == {"ready": desired, "desired": desired, "pending": 0}
+    assert not [e for e in reporter.of(PodEvicted) if "solo" in e.pod or "api" in e.pod]
+    assert report.pods_moved_by_surge == 4 and report.pods_evicted == 2  # web's two pods, within its budget
+    assert sorted(w for e in reporter.of(SurgeStarted) for w in e.workloads) == [
+        "Deployment default/api", "Deployment default/solo"]
+    # without surge the same budgets are what they always were: preflight blockers, nothing touched
+    stopped, events = run(load_scenario("pdb-held-surge"), single_replica="evict")
+    assert_untouched(stopped, events)
+    assert "default/solo" in stopped.error and "allows no disruption" in stopped.error
+
+
 def test_a_single_replica_deployment_moves_by_surge_never_below_one_ready():
     report, reporter = run(load_scenario("single-replica-surge"))
     assert report.result == "ok", report.error

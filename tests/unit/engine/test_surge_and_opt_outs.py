@@ -26,6 +26,7 @@ from bluegreen.engine.surge import (
     restart_shape,
     restart_stamp,
     rollout_status,
+    surge_past_budget,
 )
 from bluegreen.engine.view import ClusterView
 from bluegreen.engine.workloads import WorkloadRef, WorkloadStatus, workload_of
@@ -177,11 +178,43 @@ def test_two_replicas_packed_with_a_loose_own_budget_are_at_risk_but_spread_ones
     assert len(_find(spread, {("deployments", "web"): loose}, RolloutSettings(), groups=2)[0]) == 1
 
 
-def test_a_pdb_that_keeps_the_pod_means_not_at_risk_and_an_unready_pod_costs_nothing():
+def test_a_pdb_that_never_allows_an_eviction_is_moved_past_by_surge_keeping_its_floor():
     pdb = budget_from_json({"metadata": {"name": "solo", "namespace": "default"},
                             "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "solo"}}}})
     pods = [pod_json("solo-1", node="n1", owner=("ReplicaSet", "solo-abc"), labels={"app": "solo"})]
-    assert _find(pods, {("deployments", "solo"): deployment()}, RolloutSettings(), budgets=[pdb])[0] == []
+    found, _ = _find(pods, {("deployments", "solo"): deployment()}, RolloutSettings(), budgets=[pdb])
+    assert [(s.action, s.keeps_ready, s.held_by) for s in found] == [(SingleReplicaAction.SURGE, 1, "default/solo")]
+    assert "PodDisruptionBudget default/solo allows it no eviction" in found[0].describe()
+    # evict/block keep today's answer: the budget is a preflight blocker (not found here)
+    for policy in ("evict", "block"):
+        assert _find(pods, {("deployments", "solo"): deployment()}, RolloutSettings(single_replica=policy),
+                     budgets=[pdb])[0] == []
+    # a restart that would stop the old pod first (maxSurge 0) would break the budget's floor: not offered
+    no_surge = deployment(strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}})
+    assert _find(pods, {("deployments", "solo"): no_surge}, RolloutSettings(), budgets=[pdb])[0] == []
+    # a PDB that allows one eviction keeps nothing from the drain: not at risk, not held
+    loose = budget_from_json({"metadata": {"name": "solo", "namespace": "default"},
+                              "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "solo"}}}})
+    two = [pod_json(f"solo-{i}", node=f"n{i}", owner=("ReplicaSet", "solo-abc"), labels={"app": "solo"})
+           for i in (1, 2)]
+    assert _find(two, {("deployments", "solo"): deployment(2)}, RolloutSettings(), budgets=[loose])[0] == []
+
+
+def test_the_plan_drops_a_never_allowing_budget_whose_pods_move_by_surge():
+    old = node_from_json(node_json("n1", "i-1", color="blue"))
+    new = node_from_json(node_json("g1", "i-9", color="green"))
+    solo = pod_from_json(pod_json("solo-1", node="n1", owner=("ReplicaSet", "solo-abc"), labels={"app": "solo"}))
+    pdb = budget_from_json({"metadata": {"name": "solo", "namespace": "default"},
+                            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "solo"}}}})
+    view = ClusterView((old,), (new,), (solo,), (pdb,), {("default", "solo-abc"): ("Deployment", "solo")})
+    blocked = plan_drain(view, RolloutSettings(), new_desired=1)
+    assert not blocked.ok and "allows no disruption" in blocked.blockers[0]
+    past = surge_past_budget(SOLO, ("default/solo-1",), 1, 1, RestartShape(1), "surge", "default/solo")
+    report = plan_drain(view, RolloutSettings(), new_desired=1, singles=[past])
+    assert report.ok and report.surge == ("Deployment default/solo",), report.blockers
+
+
+def test_an_unready_pod_costs_nothing():
     unready = [pod_json("solo-1", node="n1", owner=("ReplicaSet", "solo-abc"), ready=False)]
     assert _find(unready, {("deployments", "solo"): deployment()}, RolloutSettings())[0] == []
 
