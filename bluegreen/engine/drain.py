@@ -752,12 +752,22 @@ def _fresh_budgets(run: DrainRun, moves: list[PodMove], open_refs: set[WorkloadR
 def _implicit_rooms(run: DrainRun, moves: list[PodMove], open_refs: set[WorkloadRef],
                     covering: dict[int, tuple[str, ...]], looked: dict) -> dict[WorkloadRef, int]:
     """The implicit budget's room of every open workload without a PDB (its status and pods, read once per poll);
-    each waiting pod's readiness refreshed from them, so an unready pod is known to cost nothing."""
+    each waiting pod's readiness refreshed from them, so an unready pod is known to cost nothing. Judged on the
+    watched copies; a workload that shows room is read again from the server (``fresh``) and judged on that, as
+    the serial strategy's ``_implicit_room`` confirms a yes: no API server re-checks this budget."""
     refs = {m.workload for m in moves if m.waiting and m.workload in open_refs and not covering[id(m)]
             and m.workload.kind not in UNGATED_KINDS}
-    rooms: dict[WorkloadRef, int] = {}
     read = {**run.read_many(sorted(refs - set(looked)), pods=True), **{r: looked[r] for r in refs if r in looked}}
-    for ref in sorted(refs):
+    rooms = _rooms_from(run, moves, read)
+    with fresh(run.kube):
+        confirmed = run.read_many(sorted(r for r, room in rooms.items() if room > 0), pods=True)
+    return {**rooms, **_rooms_from(run, moves, confirmed)}
+
+
+def _rooms_from(run: DrainRun, moves: list[PodMove], read: dict[WorkloadRef, tuple]) -> dict[WorkloadRef, int]:
+    """The implicit room of each workload read (status, pods), the waiting moves' readiness refreshed from them."""
+    rooms: dict[WorkloadRef, int] = {}
+    for ref in sorted(read):
         status, pods = read[ref]
         live = {p.uid: p for p in pods}
         for move in moves:
