@@ -16,6 +16,7 @@ SignalFailurePolicy = Literal["rollback", "stop"]
 SingleReplicaPolicy = Literal["surge", "evict", "block"]
 DoNotDisruptPolicy = Literal["block", "wait", "ignore"]
 DrainStrategy = Literal["serial", "paced"]
+BudgetAllowsNonePolicy = Literal["block", "surge"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ class RolloutSettings:
     # drained with no budget keeping any): "surge" (a Deployment moves by a rolling restart onto the new nodes, its
     # new pod Ready before the old one stops; what cannot surge is evicted), "evict", or "block" (preflight stops).
     single_replica: SingleReplicaPolicy = "surge"
+    # A Deployment whose PodDisruptionBudget allows no eviction even with every pod healthy (minAvailable 1 over
+    # one replica, maxUnavailable 0): "block" (the budget is a preflight blocker, as kubectl and every drain tool
+    # honour it) or "surge" (opt-in: it moves by a rolling restart that keeps the budget's floor; the old pods are
+    # still stopped, which a budget that allows nothing may have been written to prevent).
+    budget_allows_none: BudgetAllowsNonePolicy = "block"
     # Pods annotated karpenter.sh/do-not-disrupt=true or cluster-autoscaler.kubernetes.io/safe-to-evict=false:
     # "block" (preflight stops naming them), "wait" (up to do_not_disrupt_timeout_s for them to finish or lose the
     # annotation, then stop), or "ignore" (evicted like any other pod).
@@ -127,6 +133,7 @@ ROLLOUT_CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "onSignalFailure": ("on_signal_failure", ("rollback", "stop")),
     "notifyUrl": ("notify_url", "url"),
     "singleReplica": ("single_replica", ("surge", "evict", "block")),
+    "budgetAllowsNone": ("budget_allows_none", ("block", "surge")),
     "doNotDisrupt": ("do_not_disrupt", ("block", "wait", "ignore")),
     "doNotDisruptTimeoutSeconds": ("do_not_disrupt_timeout_s", "seconds"),
 }

@@ -134,8 +134,8 @@ def surge_past_budget(workload: WorkloadRef, pods: tuple[str, ...], desired: int
                       policy: str, budget: str) -> SingleReplica | None:
     """A Deployment whose PDB never allows an eviction moves by surge when the restart keeps at least what the
     budget keeps (its controller deletes an old pod only once a new one is available, so the PDB's floor holds);
-    otherwise None and the budget stays a preflight blocker. Only under ``surge``: ``evict`` and ``block`` keep
-    the blocker."""
+    otherwise None and the budget stays a preflight blocker. Only when opted in (``rollout.budgetAllowsNone=surge``;
+    ``block``, the default, keeps the blocker: such a budget may have been written to stop every restart)."""
     if policy != "surge" or not shape.can_surge or shape.keeps_ready < floor:
         return None
     return SingleReplica(workload, pods, desired, SingleReplicaAction.SURGE, shape.keeps_ready, held_by=budget)
@@ -329,7 +329,7 @@ def find_single_replicas(kube, old_nodes: list[Node], pods_on_old: list[Pod],
         keys = tuple(p.key for p in pods)
         if held is not None:  # no eviction ever: a surge that keeps the budget's floor, or the preflight blocker
             past = surge_past_budget(ref, keys, desired, floor, restart_shape(ref.kind, obj, desired),
-                                     settings.single_replica, held)
+                                     settings.budget_allows_none, held)
             found += [past] if past is not None else []
             continue
         if not at_risk(ready=ready, ready_on_one_batch=len(ready_old), floor=floor):

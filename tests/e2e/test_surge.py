@@ -54,8 +54,8 @@ def test_a_deployment_whose_pdb_never_allows_an_eviction_moves_by_surge_keeping_
     assert report.pods_moved_by_surge == 4 and report.pods_evicted == 2  # web's two pods, within its budget
     assert sorted(w for e in reporter.of(SurgeStarted) for w in e.workloads) == [
         "Deployment default/api", "Deployment default/solo"]
-    # without surge the same budgets are what they always were: preflight blockers, nothing touched
-    stopped, events = run(load_scenario("pdb-held-surge"), single_replica="evict")
+    # by default (budgetAllowsNone=block) the same budgets are what they always were: blockers, nothing touched
+    stopped, events = run(load_scenario("pdb-held-surge"), budget_allows_none="block")
     assert_untouched(stopped, events)
     assert "default/solo" in stopped.error and "allows no disruption" in stopped.error
 

@@ -182,16 +182,17 @@ def test_a_pdb_that_never_allows_an_eviction_is_moved_past_by_surge_keeping_its_
     pdb = budget_from_json({"metadata": {"name": "solo", "namespace": "default"},
                             "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "solo"}}}})
     pods = [pod_json("solo-1", node="n1", owner=("ReplicaSet", "solo-abc"), labels={"app": "solo"})]
-    found, _ = _find(pods, {("deployments", "solo"): deployment()}, RolloutSettings(), budgets=[pdb])
+    opted_in = RolloutSettings(budget_allows_none="surge")
+    found, _ = _find(pods, {("deployments", "solo"): deployment()}, opted_in, budgets=[pdb])
     assert [(s.action, s.keeps_ready, s.held_by) for s in found] == [(SingleReplicaAction.SURGE, 1, "default/solo")]
     assert "PodDisruptionBudget default/solo allows it no eviction" in found[0].describe()
-    # evict/block keep today's answer: the budget is a preflight blocker (not found here)
-    for policy in ("evict", "block"):
+    # by default (block) the budget is honoured as a preflight blocker (not found here), whatever singleReplica says
+    for policy in ("surge", "evict", "block"):
         assert _find(pods, {("deployments", "solo"): deployment()}, RolloutSettings(single_replica=policy),
                      budgets=[pdb])[0] == []
     # a restart that would stop the old pod first (maxSurge 0) would break the budget's floor: not offered
     no_surge = deployment(strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}})
-    assert _find(pods, {("deployments", "solo"): no_surge}, RolloutSettings(), budgets=[pdb])[0] == []
+    assert _find(pods, {("deployments", "solo"): no_surge}, opted_in, budgets=[pdb])[0] == []
     # a PDB that allows one eviction keeps nothing from the drain: not at risk, not held
     loose = budget_from_json({"metadata": {"name": "solo", "namespace": "default"},
                               "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "solo"}}}})
