@@ -212,3 +212,12 @@ def test_do_not_disrupt_ignore_evicts_them_within_their_budget():
     assert report.result == "ok", report.error
     assert_safe(report)
     assert report.pods_evicted == 2 and report.pod_moves_per_evicted_pod == 1.0
+
+
+def test_surge_moves_come_first_under_the_paced_strategy_too():
+    report, reporter = run(load_scenario("single-replica-surge"), strategy="paced")
+    assert report.result == "ok", report.error
+    assert_safe(report)
+    solo = report.lowest_availability["default/solo"]
+    assert (solo["lowest_ready"], solo["desired"]) == (1, 1)
+    assert report.pods_moved_by_surge == 1 and not [e for e in reporter.of(PodEvicted) if "solo" in e.pod]
