@@ -51,6 +51,7 @@ from bluegreen.engine.eviction import (
     RetryAt,
     after_job_wait,
     after_refusal,
+    implicit_room,
     is_stuck,
     may_evict_implicitly,
     may_try_now,
@@ -76,7 +77,6 @@ from bluegreen.engine.paced import (
     emptied_nodes,
     gate_needs_pods,
     gate_step,
-    implicit_room,
     overdue_nodes,
     plan_wave,
 )
@@ -561,13 +561,21 @@ def _drain_all(run: DrainRun) -> tuple[list[str], list[str]]:
             run.clock.sleep(run.settings.canary_pause_s)
 
 
+def _begin_batch(run: DrainRun, batch: list[Node]) -> float:
+    """What every strategy does before evicting from ``batch``: wait for its opted-out pods (rollout.doNotDisrupt=
+    wait), then read owners and budgets afresh. Returns when the batch's drain started."""
+    kube = run.kube
+    wait_for_opt_outs(kube, [n.name for n in batch], run.settings, run.clock, run.reporter)
+    start = run.clock.now()
+    run.owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
+    run.budgets = [budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets")]
+    return start
+
+
 def _drain_batch(run: DrainRun, batch: list[Node], done_before: int, total: int) -> dict[str, int | None]:
     """Drain ``batch`` together; returns node -> pods moved (None for a node found already drained)."""
     settings, clock, kube = run.settings, run.clock, run.kube
-    wait_for_opt_outs(kube, [n.name for n in batch], settings, clock, run.reporter)  # rollout.doNotDisrupt=wait
-    start = clock.now()
-    run.owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
-    run.budgets = [budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets")]
+    start = _begin_batch(run, batch)
     plan = plan_batch([(n, run.node_pods([n.name])) for n in batch], settings)
     if plan.blockers:
         raise PreflightBlocked(list(plan.blockers), started=True)
@@ -618,10 +626,7 @@ def _drain_paced(run: DrainRun, batch: list[Node], done_before: int, total: int)
     a node is reported drained as soon as it holds nothing more to move. Returns node -> pods moved (None for a
     node found already drained). A node's rollout.nodeDrainTimeoutSeconds runs from its first eviction."""
     settings, clock, kube = run.settings, run.clock, run.kube
-    wait_for_opt_outs(kube, [n.name for n in batch], settings, clock, run.reporter)  # rollout.doNotDisrupt=wait
-    start = clock.now()
-    run.owners = replicaset_owners(kube.list_all("/apis/apps/v1", "replicasets"))
-    run.budgets = [budget_from_json(b) for b in kube.list_all("/apis/policy/v1", "poddisruptionbudgets")]
+    start = _begin_batch(run, batch)
     with ThreadPoolExecutor(max_workers=EVICTION_WORKERS) as pool:  # one list per node, sent concurrently
         listed = list(pool.map(lambda n: run.node_pods([n.name]), batch))
     plan = plan_batch(list(zip(batch, listed, strict=True)), settings)

@@ -106,6 +106,15 @@ def replacement_due(move: PodMove, now: float, window_s: float) -> bool:
     return any(now - t <= window_s for t in recent)
 
 
+def implicit_room(*, allowance: int, desired: int, ready: int, controller_rolling: bool = False) -> int:
+    """Evictions a workload without a PDB may take now: its allowance less the replicas already unavailable; none
+    while its controller rolls out a new template (it spends the same allowance itself, from a status that lags).
+    Unready pods cost nothing and go anyway."""
+    if controller_rolling:
+        return 0
+    return max(0, allowance - max(0, desired - ready))
+
+
 def may_evict_implicitly(*, in_flight: int, desired: int, ready: int, allowance: int, pod_ready: bool = True,
                          controller_rolling: bool = False) -> bool:
     """Implicit budget of a workload without a PDB: never more than ``allowance`` replicas down or in flight.
@@ -119,10 +128,8 @@ def may_evict_implicitly(*, in_flight: int, desired: int, ready: int, allowance:
     storage/eviction.go, ``EvictionREST.Create``). ``in_flight`` counts only moves of pods that were Ready."""
     if not pod_ready:
         return True
-    if controller_rolling:
-        return False
-    unavailable = max(0, desired - ready)
-    return max(unavailable, in_flight) < allowance
+    room = implicit_room(allowance=allowance, desired=desired, ready=ready, controller_rolling=controller_rolling)
+    return room > 0 and in_flight < allowance
 
 
 #: Seconds past a pod's grace period after which a pod still present counts as stuck Terminating.

@@ -5,7 +5,8 @@ Once every old node is cordoned, evicting from any of them is equally safe as lo
 pod can land only on the new color. So the true limit of a cutover is not the number of nodes but the slowest
 workload's chain of budget-limited waves. A wave of a workload is as many of its pods (oldest node first) as its
 budgets allow right now: each covering PodDisruptionBudget's ``disruptionsAllowed`` (read fresh), or for a workload
-without one the implicit budget (``workloads.implicit_allowance``, less what is unavailable already). Then the
+without one the implicit budget (``eviction.implicit_room``: ``workloads.implicit_allowance`` less what is
+unavailable already). Then the
 workload's gate closes until its moved pods' replacements are Ready (the health gate of the serial strategy, per
 workload instead of per node), so a budget is never spent on a workload that is still recovering. A pod that is not
 Ready costs no availability and takes no room (as the eviction handler lets it go: k8s.io/kubernetes
@@ -52,15 +53,6 @@ class Wave:
     pods: tuple[str, ...] = ()
     probes: tuple[str, ...] = ()
     workloads: Mapping[WorkloadRef, int] = field(default_factory=dict)  # pods per workload in this wave
-
-
-def implicit_room(*, allowance: int, desired: int, ready: int, controller_rolling: bool = False) -> int:
-    """Evictions a workload without a PDB may take now: its allowance less the replicas already unavailable; none
-    while its controller rolls out a new template (it spends the same allowance itself: ``eviction.
-    may_evict_implicitly``). Unready pods cost nothing and go anyway (``plan_wave``)."""
-    if controller_rolling:
-        return 0
-    return max(0, allowance - max(0, desired - ready))
 
 
 def plan_wave(candidates: Iterable[Candidate], *, open_workloads: set[WorkloadRef], budget_room: Mapping[str, int],

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import quote
 
-from bluegreen.engine.budgets import Budget, allowed_when_all_healthy, budgets_for
+from bluegreen.engine.budgets import Budget, allowed_when_all_healthy, budgets_for, never_allows
 from bluegreen.engine.errors import ReplacementUnschedulable, SurgeTimeout
 from bluegreen.engine.kube import WORKLOAD_PATHS
 from bluegreen.engine.nodes import Node, drain_order
@@ -127,7 +127,7 @@ def held_by_budget(covering: list[Budget], pods_seen: int) -> str | None:
     """The PodDisruptionBudget that allows no eviction of the workload's pods even with every pod healthy (a
     ``minAvailable: 1`` over one replica, the most common drain blocker), or None. Counted against the pods it
     expects (its status's ``expectedPods``, else ``pods_seen``), as the preflight's ``never_allows`` counts."""
-    return next((b.key for b in covering if allowed_when_all_healthy(b, b.expected_pods or pods_seen) <= 0), None)
+    return next((b.key for b in covering if never_allows(b, b.expected_pods or pods_seen) is not None), None)
 
 
 def surge_past_budget(workload: WorkloadRef, pods: tuple[str, ...], desired: int, floor: int, shape: RestartShape,

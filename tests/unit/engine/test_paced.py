@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bluegreen.engine.eviction import implicit_room
 from bluegreen.engine.paced import (
     FULL_LOOK_EVERY,
     Candidate,
@@ -13,7 +14,6 @@ from bluegreen.engine.paced import (
     emptied_nodes,
     gate_needs_pods,
     gate_step,
-    implicit_room,
     overdue_nodes,
     plan_wave,
 )
