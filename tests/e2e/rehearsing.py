@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from bluegreen.engine.progress import CollectingReporter
 from bluegreen.rehearsal import rehearse
-from bluegreen.sandbox.scenario import load_scenario
+from bluegreen.sandbox.scenario import Scenario, load_scenario
 
 SPEED = 40.0  # simulated seconds per real second: keeps each rehearsal a few seconds long
 
 
-def run(name: str):
-    """Rehearse builtin scenario ``name``; the report and every progress event."""
+def run(scenario: Scenario | str, **overrides: object):
+    """Rehearse ``scenario`` (a builtin's name, or a parsed scenario), its rollout settings with ``overrides``
+    (RolloutSettings field names); the report and every progress event."""
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
     reporter = CollectingReporter()
-    report = rehearse(load_scenario(name), speed=SPEED, reporter=reporter)
+    settings = scenario.rollout_settings().with_overrides(**overrides) if overrides else None
+    report = rehearse(scenario, speed=SPEED, reporter=reporter, settings=settings)
     return report, reporter
 
 

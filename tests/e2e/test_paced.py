@@ -7,7 +7,6 @@ from __future__ import annotations
 import yaml
 
 from bluegreen.engine.progress import (
-    CollectingReporter,
     NodeDrained,
     NodeDrainStarted,
     PacedDrainStarted,
@@ -15,16 +14,10 @@ from bluegreen.engine.progress import (
     RollbackStarted,
     WaveEvicted,
 )
-from bluegreen.rehearsal import ExitCode, rehearse
+from bluegreen.rehearsal import ExitCode
 from bluegreen.sandbox.scenario import load_scenario, parse_scenario
+from tests.e2e.rehearsing import run
 from tests.e2e.test_runs import BUILTIN, assert_serving
-
-SPEED = 40.0
-
-
-def run(scenario):
-    reporter = CollectingReporter()
-    return rehearse(scenario, speed=SPEED, reporter=reporter), reporter
 
 
 def test_paced_on_a_pdb_heavy_scenario_completes_with_every_invariant():

@@ -16,15 +16,9 @@ from bluegreen.engine.progress import (
     SignalChecked,
 )
 from bluegreen.rehearsal import ExitCode, rehearse
-from bluegreen.sandbox.scenario import ScenarioError, load_scenario, parse_scenario
+from bluegreen.sandbox.scenario import ScenarioError, parse_scenario
+from tests.e2e.rehearsing import SPEED, run
 from tests.e2e.test_runs import BUILTIN, assert_serving
-
-SPEED = 40.0
-
-
-def run(name: str):
-    reporter = CollectingReporter()
-    return rehearse(load_scenario(name), speed=SPEED, reporter=reporter), reporter
 
 
 def assert_rolled_back(report, reporter) -> None:

@@ -9,21 +9,12 @@ import json
 
 from bluegreen.cli import main as cli_main
 from bluegreen.engine.opt_outs import OptOutsReleased, OptOutsWaiting
-from bluegreen.engine.progress import CollectingReporter, NodesCordoned, PodEvicted
+from bluegreen.engine.progress import NodesCordoned, PodEvicted
 from bluegreen.engine.surge import SurgeMoved, SurgeStarted
-from bluegreen.rehearsal import rehearse
 from bluegreen.sandbox.scenario import load_scenario, parse_scenario
 from bluegreen.sandbox.world import Sandbox
+from tests.e2e.rehearsing import SPEED, run
 from tests.e2e.test_placement import _joined
-
-SPEED = 40.0
-
-
-def run(scenario, **overrides):
-    reporter = CollectingReporter()
-    settings = scenario.rollout_settings().with_overrides(**overrides) if overrides else None
-    report = rehearse(scenario, speed=SPEED, reporter=reporter, settings=settings)
-    return report, reporter
 
 
 def assert_safe(report) -> None:
